@@ -1,0 +1,46 @@
+//! The shop's event contract: every domain event, the subjects and streams they travel on, the
+//! envelope carried in NATS headers, and the one MessagePack codec.
+//!
+//! Types and pure functions only: no tokio, no NATS connection, no I/O. Every service, the
+//! CLI and other teams' consumers read the same contract; `docs/events.md` is its prose twin.
+//!
+//! ```
+//! use events::{codec, samples, Subjects};
+//!
+//! let event = samples::order_placed();
+//! let subject = Subjects::default().for_event(&event)?;
+//! assert_eq!(subject, format!("shop.orders.placed.{}", samples::ORDER_ID));
+//! let bytes = codec::encode(&event)?;
+//! assert_eq!(codec::decode("orders.placed", &bytes)?, event);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod catalog;
+pub mod codec;
+pub mod envelope;
+mod event;
+pub mod inventory;
+pub mod orders;
+pub mod payments;
+pub mod samples;
+pub mod shipping;
+pub mod stream;
+pub mod subject;
+pub mod support;
+mod timestamp;
+pub mod validate;
+
+pub use codec::{DecodeError, EncodeError};
+pub use envelope::{Envelope, EnvelopeError, TraceParent, header, new_event_id};
+pub use event::{Context, Event, EventType, UnknownName};
+pub use stream::StreamSpec;
+pub use subject::{EventSubject, SubjectError, Subjects};
+pub use timestamp::{Timestamp, TimestampError};
+pub use validate::InvalidField;
+
+impl Subjects {
+    /// The subject an event is published on: `<prefix>.<context>.<event>.<key>`.
+    pub fn for_event(&self, event: &Event) -> Result<String, SubjectError> {
+        self.event(event.event_type(), event.key())
+    }
+}

@@ -1,0 +1,54 @@
+//! Shipping events: one shipment per confirmed order. Keyed by order id.
+
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::StockLine;
+use crate::validate::{self, InvalidField, Validate};
+
+/// `shipping.shipment_created`: a confirmed order is being packed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentCreated {
+    pub order_id: String,
+    pub shipment_id: String,
+    pub customer_id: String,
+    pub lines: Vec<StockLine>,
+}
+
+/// `shipping.shipped`: the parcel left the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipped {
+    pub order_id: String,
+    pub shipment_id: String,
+    #[serde(default)]
+    pub tracking_number: String,
+}
+
+/// `shipping.delivered`: the parcel reached the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivered {
+    pub order_id: String,
+    pub shipment_id: String,
+}
+
+impl Validate for ShipmentCreated {
+    fn validate(&self) -> Result<(), InvalidField> {
+        validate::id("order_id", &self.order_id)?;
+        validate::id("shipment_id", &self.shipment_id)?;
+        validate::id("customer_id", &self.customer_id)?;
+        validate::non_empty("lines", &self.lines)
+    }
+}
+
+impl Validate for Shipped {
+    fn validate(&self) -> Result<(), InvalidField> {
+        validate::id("order_id", &self.order_id)?;
+        validate::id("shipment_id", &self.shipment_id)
+    }
+}
+
+impl Validate for Delivered {
+    fn validate(&self) -> Result<(), InvalidField> {
+        validate::id("order_id", &self.order_id)?;
+        validate::id("shipment_id", &self.shipment_id)
+    }
+}

@@ -1,0 +1,76 @@
+//! `docs/events.md` is the contract for readers in other languages: it must mention every
+//! event type, every header and every payload field.
+
+use std::path::Path;
+
+use events::{EventType, header, samples};
+
+fn event_docs() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/events.md");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+#[test]
+fn every_event_type_is_documented() {
+    let docs = event_docs();
+    let missing: Vec<&str> = EventType::ALL
+        .iter()
+        .map(|ty| ty.as_str())
+        .filter(|name| !docs.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/events.md does not mention: {missing:?}"
+    );
+}
+
+#[test]
+fn every_payload_field_is_documented_in_its_event_section() {
+    let docs = event_docs();
+    for event in samples::all() {
+        let name = event.event_type().as_str();
+        let heading = format!("### `{name}`");
+        let start = docs
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no section {heading:?} in docs/events.md"));
+        let section = &docs[start + heading.len()..];
+        let section = &section[..section.find("\n### ").unwrap_or(section.len())];
+        let fields = serde_json::to_value(&event).expect("to json");
+        for field in fields.as_object().expect("payloads are maps").keys() {
+            assert!(
+                section.contains(&format!("`{field}`")),
+                "{heading} does not document field `{field}`"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_header_is_documented() {
+    let docs = event_docs();
+    let headers = [
+        header::NATS_MSG_ID,
+        header::EVENT_ID,
+        header::EVENT_TYPE,
+        header::SCHEMA_VERSION,
+        header::OCCURRED_AT,
+        header::CORRELATION_ID,
+        header::CAUSATION_ID,
+        header::PRODUCER,
+        header::TRACEPARENT,
+        header::DLQ_REASON,
+        header::DLQ_SUBJECT,
+        header::DLQ_STREAM,
+        header::DLQ_SEQUENCE,
+        header::DLQ_CONSUMER,
+        header::DLQ_DELIVERIES,
+        header::DLQ_FAILED_AT,
+    ];
+    for name in headers {
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "docs/events.md does not mention header {name}"
+        );
+    }
+}
