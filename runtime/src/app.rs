@@ -1,0 +1,232 @@
+//! The application every service binary runs: [`Application::build`] opens the store, connects,
+//! provisions streams and registers `$SRV`; [`Application::run_until_stopped`] runs the consume
+//! loops, the outbox relay and inbox pruning until the shutdown token is cancelled, then stops
+//! in order: stop pulling and finish the in-flight batch, publish the outbox, flush, drain.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use events::{Subjects, Timestamp};
+
+use crate::config::RuntimeConfig;
+use crate::consumer::{ConsumeContext, ConsumerSpec};
+use crate::handler::Handler;
+use crate::outbox::Relay;
+use crate::stats::RuntimeStats;
+use crate::store::{Producer, Store};
+use crate::{nats, service};
+
+/// Name, version and one-line description, as shown by `$SRV.INFO`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefinition {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub description: &'static str,
+}
+
+/// How long the outbox relay may take to publish what the last batches emitted at shutdown.
+const FINAL_PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often applied event ids older than the retention are forgotten.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// A built service, ready to run.
+pub struct Application {
+    config: RuntimeConfig,
+    definition: ServiceDefinition,
+    handler: Arc<dyn Handler>,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    store: Store,
+    stats: Arc<RuntimeStats>,
+    service: async_nats::service::Service,
+    endpoint_tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("definition", &self.definition)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Opens the store, connects (retrying while the broker is not up yet), creates or updates
+    /// the streams and registers the service.
+    pub async fn build(
+        config: RuntimeConfig,
+        definition: ServiceDefinition,
+        handler: Arc<dyn Handler>,
+    ) -> anyhow::Result<Application> {
+        let store_dir = config.store_dir(definition.name);
+        let store = Store::open(&store_dir, config.cache_mb * 1024 * 1024, &handler.trees())?;
+        let client = nats::connect(&config, definition.name).await?;
+        let js = nats::jetstream(client.clone());
+        ensure_streams_with_retry(&js, &config).await?;
+        let stats = Arc::new(RuntimeStats::default());
+        let endpoint_tasks = TaskTracker::new();
+        let service = service::register(
+            &client,
+            &config.prefix,
+            definition.name,
+            definition.version,
+            definition.description,
+            stats.clone(),
+            &endpoint_tasks,
+        )
+        .await?;
+        tracing::info!(service = definition.name, store = %store_dir.display(), prefix = %config.prefix, "built");
+        Ok(Application {
+            config,
+            definition,
+            handler,
+            client,
+            js,
+            store,
+            stats,
+            service,
+            endpoint_tasks,
+        })
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn subjects(&self) -> &Subjects {
+        &self.config.prefix
+    }
+
+    pub fn stats(&self) -> Arc<RuntimeStats> {
+        self.stats.clone()
+    }
+
+    /// The registered `$SRV` service, to add API endpoints to.
+    pub fn service(&self) -> &async_nats::service::Service {
+        &self.service
+    }
+
+    /// Runs until `shutdown` is cancelled, then shuts down cleanly.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let relay_wakeup = Arc::new(Notify::new());
+        let producer = Producer {
+            name: self.definition.name.to_owned(),
+            subjects: self.config.prefix.clone(),
+        };
+        let context = Arc::new(ConsumeContext {
+            js: self.js.clone(),
+            store: self.store.clone(),
+            handler: self.handler.clone(),
+            producer,
+            config: self.config.clone(),
+            stats: self.stats.clone(),
+            relay_wakeup: relay_wakeup.clone(),
+        });
+        let consumers = TaskTracker::new();
+        for spec in consumer_specs(self.handler.as_ref(), &self.config.prefix) {
+            consumers.spawn(context.clone().run(spec, shutdown.clone()));
+        }
+        consumers.close();
+
+        let relay_stop = CancellationToken::new();
+        let relay = Relay {
+            js: self.js.clone(),
+            store: self.store.clone(),
+            stats: self.stats.clone(),
+            wakeup: relay_wakeup,
+        };
+        let relay_task = tokio::spawn(relay.run(relay_stop.clone()));
+        let pruner = tokio::spawn(prune_inbox(
+            self.store.clone(),
+            self.config.inbox_retention(),
+            shutdown.clone(),
+        ));
+
+        shutdown.cancelled().await;
+        tracing::info!("stopping: finishing the in-flight batch");
+        consumers.wait().await;
+        relay_stop.cancel();
+        if tokio::time::timeout(FINAL_PUBLISH_TIMEOUT, relay_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "outbox not fully published at shutdown; the rest goes out at the next start"
+            );
+        }
+        pruner.abort();
+        self.store.flush().await.context("final flush failed")?;
+        let _ = self.service.stop().await;
+        self.endpoint_tasks.close();
+        self.client
+            .drain()
+            .await
+            .context("failed to drain the nats connection")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// One consumer per stream that holds any of the handler's event types.
+pub fn consumer_specs(handler: &dyn Handler, subjects: &Subjects) -> Vec<ConsumerSpec> {
+    let mut by_context: BTreeMap<events::Context, Vec<String>> = BTreeMap::new();
+    for event_type in handler.consumes() {
+        by_context
+            .entry(event_type.context())
+            .or_default()
+            .push(subjects.event_type_filter(event_type));
+    }
+    by_context
+        .into_iter()
+        .map(|(context, filter_subjects)| ConsumerSpec {
+            stream: events::stream::event_stream(subjects, context).name,
+            filter_subjects,
+        })
+        .collect()
+}
+
+/// Stream provisioning retries for a while: the broker may be starting at the same time.
+async fn ensure_streams_with_retry(
+    js: &jetstream::Context,
+    config: &RuntimeConfig,
+) -> anyhow::Result<()> {
+    let mut attempt = 0u32;
+    loop {
+        match nats::ensure_streams(js, &config.prefix, config.stream_replicas).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt < 30 => {
+                attempt += 1;
+                tracing::warn!(error = %format!("{error:#}"), attempt, "streams not ready; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn prune_inbox(store: Store, retention: Duration, shutdown: CancellationToken) {
+    loop {
+        let cutoff = Timestamp::now().plus_millis(-(retention.as_millis() as i64));
+        let pruning = store.clone();
+        match tokio::task::spawn_blocking(move || pruning.prune_inbox(cutoff)).await {
+            Ok(Ok(removed)) if removed > 0 => tracing::info!(removed, "pruned inbox"),
+            Ok(Err(error)) => tracing::warn!(%error, "inbox pruning failed"),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_INTERVAL) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}

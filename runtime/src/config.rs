@@ -1,0 +1,119 @@
+//! Configuration shared by every service, from flags or environment variables
+//! (`--help` lists both). Services flatten [`RuntimeConfig`] into their own clap parser.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use events::Subjects;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Settings every service has.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuntimeConfig {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+
+    /// NATS credentials file (JWT + nkey seed).
+    #[arg(long, env = "NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+
+    /// Directory of this service's sled store [default: ./data/<service>].
+    #[arg(long, env = "SHOP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Subject prefix: isolates shops, tenants and test runs on one broker.
+    #[arg(long, env = "SHOP_PREFIX", default_value = "shop", value_parser = parse_prefix)]
+    pub prefix: Subjects,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Messages pulled and committed together (one sled transaction and one flush per batch).
+    #[arg(long, env = "SHOP_BATCH_SIZE", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=2048))]
+    pub batch_size: u16,
+
+    /// How long JetStream waits for an ack before redelivering, in milliseconds.
+    #[arg(long, env = "SHOP_ACK_WAIT_MS", default_value_t = 10_000)]
+    pub ack_wait_ms: u64,
+
+    /// Deliveries of one message before it is copied to the dead-letter stream.
+    #[arg(long, env = "SHOP_MAX_DELIVER", default_value_t = 10, value_parser = clap::value_parser!(i64).range(2..=1000))]
+    pub max_deliver: i64,
+
+    /// sled page cache, in MiB (sled's own default is 1 GiB per process).
+    #[arg(long, env = "SHOP_CACHE_MB", default_value_t = 64)]
+    pub cache_mb: u64,
+
+    /// How long applied event ids are remembered to drop redeliveries, in hours.
+    #[arg(long, env = "SHOP_INBOX_RETENTION_HOURS", default_value_t = 168)]
+    pub inbox_retention_hours: u64,
+
+    /// Largest payload the decoder accepts, in bytes; larger ones are dead-lettered.
+    #[arg(long, env = "SHOP_MAX_PAYLOAD_BYTES", default_value_t = events::codec::DEFAULT_MAX_PAYLOAD_BYTES)]
+    pub max_payload_bytes: usize,
+
+    /// Replicas of each stream this service creates (3 on a cluster).
+    #[arg(long, env = "SHOP_STREAM_REPLICAS", default_value_t = 1)]
+    pub stream_replicas: usize,
+
+    /// Failpoint for tests: after committing and flushing, nak instead of ack the first
+    /// delivery of every message whose stream sequence is a multiple of N (0 = off). The
+    /// redelivery must be dropped by the inbox.
+    #[arg(
+        long,
+        env = "SHOP_FAILPOINT_REDELIVER_EVERY",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub failpoint_redeliver_every: u64,
+}
+
+fn parse_prefix(text: &str) -> Result<Subjects, String> {
+    Subjects::new(text).map_err(|error| error.to_string())
+}
+
+impl RuntimeConfig {
+    /// Defaults for tests and embedding: a local broker, the given store directory.
+    pub fn for_tests(nats_url: &str, data_dir: PathBuf, prefix: &str) -> Self {
+        RuntimeConfig {
+            nats_url: nats_url.to_owned(),
+            nats_creds: None,
+            data_dir: Some(data_dir),
+            prefix: Subjects::new(prefix).unwrap_or_default(),
+            log_format: LogFormat::Text,
+            batch_size: 256,
+            ack_wait_ms: 10_000,
+            max_deliver: 10,
+            cache_mb: 32,
+            inbox_retention_hours: 168,
+            max_payload_bytes: events::codec::DEFAULT_MAX_PAYLOAD_BYTES,
+            stream_replicas: 1,
+            failpoint_redeliver_every: 0,
+        }
+    }
+
+    /// The store directory for `service`.
+    pub fn store_dir(&self, service: &str) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data").join(service))
+    }
+
+    pub fn ack_wait(&self) -> Duration {
+        Duration::from_millis(self.ack_wait_ms)
+    }
+
+    pub fn inbox_retention(&self) -> Duration {
+        Duration::from_secs(self.inbox_retention_hours * 3600)
+    }
+}

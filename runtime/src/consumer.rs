@@ -1,0 +1,352 @@
+//! The consume loop (DESIGN.md §4), once for every service and every stream it reads:
+//! pull a batch → decode (undecodable → dead letter) → one sled transaction for inbox check,
+//! handler, state, outbox rows and inbox marks → one flush → ack. Storage failures nak with a
+//! delay; a message that keeps failing is dead-lettered after `max_deliver` deliveries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream::consumer::pull::{self, MessagesErrorKind};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use async_nats::jetstream::{self, AckKind};
+use futures::{FutureExt, StreamExt};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use events::{Envelope, Timestamp, codec, header};
+
+use crate::config::RuntimeConfig;
+use crate::dead_letter::{self, DeadLetter};
+use crate::handler::{Handler, Incoming};
+use crate::nats;
+use crate::stats::RuntimeStats;
+use crate::store::{Outcome, Producer, Store};
+
+/// How long the pull stream waits between idle heartbeats from the server.
+const IDLE_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Everything the consume loops of one service share.
+#[derive(Clone)]
+pub struct ConsumeContext {
+    pub js: jetstream::Context,
+    pub store: Store,
+    pub handler: Arc<dyn Handler>,
+    pub producer: Producer,
+    pub config: RuntimeConfig,
+    pub stats: Arc<RuntimeStats>,
+    pub relay_wakeup: Arc<Notify>,
+}
+
+impl std::fmt::Debug for ConsumeContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumeContext")
+            .field("producer", &self.producer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One durable pull consumer on one stream, filtered to the handler's event types there.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    pub stream: String,
+    pub filter_subjects: Vec<String>,
+}
+
+/// A message taken apart for the batch.
+struct Pulled {
+    message: jetstream::Message,
+    stream_sequence: u64,
+    deliveries: i64,
+}
+
+impl ConsumeContext {
+    /// Consumes until `shutdown`; the in-flight batch is finished (flushed and acked) first.
+    /// Broker outages and deleted consumers are survived by recreating the consumer.
+    pub async fn run(self: Arc<Self>, spec: ConsumerSpec, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            if let Err(error) = self.consume(&spec, &shutdown).await {
+                tracing::warn!(stream = %spec.stream, error = %format!("{error:#}"), "consumer interrupted; recreating");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+            }
+        }
+    }
+
+    fn consumer_config(&self, spec: &ConsumerSpec) -> pull::Config {
+        let batch = usize::from(self.config.batch_size);
+        pull::Config {
+            durable_name: Some(self.producer.name.clone()),
+            description: Some(format!("{} service", self.producer.name)),
+            filter_subjects: spec.filter_subjects.clone(),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.config.ack_wait(),
+            max_deliver: self.config.max_deliver,
+            max_ack_pending: (batch * 4) as i64,
+            ..Default::default()
+        }
+    }
+
+    async fn consume(
+        &self,
+        spec: &ConsumerSpec,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let stream = self
+            .js
+            .get_stream(&spec.stream)
+            .await
+            .context("failed to look up stream")?;
+        let consumer: jetstream::consumer::PullConsumer = stream
+            .create_consumer(self.consumer_config(spec))
+            .await
+            .context("failed to create consumer")?;
+        let batch_size = usize::from(self.config.batch_size);
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(batch_size)
+            .heartbeat(IDLE_HEARTBEAT)
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .context("failed to start pulling")?;
+        tracing::info!(stream = %spec.stream, filters = ?spec.filter_subjects, "consuming");
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Ok(()),
+                next = messages.next() => next,
+            };
+            let mut batch = Vec::with_capacity(batch_size);
+            match next {
+                None => anyhow::bail!("message stream ended"),
+                Some(Ok(message)) => batch.push(message),
+                Some(Err(error)) => match error.kind() {
+                    MessagesErrorKind::MissingHeartbeat
+                    | MessagesErrorKind::Pull
+                    | MessagesErrorKind::Other => {
+                        tracing::debug!(%error, "pull hiccup; continuing");
+                        continue;
+                    }
+                    _ => return Err(error).context("pull consumer failed"),
+                },
+            }
+            // take whatever else is already here, up to a full batch
+            while batch.len() < batch_size {
+                match messages.next().now_or_never() {
+                    Some(Some(Ok(message))) => batch.push(message),
+                    _ => break,
+                }
+            }
+            self.process_batch(&spec.stream, batch).await;
+        }
+    }
+
+    /// Handles one pulled batch to the end: every message is acked, nak'ed or dead-lettered.
+    async fn process_batch(&self, stream: &str, messages: Vec<jetstream::Message>) {
+        let now = Timestamp::now();
+        let mut accepted = Vec::with_capacity(messages.len());
+        let mut incoming = Vec::with_capacity(messages.len());
+        let mut rejected = Vec::new();
+        for message in messages {
+            let Some(pulled) = self.pulled(message, stream) else {
+                continue;
+            };
+            match self.decode(&pulled, now) {
+                Ok(event) => {
+                    incoming.push(event);
+                    accepted.push(pulled);
+                }
+                Err(reason) => rejected.push((pulled, reason)),
+            }
+        }
+        if !accepted.is_empty() {
+            match self.commit(incoming).await {
+                Ok(outcomes) => {
+                    for (pulled, outcome) in accepted.into_iter().zip(outcomes) {
+                        match outcome {
+                            Outcome::Invalid(reason) => rejected.push((pulled, reason)),
+                            Outcome::Applied { .. } | Outcome::Duplicate => {
+                                ack(&pulled.message, self.ack_kind(&pulled)).await
+                            }
+                        }
+                    }
+                    self.relay_wakeup.notify_one();
+                }
+                Err(error) => {
+                    let reason = format!("{error:#}");
+                    tracing::error!(error = %reason, "batch not committed; redelivering");
+                    for pulled in accepted {
+                        self.retry_or_dead_letter(&pulled, stream, &reason).await;
+                    }
+                }
+            }
+        }
+        for (pulled, reason) in rejected {
+            self.dead_letter(&pulled, stream, &reason).await;
+        }
+    }
+
+    fn pulled(&self, message: jetstream::Message, stream: &str) -> Option<Pulled> {
+        let (stream_sequence, deliveries, pending) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.delivered, info.pending),
+            Err(error) => {
+                tracing::warn!(%error, "message without JetStream metadata; skipped");
+                return None;
+            }
+        };
+        self.stats.set_consumer_lag(stream, pending);
+        Some(Pulled {
+            message,
+            stream_sequence,
+            deliveries,
+        })
+    }
+
+    /// Reads the envelope and the payload; the error is the dead-letter reason.
+    fn decode(&self, pulled: &Pulled, now: Timestamp) -> Result<Incoming, String> {
+        let message = &pulled.message;
+        let headers = message.headers.as_ref();
+        let envelope = Envelope::from_headers(|name| nats::header(headers, name))
+            .map_err(|error| format!("bad envelope: {error}"))?;
+        let subject = self
+            .producer
+            .subjects
+            .parse(&message.subject)
+            .map_err(|error| error.to_string())?;
+        if subject.event_type != envelope.event_type {
+            return Err(format!(
+                "subject says {} but {} says {}",
+                subject.event_type,
+                header::EVENT_TYPE,
+                envelope.event_type
+            ));
+        }
+        let event = codec::decode_typed(
+            envelope.event_type,
+            &message.payload,
+            self.config.max_payload_bytes,
+        )
+        .map_err(|error| error.to_string())?;
+        if event.key() != subject.key {
+            return Err(format!(
+                "subject key {:?} does not match payload key {:?}",
+                subject.key,
+                event.key()
+            ));
+        }
+        Ok(Incoming {
+            envelope,
+            event,
+            subject: message.subject.to_string(),
+            stream_sequence: pulled.stream_sequence,
+            now,
+        })
+    }
+
+    /// Runs the batch transaction on a blocking thread, then flushes: after this, acking is safe.
+    async fn commit(&self, incoming: Vec<Incoming>) -> anyhow::Result<Vec<Outcome>> {
+        let (store, handler, producer) = (
+            self.store.clone(),
+            self.handler.clone(),
+            self.producer.clone(),
+        );
+        let span = tracing::debug_span!("commit", events = incoming.len());
+        let outcomes = tokio::task::spawn_blocking(move || {
+            let _entered = span.entered();
+            for event in &incoming {
+                tracing::debug!(
+                    event_id = %event.envelope.event_id,
+                    event_type = %event.envelope.event_type,
+                    correlation_id = %event.envelope.correlation_id,
+                    trace_id = %event.envelope.traceparent.map(|t| t.trace_id_hex()).unwrap_or_default(),
+                    "applying"
+                );
+            }
+            store.apply_batch(handler.as_ref(), &producer, &incoming)
+        })
+        .await
+        .context("commit task failed")??;
+        self.store
+            .flush()
+            .instrument(tracing::debug_span!("flush"))
+            .await?;
+        let applied = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Applied { .. }))
+            .count();
+        let duplicates = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Duplicate))
+            .count();
+        let emitted: usize = outcomes
+            .iter()
+            .map(|o| {
+                if let Outcome::Applied { emitted } = o {
+                    *emitted
+                } else {
+                    0
+                }
+            })
+            .sum();
+        self.stats
+            .record_outcomes(applied as u64, duplicates as u64, emitted as u64);
+        Ok(outcomes)
+    }
+
+    /// `Ack`, unless the redelivery failpoint asks for a nak of this first delivery.
+    fn ack_kind(&self, pulled: &Pulled) -> AckKind {
+        let every = self.config.failpoint_redeliver_every;
+        if every > 0 && pulled.deliveries == 1 && pulled.stream_sequence.is_multiple_of(every) {
+            AckKind::Nak(Some(Duration::from_millis(100)))
+        } else {
+            AckKind::Ack
+        }
+    }
+
+    async fn retry_or_dead_letter(&self, pulled: &Pulled, stream: &str, reason: &str) {
+        if pulled.deliveries >= self.config.max_deliver {
+            let reason = format!("gave up after {} deliveries: {reason}", pulled.deliveries);
+            self.dead_letter(pulled, stream, &reason).await;
+        } else {
+            let exponent = u32::try_from(pulled.deliveries.clamp(1, 6) - 1).unwrap_or(0);
+            let delay = Duration::from_millis(500 * 2u64.pow(exponent));
+            ack(&pulled.message, AckKind::Nak(Some(delay))).await;
+        }
+    }
+
+    /// Copies the message to the dead-letter stream, then terminates it. If the copy cannot
+    /// be stored, the message is nak'ed instead: it is never dropped.
+    async fn dead_letter(&self, pulled: &Pulled, stream: &str, reason: &str) {
+        tracing::warn!(subject = %pulled.message.subject, stream, sequence = pulled.stream_sequence, reason, "dead-lettering");
+        let letter = DeadLetter {
+            service: &self.producer.name,
+            message: &pulled.message,
+            stream,
+            stream_sequence: pulled.stream_sequence,
+            deliveries: pulled.deliveries,
+            reason,
+        };
+        match dead_letter::publish(&self.js, &self.producer.subjects, &letter).await {
+            Ok(()) => {
+                self.stats.record_dead_letter();
+                ack(&pulled.message, AckKind::Term).await;
+            }
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "failed to store dead letter; redelivering");
+                ack(&pulled.message, AckKind::Nak(Some(Duration::from_secs(1)))).await;
+            }
+        }
+    }
+}
+
+async fn ack(message: &jetstream::Message, kind: AckKind) {
+    // A lost ack means a redelivery, which the inbox absorbs: log it and move on.
+    if let Err(error) = message.ack_with(kind).await {
+        tracing::warn!(%error, "failed to send ack");
+    }
+}

@@ -1,0 +1,40 @@
+//! What every shop service shares, written once: configuration, telemetry, the NATS
+//! connection, stream provisioning, the consume loop (decode → inbox → handler → one sled
+//! transaction with the outbox → flush → ack), the outbox relay, dead letters, `$SRV`
+//! registration and clean shutdown.
+//!
+//! A service supplies a [`Handler`] and a [`ServiceDefinition`]; its `main.rs` is:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use clap::Parser;
+//! # #[derive(clap::Parser)] struct Cli { #[command(flatten)] runtime: runtime::RuntimeConfig }
+//! # async fn run() -> anyhow::Result<()> {
+//! let cli = Cli::parse();
+//! runtime::telemetry::init(cli.runtime.log_format);
+//! let shutdown = runtime::shutdown::on_signals();
+//! let handler = Arc::new(runtime::example::ExampleHandler);
+//! let app = runtime::Application::build(cli.runtime, runtime::example::DEFINITION, handler).await?;
+//! app.run_until_stopped(shutdown).await
+//! # }
+//! ```
+
+pub mod app;
+pub mod config;
+pub mod consumer;
+pub mod dead_letter;
+pub mod example;
+pub mod handler;
+pub mod nats;
+pub mod outbox;
+pub mod service;
+pub mod shutdown;
+pub mod stats;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{Application, ServiceDefinition};
+pub use config::{LogFormat, RuntimeConfig};
+pub use handler::{HandleError, Handler, Incoming};
+pub use stats::{RuntimeStats, StatsSnapshot};
+pub use store::{State, StateError, Store, StoreError};

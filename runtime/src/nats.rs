@@ -1,0 +1,99 @@
+//! Connecting to NATS and provisioning JetStream: the client options every service uses, the
+//! streams of the contract, and header conversion between the contract and async-nats.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, stream};
+use events::{StreamSpec, Subjects};
+
+use crate::config::RuntimeConfig;
+
+/// How often the client pings the server: a dead link is noticed within about two intervals
+/// (async-nats' default of 60 s takes minutes).
+pub const PING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Connects with reconnects forever, a short ping interval, and connection events logged.
+/// Starting before the broker is fine: the first connect is retried too.
+pub async fn connect(config: &RuntimeConfig, name: &str) -> anyhow::Result<async_nats::Client> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(name)
+        .ping_interval(PING_INTERVAL)
+        .connection_timeout(Duration::from_secs(5))
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .reconnect_delay_callback(|attempts| {
+            Duration::from_millis((attempts as u64 * 100).min(2_000))
+        })
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("connected to nats"),
+                async_nats::Event::Disconnected => {
+                    tracing::warn!("disconnected from nats; reconnecting")
+                }
+                other => tracing::info!(event = %other, "nats event"),
+            }
+        });
+    if let Some(path) = &config.nats_creds {
+        options = options
+            .credentials_file(path)
+            .await
+            .with_context(|| format!("failed to read nats credentials {}", path.display()))?;
+    }
+    options
+        .connect(&config.nats_url)
+        .await
+        .with_context(|| format!("failed to connect to {}", config.nats_url))
+}
+
+/// A JetStream context with the runtime's timeouts.
+pub fn jetstream(client: async_nats::Client) -> jetstream::Context {
+    jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build(client)
+}
+
+/// The JetStream configuration of a contract stream.
+pub fn stream_config(spec: &StreamSpec, replicas: usize) -> stream::Config {
+    stream::Config {
+        name: spec.name.clone(),
+        description: Some(spec.description.clone()),
+        subjects: spec.subjects.clone(),
+        retention: stream::RetentionPolicy::Limits,
+        storage: stream::StorageType::File,
+        duplicate_window: spec.duplicate_window,
+        max_age: spec.max_age,
+        num_replicas: replicas,
+        allow_direct: true,
+        ..Default::default()
+    }
+}
+
+/// Creates or updates every stream of the contract (idempotent; any service may do it).
+pub async fn ensure_streams(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    replicas: usize,
+) -> anyhow::Result<()> {
+    for spec in events::stream::all_streams(subjects) {
+        js.create_or_update_stream(stream_config(&spec, replicas))
+            .await
+            .with_context(|| format!("failed to create or update stream {}", spec.name))?;
+    }
+    Ok(())
+}
+
+/// Contract headers as an async-nats header map.
+pub fn header_map<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(name, value);
+    }
+    map
+}
+
+/// The first value of a header, if present.
+pub fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
+    headers?.get(name).map(|value| value.as_str())
+}

@@ -1,0 +1,403 @@
+//! The service's sled store: its own trees plus the runtime's inbox and outbox, and the one
+//! transaction that commits a batch of events.
+//!
+//! Runtime trees:
+//! - `_runtime.inbox`: event id → applied-at millis; a redelivered event id is skipped.
+//! - `_runtime.inbox_by_time`: applied-at millis ‖ event id → (); lets pruning walk by age.
+//! - `_runtime.outbox`: sequence (big-endian u64) → [`OutboxRecord`]; the relay publishes and
+//!   deletes rows in key order.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use bytes::Bytes;
+use events::{Envelope, Event, Subjects, Timestamp, codec};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+use sled::{Transactional, Tree};
+
+use crate::handler::{HandleError, Handler, Incoming};
+
+const INBOX: usize = 0;
+const INBOX_BY_TIME: usize = 1;
+const OUTBOX: usize = 2;
+const FIRST_SERVICE_TREE: usize = 3;
+const RUNTIME_TREES: [&str; 3] = [
+    "_runtime.inbox",
+    "_runtime.inbox_by_time",
+    "_runtime.outbox",
+];
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("failed to open sled store at {path}: {source}")]
+    Open { path: String, source: sled::Error },
+    #[error("sled storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("failed to encode an outgoing event: {0}")]
+    Encode(String),
+}
+
+/// Why a handler's state access failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("storage conflict or failure: {0}")]
+    Storage(#[from] UnabortableTransactionError),
+    #[error("tree {0:?} is not declared by this service's handler")]
+    UnknownTree(String),
+    #[error("stored value in tree {tree:?} does not decode: {reason}")]
+    Corrupt { tree: String, reason: String },
+    #[error("value for tree {tree:?} does not encode: {reason}")]
+    Encode { tree: String, reason: String },
+}
+
+/// One event waiting in the outbox: everything needed to publish it again, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    pub subject: String,
+    pub headers: Vec<(String, String)>,
+    pub payload: Bytes,
+}
+
+/// What happened to one incoming event in a committed batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied; `emitted` events were added to the outbox.
+    Applied { emitted: usize },
+    /// Its event id was already in the inbox: nothing changed.
+    Duplicate,
+    /// The handler refused it for good; it belongs in the dead-letter stream.
+    Invalid(String),
+}
+
+/// A handler's window on the service's trees inside the batch transaction. Writes are staged
+/// and only reach the transaction if the handler succeeds, so a refused event leaves no trace.
+pub struct State<'a> {
+    views: &'a [TransactionalTree],
+    names: &'a [&'static str],
+    staged: Vec<(usize, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl std::fmt::Debug for State<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("trees", &self.names)
+            .field("staged", &self.staged.len())
+            .finish()
+    }
+}
+
+impl<'a> State<'a> {
+    fn tree_index(&self, tree: &str) -> Result<usize, StateError> {
+        self.names
+            .iter()
+            .position(|name| *name == tree)
+            .ok_or_else(|| StateError::UnknownTree(tree.to_owned()))
+    }
+
+    /// The current bytes under `key`, including this handler's own staged writes.
+    pub fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        let index = self.tree_index(tree)?;
+        let staged = self
+            .staged
+            .iter()
+            .rev()
+            .find(|(staged_tree, staged_key, _)| *staged_tree == index && staged_key == key);
+        match staged {
+            Some((_, _, value)) => Ok(value.clone()),
+            None => Ok(self.views[index].get(key)?.map(|value| value.to_vec())),
+        }
+    }
+
+    /// Stages `value` under `key`.
+    pub fn insert(&mut self, tree: &str, key: &[u8], value: Vec<u8>) -> Result<(), StateError> {
+        let index = self.tree_index(tree)?;
+        self.staged.push((index, key.to_vec(), Some(value)));
+        Ok(())
+    }
+
+    /// Stages the removal of `key`.
+    pub fn remove(&mut self, tree: &str, key: &[u8]) -> Result<(), StateError> {
+        let index = self.tree_index(tree)?;
+        self.staged.push((index, key.to_vec(), None));
+        Ok(())
+    }
+
+    /// Reads a value stored with [`State::put`].
+    pub fn load<T: DeserializeOwned>(
+        &self,
+        tree: &str,
+        key: &[u8],
+    ) -> Result<Option<T>, StateError> {
+        self.get(tree, key)?
+            .map(|bytes| {
+                codec::from_bytes(&bytes).map_err(|error| StateError::Corrupt {
+                    tree: tree.to_owned(),
+                    reason: error.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Stages a value, MessagePack-encoded.
+    pub fn put<T: Serialize>(
+        &mut self,
+        tree: &str,
+        key: &[u8],
+        value: &T,
+    ) -> Result<(), StateError> {
+        let bytes = codec::to_bytes(value).map_err(|error| StateError::Encode {
+            tree: tree.to_owned(),
+            reason: error.to_string(),
+        })?;
+        self.insert(tree, key, bytes)
+    }
+
+    fn commit(self) -> Result<(), UnabortableTransactionError> {
+        for (index, key, value) in self.staged {
+            match value {
+                Some(value) => self.views[index].insert(key, value)?,
+                None => self.views[index].remove(key)?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Who is writing and how outgoing events are addressed.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    pub name: String,
+    pub subjects: Subjects,
+}
+
+/// The service's sled database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<Tree>,
+    names: Vec<&'static str>,
+}
+
+impl Store {
+    /// Opens (or creates) the store with an explicit page-cache size.
+    pub fn open(
+        path: &Path,
+        cache_bytes: u64,
+        service_trees: &[&'static str],
+    ) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(open_error)?;
+        let mut trees = Vec::with_capacity(RUNTIME_TREES.len() + service_trees.len());
+        for name in RUNTIME_TREES.iter().chain(service_trees) {
+            trees.push(db.open_tree(name)?);
+        }
+        Ok(Store {
+            db,
+            trees,
+            names: service_trees.to_vec(),
+        })
+    }
+
+    /// A service tree, for reads outside the consume loop (API queries, digests).
+    pub fn tree(&self, name: &str) -> Option<&Tree> {
+        let index = self.names.iter().position(|tree| *tree == name)?;
+        self.trees.get(FIRST_SERVICE_TREE + index)
+    }
+
+    /// Applies a batch in one transaction: for each event, skip it if its id is in the inbox,
+    /// otherwise run the handler and stage its writes, its outgoing events (outbox) and the
+    /// inbox mark. Nothing is durable until [`Store::flush`].
+    pub fn apply_batch(
+        &self,
+        handler: &dyn Handler,
+        producer: &Producer,
+        batch: &[Incoming],
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let result = self.trees[..].transaction(|views| {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for incoming in batch {
+                outcomes.push(self.apply_one(views, handler, producer, incoming)?);
+            }
+            Ok(outcomes)
+        });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => StoreError::Sled(error),
+        })
+    }
+
+    fn apply_one(
+        &self,
+        views: &[TransactionalTree],
+        handler: &dyn Handler,
+        producer: &Producer,
+        incoming: &Incoming,
+    ) -> Result<Outcome, ConflictableTransactionError<StoreError>> {
+        let event_id = incoming.envelope.event_id.as_bytes();
+        if views[INBOX].get(event_id)?.is_some() {
+            return Ok(Outcome::Duplicate);
+        }
+        let mut state = State {
+            views: &views[FIRST_SERVICE_TREE..],
+            names: &self.names,
+            staged: Vec::new(),
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| handler.handle(&mut state, incoming)));
+        let emitted = match result {
+            Ok(Ok(emitted)) => emitted,
+            Ok(Err(HandleError::State(StateError::Storage(error)))) => return Err(error.into()),
+            Ok(Err(error)) => return Ok(Outcome::Invalid(error.to_string())),
+            Err(panic) => {
+                return Ok(Outcome::Invalid(format!(
+                    "handler panicked: {}",
+                    panic_message(&panic)
+                )));
+            }
+        };
+        state.commit()?;
+        for event in &emitted {
+            let record = outbox_record(producer, &incoming.envelope, incoming.now, event)
+                .map_err(ConflictableTransactionError::Abort)?;
+            let bytes =
+                codec::to_bytes(&record).map_err(|error| abort_encode(error.to_string()))?;
+            views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
+        }
+        let applied_at = incoming.now.unix_millis().to_be_bytes();
+        views[INBOX].insert(event_id, &applied_at)?;
+        views[INBOX_BY_TIME].insert([&applied_at[..], event_id].concat(), &[])?;
+        Ok(Outcome::Applied {
+            emitted: emitted.len(),
+        })
+    }
+
+    /// Makes everything committed so far durable (fsync of sled's log). Call before acking.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Up to `limit` outbox rows, oldest first.
+    pub fn outbox_batch(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(sled::IVec, OutboxRecord)>, StoreError> {
+        let mut rows = Vec::new();
+        for entry in self.trees[OUTBOX].iter().take(limit) {
+            let (key, value) = entry?;
+            match codec::from_bytes::<OutboxRecord>(&value) {
+                Ok(record) => rows.push((key, record)),
+                Err(error) => {
+                    tracing::error!(%error, key = ?key, "outbox row does not decode; left in place")
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Removes a published outbox row.
+    pub fn outbox_remove(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.trees[OUTBOX].remove(key)?;
+        Ok(())
+    }
+
+    /// Rows waiting in the outbox (walks the tree: call it rarely).
+    pub fn outbox_len(&self) -> usize {
+        self.trees[OUTBOX].len()
+    }
+
+    /// Forgets inbox marks applied before `cutoff`; returns how many were removed.
+    pub fn prune_inbox(&self, cutoff: Timestamp) -> Result<usize, StoreError> {
+        let end = cutoff.unix_millis().to_be_bytes();
+        let mut removed = 0;
+        for entry in self.trees[INBOX_BY_TIME].range(..&end[..]) {
+            let (key, _) = entry?;
+            self.trees[INBOX].remove(&key[8..])?;
+            self.trees[INBOX_BY_TIME].remove(&key)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Whether an event id is in the inbox (already applied).
+    pub fn inbox_contains(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self.trees[INBOX].contains_key(event_id.as_bytes())?)
+    }
+
+    /// A stable 64-bit digest (FNV-1a) of every service tree, to compare two stores' state.
+    pub fn digest(&self) -> Result<u64, StoreError> {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for byte in (bytes.len() as u64).to_be_bytes().iter().chain(bytes) {
+                hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for (name, tree) in self.names.iter().zip(&self.trees[FIRST_SERVICE_TREE..]) {
+            feed(name.as_bytes());
+            for entry in tree.iter() {
+                let (key, value) = entry?;
+                feed(&key);
+                feed(&value);
+            }
+        }
+        Ok(hash)
+    }
+}
+
+fn abort_encode(reason: String) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(StoreError::Encode(reason))
+}
+
+/// The outbox row for an event caused by `cause`.
+fn outbox_record(
+    producer: &Producer,
+    cause: &Envelope,
+    now: Timestamp,
+    event: &Event,
+) -> Result<OutboxRecord, StoreError> {
+    let envelope = Envelope::caused_by(cause, event.event_type(), now, &producer.name);
+    new_outbox_record(producer, &envelope, event)
+}
+
+/// The outbox row for `event` with `envelope`.
+pub fn new_outbox_record(
+    producer: &Producer,
+    envelope: &Envelope,
+    event: &Event,
+) -> Result<OutboxRecord, StoreError> {
+    let subject = producer
+        .subjects
+        .for_event(event)
+        .map_err(|error| StoreError::Encode(error.to_string()))?;
+    let payload = codec::encode(event).map_err(|error| StoreError::Encode(error.to_string()))?;
+    let headers = envelope
+        .to_headers()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    Ok(OutboxRecord {
+        subject,
+        headers,
+        payload: Bytes::from(payload),
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}

@@ -1,0 +1,189 @@
+//! Crashes lose nothing and double nothing: the service killed with SIGKILL again and again,
+//! the broker killed mid-run, and SIGTERM under load.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::helpers::*;
+
+const EVENTS: usize = 10_000;
+
+/// A varying pause between 300 and 900 ms: long enough for a restarted (debug-build) service
+/// to be connected and working, so the kill lands mid-batch (no randomness crate needed).
+fn jitter(round: usize) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    Duration::from_millis(300 + (u64::from(nanos) + round as u64 * 7919) % 600)
+}
+
+async fn settled(bed: &TestBed) -> bool {
+    let Ok(stream) = bed.js.get_stream(bed.input_stream()).await else {
+        return false;
+    };
+    let Ok(info) = stream.consumer_info("example").await else {
+        return false;
+    };
+    info.num_pending == 0
+        && info.num_ack_pending == 0
+        && message_count(&bed.js, &bed.output_stream()).await >= EVENTS as u64
+}
+
+async fn assert_exactly_once(bed: &TestBed) {
+    let store = open_store(&bed.store_dir());
+    assert_eq!(
+        applications(&store),
+        (EVENTS, EVENTS as u64),
+        "(orders, applications) in the store"
+    );
+    assert_eq!(
+        message_count(&bed.js, &bed.output_stream()).await,
+        EVENTS as u64
+    );
+    assert_eq!(
+        distinct_event_ids(&bed.js, &bed.output_stream())
+            .await
+            .len(),
+        EVENTS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_killed_twenty_times_loses_and_doubles_nothing() {
+    let bed = TestBed::start().await;
+    let orders: Vec<_> = (0..EVENTS)
+        .map(|n| outgoing(&bed.subjects, &order(n)))
+        .collect();
+    let publisher = {
+        let (js, orders) = (bed.js.clone(), orders.clone());
+        tokio::spawn(async move {
+            // bursts of 250 over ~16 s: the kills keep landing while there is work in flight
+            for chunk in orders.chunks(250) {
+                publish_all(&js, chunk).await;
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+        })
+    };
+    // small batches: more commits, flushes and acks in flight when the kill lands
+    let small_batches = [("SHOP_BATCH_SIZE", "20")];
+    let mut child = spawn_process(&bed, &small_batches);
+    // a kill "mid-run" interrupts an incarnation that had published output and had more to do
+    let (mut kills, mut kills_mid_run, mut published_before) = (0, 0, 0);
+    while kills_mid_run < 20 {
+        tokio::time::sleep(jitter(kills)).await;
+        child.kill9();
+        kills += 1;
+        let published = message_count(&bed.js, &bed.output_stream()).await;
+        if published > published_before && published < EVENTS as u64 {
+            kills_mid_run += 1;
+        }
+        published_before = published;
+        child = spawn_process(&bed, &small_batches);
+        assert!(
+            kills < 60,
+            "only {kills_mid_run} of {kills} kills landed mid-run"
+        );
+    }
+    publisher.await.expect("publisher");
+    eventually(
+        Duration::from_secs(120),
+        "the restarted service to catch up",
+        || settled(&bed),
+    )
+    .await;
+    let status = tokio::task::spawn_blocking(move || child.terminate(Duration::from_secs(5)))
+        .await
+        .expect("join");
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "clean exit after SIGTERM: {status:?}"
+    );
+    assert_exactly_once(&bed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_killed_and_restarted_mid_run_the_service_reconnects_by_itself() {
+    let mut bed = TestBed::start().await;
+    let app = spawn_app(bed.config()).await;
+    let orders: Vec<_> = (0..EVENTS)
+        .map(|n| outgoing(&bed.subjects, &order(n)))
+        .collect();
+    publish_all(&bed.js, &orders[..EVENTS / 2]).await;
+    eventually(Duration::from_secs(30), "some events applied", || async {
+        applications(&app.store).1 >= 500
+    })
+    .await;
+
+    bed.server.kill9();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    bed.server.restart();
+    publish_all(&bed.js, &orders[EVENTS / 2..]).await;
+
+    eventually(
+        Duration::from_secs(120),
+        "all events after the broker restart",
+        || settled(&bed),
+    )
+    .await;
+    let store = app.store.clone();
+    assert_eq!(applications(&store), (EVENTS, EVENTS as u64));
+    assert_eq!(
+        message_count(&bed.js, &bed.output_stream()).await,
+        EVENTS as u64
+    );
+    assert_eq!(
+        distinct_event_ids(&bed.js, &bed.output_stream())
+            .await
+            .len(),
+        EVENTS
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_exits_zero_within_five_seconds_and_loses_nothing() {
+    let bed = TestBed::start().await;
+    let orders: Vec<_> = (0..EVENTS)
+        .map(|n| outgoing(&bed.subjects, &order(n)))
+        .collect();
+    let child = spawn_process(&bed, &[]);
+    let publisher = {
+        let (js, orders) = (bed.js.clone(), orders.clone());
+        tokio::spawn(async move {
+            for chunk in orders.chunks(250) {
+                publish_all(&js, chunk).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    eventually(
+        Duration::from_secs(30),
+        "the service under load",
+        || async { message_count(&bed.js, &bed.output_stream()).await >= 2_000 },
+    )
+    .await;
+    let started = Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.terminate(Duration::from_secs(5)))
+        .await
+        .expect("join");
+    let took = started.elapsed();
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "exit status after SIGTERM: {status:?}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+
+    let child = spawn_process(&bed, &[]);
+    publisher.await.expect("publisher");
+    eventually(
+        Duration::from_secs(120),
+        "everything after the restart",
+        || settled(&bed),
+    )
+    .await;
+    let status = tokio::task::spawn_blocking(move || child.terminate(Duration::from_secs(5)))
+        .await
+        .expect("join");
+    assert!(status.is_some_and(|status| status.success()));
+    assert_exactly_once(&bed).await;
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the runtime against a real nats-server and real sled stores, using the
+//! example service (in-process, or as a child process where it must be killed).
+
+mod crashes;
+mod dead_letters;
+mod exactly_once;
+mod helpers;
+mod srv;
