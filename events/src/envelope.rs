@@ -72,8 +72,48 @@ pub struct Envelope {
 }
 
 /// A fresh, time-ordered event id (UUIDv7 in its hyphenated text form).
+///
+/// The 74 random bits come from a per-thread generator seeded once from the operating system,
+/// not from a system call per id: ids are minted for every event in the hot path.
 pub fn new_event_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0);
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&random_bytes::<16>()[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
+}
+
+/// Random bytes from a per-thread xoshiro256** generator seeded from the OS.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<[u64; 4]> = Cell::new({
+            let a = uuid::Uuid::new_v4().as_u64_pair();
+            let b = uuid::Uuid::new_v4().as_u64_pair();
+            [a.0 | 1, a.1, b.0, b.1]
+        });
+    }
+    let mut out = [0u8; N];
+    STATE.with(|state| {
+        let mut s = state.get();
+        for chunk in out.chunks_mut(8) {
+            let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+            let t = s[1] << 17;
+            s[2] ^= s[0];
+            s[3] ^= s[1];
+            s[1] ^= s[2];
+            s[0] ^= s[3];
+            s[2] ^= t;
+            s[3] = s[3].rotate_left(45);
+            chunk.copy_from_slice(&result.to_le_bytes()[..chunk.len()]);
+        }
+        state.set(s);
+    });
+    out
 }
 
 impl Envelope {
@@ -218,7 +258,8 @@ pub struct TraceParentError;
 impl TraceParent {
     /// Starts a new trace, sampled.
     pub fn new_root() -> Self {
-        let trace_id = uuid::Uuid::new_v4().into_bytes();
+        let mut trace_id = random_bytes::<16>();
+        trace_id[0] |= 1; // never all zero
         TraceParent {
             trace_id,
             span_id: random_span_id(),
@@ -241,9 +282,7 @@ impl TraceParent {
 }
 
 fn random_span_id() -> [u8; 8] {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    let mut span = [0u8; 8];
-    span.copy_from_slice(&bytes[..8]);
+    let mut span = random_bytes::<8>();
     span[0] |= 1; // never all zero
     span
 }
@@ -344,9 +383,26 @@ mod tests {
     }
 
     #[test]
-    fn event_ids_are_uuid_v7() {
-        let id = uuid::Uuid::parse_str(&new_event_id()).unwrap();
-        assert_eq!(id.get_version_num(), 7);
+    fn event_ids_are_unique_time_ordered_uuid_v7() {
+        let ids: Vec<String> = (0..10_000).map(|_| new_event_id()).collect();
+        for id in &ids {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 7);
+            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+        }
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        let first_ms = uuid::Uuid::parse_str(&ids[0])
+            .unwrap()
+            .get_timestamp()
+            .unwrap()
+            .to_unix();
+        let last_ms = uuid::Uuid::parse_str(&ids[9_999])
+            .unwrap()
+            .get_timestamp()
+            .unwrap()
+            .to_unix();
+        assert!(first_ms <= last_ms);
     }
 
     #[test]

@@ -24,6 +24,10 @@ use crate::nats;
 use crate::stats::RuntimeStats;
 use crate::store::{Outcome, Producer, Store};
 
+/// How long a partly filled batch waits for more messages once several have arrived
+/// together (a sign of load). A lone message is processed at once.
+const BATCH_LINGER: Duration = Duration::from_millis(2);
+
 /// How long the pull stream waits between idle heartbeats from the server.
 const IDLE_HEARTBEAT: Duration = Duration::from_secs(5);
 
@@ -135,11 +139,18 @@ impl ConsumeContext {
                     _ => return Err(error).context("pull consumer failed"),
                 },
             }
-            // take whatever else is already here, up to a full batch
+            // take whatever else is already here, up to a full batch; under load, linger
+            // briefly for more, since each batch costs one transaction and one flush
+            let linger_until = tokio::time::Instant::now() + BATCH_LINGER;
             while batch.len() < batch_size {
                 match messages.next().now_or_never() {
                     Some(Some(Ok(message))) => batch.push(message),
-                    _ => break,
+                    Some(_) => break,
+                    None if batch.len() == 1 => break,
+                    None => match tokio::time::timeout_at(linger_until, messages.next()).await {
+                        Ok(Some(Ok(message))) => batch.push(message),
+                        _ => break,
+                    },
                 }
             }
             self.process_batch(&spec.stream, batch).await;

@@ -20,8 +20,8 @@ use crate::nats::header_map;
 use crate::stats::RuntimeStats;
 use crate::store::Store;
 
-/// Rows published per sweep (all in flight together).
-const SWEEP_ROWS: usize = 2048;
+/// Events published per sweep (all in flight together); whole rows, so a sweep may hold more.
+const SWEEP_EVENTS: usize = 2048;
 /// A sweep runs at least this often even without a wake-up.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -63,40 +63,51 @@ impl Relay {
         }
     }
 
-    /// Publishes up to [`SWEEP_ROWS`] rows; returns how many were acknowledged and removed.
+    /// Publishes about [`SWEEP_EVENTS`] events; returns how many were acknowledged. A row is
+    /// removed once every event in it is acknowledged; otherwise it is published again later.
     pub async fn sweep(&self) -> anyhow::Result<usize> {
-        let rows = self.store.outbox_batch(SWEEP_ROWS)?;
+        let rows = self.store.outbox_batch(SWEEP_EVENTS)?;
         if rows.is_empty() {
             return Ok(0);
         }
         let mut in_flight = FuturesUnordered::new();
         let mut first_error = None;
-        for (key, record) in rows {
-            let headers = header_map(
-                record
-                    .headers
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str())),
-            );
-            let publish = PublishMessage::build()
-                .payload(record.payload)
-                .headers(headers);
-            match self.js.send_publish(record.subject, publish).await {
-                Ok(ack) => in_flight.push(async move { (key, ack.into_future().await) }),
-                Err(error) => {
-                    first_error = Some(anyhow::Error::new(error));
-                    break;
+        let mut rows_sent = Vec::with_capacity(rows.len());
+        'rows: for (row_index, (key, row)) in rows.into_iter().enumerate() {
+            let events = row.records.len();
+            for record in row.records {
+                let headers = header_map(
+                    record
+                        .headers
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.as_str())),
+                );
+                let publish = PublishMessage::build()
+                    .payload(record.payload)
+                    .headers(headers);
+                match self.js.send_publish(record.subject, publish).await {
+                    Ok(ack) => in_flight.push(async move { (row_index, ack.into_future().await) }),
+                    Err(error) => {
+                        first_error = Some(anyhow::Error::new(error));
+                        break 'rows;
+                    }
                 }
+            }
+            rows_sent.push((key, events));
+        }
+        // a row whose publishing broke off half-way has an index past `rows_sent`
+        let mut acked = vec![0usize; rows_sent.len() + 1];
+        while let Some((row_index, result)) = in_flight.next().await {
+            match result {
+                Ok(_) => acked[row_index] += 1,
+                Err(error) => first_error = first_error.or(Some(anyhow::Error::new(error))),
             }
         }
         let mut published = 0;
-        while let Some((key, result)) = in_flight.next().await {
-            match result {
-                Ok(_) => {
-                    self.store.outbox_remove(&key)?;
-                    published += 1;
-                }
-                Err(error) => first_error = first_error.or(Some(anyhow::Error::new(error))),
+        for (row_index, (key, events)) in rows_sent.iter().enumerate() {
+            if acked[row_index] == *events {
+                self.store.outbox_remove(key)?;
+                published += events;
             }
         }
         self.stats.record_published(published as u64);

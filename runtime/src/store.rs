@@ -3,9 +3,13 @@
 //!
 //! Runtime trees:
 //! - `_runtime.inbox`: event id → applied-at millis; a redelivered event id is skipped.
-//! - `_runtime.inbox_by_time`: applied-at millis ‖ event id → (); lets pruning walk by age.
-//! - `_runtime.outbox`: sequence (big-endian u64) → [`OutboxRecord`]; the relay publishes and
-//!   deletes rows in key order.
+//! - `_runtime.outbox`: sequence (big-endian u64) → [`OutboxRow`], the events one batch
+//!   emitted; the relay publishes rows in key order and deletes a row when all its events are
+//!   acknowledged.
+//!
+//! Why one outbox row per batch rather than per event: a sled write costs 5-10 µs on this
+//! machine class, so the number of writes per event is what bounds throughput (see
+//! docs/performance.md). Per event we write the inbox mark and the handler's own state.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -22,14 +26,9 @@ use sled::{Transactional, Tree};
 use crate::handler::{HandleError, Handler, Incoming};
 
 const INBOX: usize = 0;
-const INBOX_BY_TIME: usize = 1;
-const OUTBOX: usize = 2;
-const FIRST_SERVICE_TREE: usize = 3;
-const RUNTIME_TREES: [&str; 3] = [
-    "_runtime.inbox",
-    "_runtime.inbox_by_time",
-    "_runtime.outbox",
-];
+const OUTBOX: usize = 1;
+const FIRST_SERVICE_TREE: usize = 2;
+const RUNTIME_TREES: [&str; 2] = ["_runtime.inbox", "_runtime.outbox"];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +60,12 @@ pub struct OutboxRecord {
     pub subject: String,
     pub headers: Vec<(String, String)>,
     pub payload: Bytes,
+}
+
+/// One outbox row: the events a committed batch (or an API call) emitted, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub records: Vec<OutboxRecord>,
 }
 
 /// What happened to one incoming event in a committed batch.
@@ -218,8 +223,8 @@ impl Store {
     }
 
     /// Applies a batch in one transaction: for each event, skip it if its id is in the inbox,
-    /// otherwise run the handler and stage its writes, its outgoing events (outbox) and the
-    /// inbox mark. Nothing is durable until [`Store::flush`].
+    /// otherwise run the handler and stage its writes and the inbox mark; the events the
+    /// batch emits go into one outbox row. Nothing is durable until [`Store::flush`].
     pub fn apply_batch(
         &self,
         handler: &dyn Handler,
@@ -228,8 +233,18 @@ impl Store {
     ) -> Result<Vec<Outcome>, StoreError> {
         let result = self.trees[..].transaction(|views| {
             let mut outcomes = Vec::with_capacity(batch.len());
+            let mut row = OutboxRow {
+                records: Vec::new(),
+            };
             for incoming in batch {
-                outcomes.push(self.apply_one(views, handler, producer, incoming)?);
+                let outcome =
+                    self.apply_one(views, handler, producer, incoming, &mut row.records)?;
+                outcomes.push(outcome);
+            }
+            if !row.records.is_empty() {
+                let bytes =
+                    codec::to_bytes(&row).map_err(|error| abort_encode(error.to_string()))?;
+                views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
             }
             Ok(outcomes)
         });
@@ -245,6 +260,7 @@ impl Store {
         handler: &dyn Handler,
         producer: &Producer,
         incoming: &Incoming,
+        outbox: &mut Vec<OutboxRecord>,
     ) -> Result<Outcome, ConflictableTransactionError<StoreError>> {
         let event_id = incoming.envelope.event_id.as_bytes();
         if views[INBOX].get(event_id)?.is_some() {
@@ -271,13 +287,9 @@ impl Store {
         for event in &emitted {
             let record = outbox_record(producer, &incoming.envelope, incoming.now, event)
                 .map_err(ConflictableTransactionError::Abort)?;
-            let bytes =
-                codec::to_bytes(&record).map_err(|error| abort_encode(error.to_string()))?;
-            views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
+            outbox.push(record);
         }
-        let applied_at = incoming.now.unix_millis().to_be_bytes();
-        views[INBOX].insert(event_id, &applied_at)?;
-        views[INBOX_BY_TIME].insert([&applied_at[..], event_id].concat(), &[])?;
+        views[INBOX].insert(event_id, &incoming.now.unix_millis().to_be_bytes())?;
         Ok(Outcome::Applied {
             emitted: emitted.len(),
         })
@@ -289,22 +301,38 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` outbox rows, oldest first.
+    /// Outbox rows, oldest first, until they hold at least `min_records` events.
     pub fn outbox_batch(
         &self,
-        limit: usize,
-    ) -> Result<Vec<(sled::IVec, OutboxRecord)>, StoreError> {
+        min_records: usize,
+    ) -> Result<Vec<(sled::IVec, OutboxRow)>, StoreError> {
         let mut rows = Vec::new();
-        for entry in self.trees[OUTBOX].iter().take(limit) {
+        let mut records = 0;
+        for entry in self.trees[OUTBOX].iter() {
             let (key, value) = entry?;
-            match codec::from_bytes::<OutboxRecord>(&value) {
-                Ok(record) => rows.push((key, record)),
+            match codec::from_bytes::<OutboxRow>(&value) {
+                Ok(row) => {
+                    records += row.records.len();
+                    rows.push((key, row));
+                }
                 Err(error) => {
                     tracing::error!(%error, key = ?key, "outbox row does not decode; left in place")
                 }
             }
+            if records >= min_records {
+                break;
+            }
         }
         Ok(rows)
+    }
+
+    /// Adds a row of events that no incoming event caused (API calls, timers), durably.
+    pub async fn append_outbox(&self, records: Vec<OutboxRecord>) -> Result<(), StoreError> {
+        let row = OutboxRow { records };
+        let bytes = codec::to_bytes(&row).map_err(|error| StoreError::Encode(error.to_string()))?;
+        let outbox = &self.trees[OUTBOX];
+        outbox.insert(self.db.generate_id()?.to_be_bytes(), bytes)?;
+        self.flush().await
     }
 
     /// Removes a published outbox row.
@@ -313,20 +341,29 @@ impl Store {
         Ok(())
     }
 
-    /// Rows waiting in the outbox (walks the tree: call it rarely).
+    /// Events waiting in the outbox (reads every row: call it rarely).
     pub fn outbox_len(&self) -> usize {
-        self.trees[OUTBOX].len()
+        self.trees[OUTBOX]
+            .iter()
+            .filter_map(Result::ok)
+            .filter_map(|(_, value)| codec::from_bytes::<OutboxRow>(&value).ok())
+            .map(|row| row.records.len())
+            .sum()
     }
 
-    /// Forgets inbox marks applied before `cutoff`; returns how many were removed.
+    /// Forgets inbox marks applied before `cutoff`; returns how many were removed. Walks the
+    /// whole inbox (a read costs well under a microsecond), so it runs rarely.
     pub fn prune_inbox(&self, cutoff: Timestamp) -> Result<usize, StoreError> {
-        let end = cutoff.unix_millis().to_be_bytes();
         let mut removed = 0;
-        for entry in self.trees[INBOX_BY_TIME].range(..&end[..]) {
-            let (key, _) = entry?;
-            self.trees[INBOX].remove(&key[8..])?;
-            self.trees[INBOX_BY_TIME].remove(&key)?;
-            removed += 1;
+        for entry in self.trees[INBOX].iter() {
+            let (key, applied_at) = entry?;
+            let millis = <[u8; 8]>::try_from(&applied_at[..])
+                .map(i64::from_be_bytes)
+                .unwrap_or(i64::MIN);
+            if millis < cutoff.unix_millis() {
+                self.trees[INBOX].remove(&key)?;
+                removed += 1;
+            }
         }
         Ok(removed)
     }
