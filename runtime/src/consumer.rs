@@ -269,15 +269,6 @@ impl ConsumeContext {
         let span = tracing::debug_span!("commit", events = incoming.len());
         let outcomes = tokio::task::spawn_blocking(move || {
             let _entered = span.entered();
-            for event in &incoming {
-                tracing::debug!(
-                    event_id = %event.envelope.event_id,
-                    event_type = %event.envelope.event_type,
-                    correlation_id = %event.envelope.correlation_id,
-                    trace_id = %event.envelope.traceparent.map(|t| t.trace_id_hex()).unwrap_or_default(),
-                    "applying"
-                );
-            }
             store.apply_batch(handler.as_ref(), &producer, &incoming)
         })
         .await

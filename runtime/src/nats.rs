@@ -41,10 +41,23 @@ pub async fn connect(config: &RuntimeConfig, name: &str) -> anyhow::Result<async
             .await
             .with_context(|| format!("failed to read nats credentials {}", path.display()))?;
     }
+    let servers = server_addrs(&config.nats_url)?;
     options
-        .connect(&config.nats_url)
+        .connect(servers)
         .await
         .with_context(|| format!("failed to connect to {}", config.nats_url))
+}
+
+/// Parses a comma-separated list of server URLs (`nats://a:4222,nats://b:4222`).
+pub fn server_addrs(urls: &str) -> anyhow::Result<Vec<async_nats::ServerAddr>> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            url.parse::<async_nats::ServerAddr>()
+                .with_context(|| format!("invalid NATS server URL {url:?}"))
+        })
+        .collect()
 }
 
 /// A JetStream context with the runtime's timeouts.
@@ -96,4 +109,16 @@ pub fn header_map<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
 /// The first value of a header, if present.
 pub fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
     headers?.get(name).map(|value| value.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_lists_are_split_on_commas() {
+        let servers = server_addrs("nats://127.0.0.1:4222, nats://127.0.0.1:4223").unwrap();
+        assert_eq!(servers.len(), 2);
+        assert!(server_addrs("nats://127.0.0.1:notaport").is_err());
+    }
 }

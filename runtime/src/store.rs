@@ -271,7 +271,16 @@ impl Store {
             names: &self.names,
             staged: Vec::new(),
         };
-        let result = catch_unwind(AssertUnwindSafe(|| handler.handle(&mut state, incoming)));
+        let envelope = &incoming.envelope;
+        let span = tracing::info_span!(
+            "event",
+            event_id = %envelope.event_id,
+            event_type = %envelope.event_type,
+            correlation_id = %envelope.correlation_id,
+            trace_id = %envelope.traceparent.map(|parent| parent.trace_id_hex()).unwrap_or_default(),
+        );
+        let result = span
+            .in_scope(|| catch_unwind(AssertUnwindSafe(|| handler.handle(&mut state, incoming))));
         let emitted = match result {
             Ok(Ok(emitted)) => emitted,
             Ok(Err(HandleError::State(StateError::Storage(error)))) => return Err(error.into()),
