@@ -58,6 +58,14 @@ pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, rmp_serde::dec
     T::deserialize(&mut deserializer)
 }
 
+/// The name a unit enum value has on the wire (`insufficient_stock`), for messages and logs.
+pub fn wire_name<T: Serialize>(value: &T) -> String {
+    to_bytes(value)
+        .ok()
+        .and_then(|bytes| from_bytes::<String>(&bytes).ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 /// Encodes an event's payload.
 pub fn encode(event: &Event) -> Result<Vec<u8>, EncodeError> {
     to_bytes(event)

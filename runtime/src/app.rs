@@ -15,6 +15,13 @@ use tokio_util::task::TaskTracker;
 
 use events::{Subjects, Timestamp};
 
+use std::future::Future;
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::{self, Api, ApiError};
 use crate::config::RuntimeConfig;
 use crate::consumer::{ConsumeContext, ConsumerSpec};
 use crate::handler::Handler;
@@ -47,6 +54,7 @@ pub struct Application {
     stats: Arc<RuntimeStats>,
     service: async_nats::service::Service,
     endpoint_tasks: TaskTracker,
+    relay_wakeup: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Application {
@@ -75,10 +83,9 @@ impl Application {
         let service = service::register(
             &client,
             &config.prefix,
-            definition.name,
-            definition.version,
-            definition.description,
+            &definition,
             stats.clone(),
+            store.clone(),
             &endpoint_tasks,
         )
         .await?;
@@ -93,6 +100,7 @@ impl Application {
             stats,
             service,
             endpoint_tasks,
+            relay_wakeup: Arc::new(Notify::new()),
         })
     }
 
@@ -112,18 +120,79 @@ impl Application {
         self.stats.clone()
     }
 
-    /// The registered `$SRV` service, to add API endpoints to.
+    /// The registered `$SRV` service.
     pub fn service(&self) -> &async_nats::service::Service {
         &self.service
     }
 
-    /// Runs until `shutdown` is cancelled, then shuts down cleanly.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let relay_wakeup = Arc::new(Notify::new());
-        let producer = Producer {
+    fn producer(&self) -> Producer {
+        Producer {
             name: self.definition.name.to_owned(),
             subjects: self.config.prefix.clone(),
-        };
+        }
+    }
+
+    /// What API handlers use: store reads and commands.
+    pub fn api(&self) -> Api {
+        Api::new(
+            self.store.clone(),
+            self.producer(),
+            self.relay_wakeup.clone(),
+        )
+    }
+
+    /// Serves `<prefix>.api.<service>.<verb>`: each request body is decoded as JSON into
+    /// `Request`, handled concurrently, and answered with the JSON result or the error.
+    pub async fn add_endpoint<Request, Response, F, Fut>(
+        &self,
+        verb: &str,
+        handler: F,
+    ) -> anyhow::Result<()>
+    where
+        Request: DeserializeOwned + Send + 'static,
+        Response: Serialize + Send + 'static,
+        F: Fn(Api, Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
+    {
+        let group = self.config.prefix.api_group(self.definition.name)?;
+        let mut endpoint = self
+            .service
+            .group(group)
+            .endpoint(verb)
+            .await
+            .map_err(|error| anyhow::anyhow!("failed to add endpoint {verb}: {error}"))?;
+        let (api, handler, tasks) = (self.api(), Arc::new(handler), self.endpoint_tasks.clone());
+        self.endpoint_tasks.spawn(async move {
+            while let Some(request) = endpoint.next().await {
+                let (api, handler) = (api.clone(), handler.clone());
+                tasks.spawn(async move {
+                    let result = match api::decode_request::<Request>(&request.message.payload) {
+                        Ok(body) => handler(api, body).await,
+                        Err(error) => Err(error),
+                    };
+                    let reply = result
+                        .and_then(|response| {
+                            serde_json::to_vec(&response)
+                                .map_err(|error| ApiError::internal(error.to_string()))
+                        })
+                        .map(bytes::Bytes::from)
+                        .map_err(|error| async_nats::service::error::Error {
+                            code: usize::from(error.code),
+                            status: error.message,
+                        });
+                    if let Err(error) = request.respond(reply).await {
+                        tracing::warn!(%error, "failed to send api reply");
+                    }
+                });
+            }
+        });
+        Ok(())
+    }
+
+    /// Runs until `shutdown` is cancelled, then shuts down cleanly.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let relay_wakeup = self.relay_wakeup.clone();
+        let producer = self.producer();
         let context = Arc::new(ConsumeContext {
             js: self.js.clone(),
             store: self.store.clone(),
@@ -147,6 +216,12 @@ impl Application {
             wakeup: relay_wakeup,
         };
         let relay_task = tokio::spawn(relay.run(relay_stop.clone()));
+        let timers = tokio::spawn(fire_timers(
+            self.store.clone(),
+            self.stats.clone(),
+            self.relay_wakeup.clone(),
+            shutdown.clone(),
+        ));
         let pruner = tokio::spawn(prune_inbox(
             self.store.clone(),
             self.config.inbox_retention(),
@@ -156,6 +231,7 @@ impl Application {
         shutdown.cancelled().await;
         tracing::info!("stopping: finishing the in-flight batch");
         consumers.wait().await;
+        let _ = timers.await;
         relay_stop.cancel();
         if tokio::time::timeout(FINAL_PUBLISH_TIMEOUT, relay_task)
             .await
@@ -211,6 +287,46 @@ async fn ensure_streams_with_retry(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(error) => return Err(error),
+        }
+    }
+}
+
+/// How often due timers are looked for.
+const TIMER_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Moves due timers into the outbox until shutdown.
+async fn fire_timers(
+    store: Store,
+    stats: Arc<RuntimeStats>,
+    relay_wakeup: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let firing = store.clone();
+        let fired = tokio::task::spawn_blocking(move || {
+            let fired = firing.fire_due_timers(Timestamp::now());
+            (fired, firing.pending_timers())
+        })
+        .await
+        .map(|(fired, pending)| {
+            stats.set_pending_timers(pending);
+            fired
+        });
+        match fired {
+            Ok(Ok(0)) => {}
+            Ok(Ok(count)) => match store.flush().await {
+                Ok(()) => {
+                    tracing::debug!(count, "timers fired");
+                    relay_wakeup.notify_one();
+                }
+                Err(error) => tracing::warn!(%error, "flush after firing timers failed"),
+            },
+            Ok(Err(error)) => tracing::warn!(%error, "firing timers failed"),
+            Err(error) => tracing::warn!(%error, "timer task failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TIMER_INTERVAL) => {}
+            _ = shutdown.cancelled() => return,
         }
     }
 }

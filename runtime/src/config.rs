@@ -66,6 +66,10 @@ pub struct RuntimeConfig {
     #[arg(long, env = "SHOP_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
 
+    /// Extra latency before each batch is handled, in milliseconds (demos and timeout tests).
+    #[arg(long, env = "SHOP_PROCESSING_DELAY_MS", default_value_t = 0)]
+    pub processing_delay_ms: u64,
+
     /// Failpoint for tests: after committing and flushing, nak instead of ack the first
     /// delivery of every message whose stream sequence is a multiple of N (0 = off). The
     /// redelivery must be dropped by the inbox.
@@ -98,6 +102,7 @@ impl RuntimeConfig {
             inbox_retention_hours: 168,
             max_payload_bytes: events::codec::DEFAULT_MAX_PAYLOAD_BYTES,
             stream_replicas: 1,
+            processing_delay_ms: 0,
             failpoint_redeliver_every: 0,
         }
     }

@@ -159,6 +159,9 @@ impl ConsumeContext {
 
     /// Handles one pulled batch to the end: every message is acked, nak'ed or dead-lettered.
     async fn process_batch(&self, stream: &str, messages: Vec<jetstream::Message>) {
+        if self.config.processing_delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(self.config.processing_delay_ms)).await;
+        }
         let now = Timestamp::now();
         let mut accepted = Vec::with_capacity(messages.len());
         let mut incoming = Vec::with_capacity(messages.len());

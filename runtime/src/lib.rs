@@ -19,7 +19,9 @@
 //! # }
 //! ```
 
+pub mod api;
 pub mod app;
+pub mod client;
 pub mod config;
 pub mod consumer;
 pub mod dead_letter;
@@ -33,8 +35,25 @@ pub mod stats;
 pub mod store;
 pub mod telemetry;
 
+use std::future::Future;
+
+pub use api::{Api, ApiError};
 pub use app::{Application, ServiceDefinition};
+pub use client::ApiClient;
 pub use config::{LogFormat, RuntimeConfig};
 pub use handler::{HandleError, Handler, Incoming};
 pub use stats::{RuntimeStats, StatsSnapshot};
 pub use store::{State, StateError, Store, StoreError};
+
+/// What every service's `main` does: logging, signal handling, build, run until SIGINT or
+/// SIGTERM. `build` registers the service's handler and API endpoints.
+pub async fn run_service<F, Fut>(config: RuntimeConfig, build: F) -> anyhow::Result<()>
+where
+    F: FnOnce(RuntimeConfig) -> Fut,
+    Fut: Future<Output = anyhow::Result<Application>>,
+{
+    telemetry::init(config.log_format);
+    let shutdown = shutdown::on_signals();
+    let app = build(config).await?;
+    app.run_until_stopped(shutdown).await
+}

@@ -11,19 +11,25 @@ use tokio_util::task::TaskTracker;
 
 use events::Subjects;
 
+use crate::app::ServiceDefinition;
 use crate::stats::RuntimeStats;
+use crate::store::Store;
 
 /// Registers the service and its `status` endpoint; the endpoint task runs on `tasks`.
 pub async fn register(
     client: &async_nats::Client,
     subjects: &Subjects,
-    name: &str,
-    version: &str,
-    description: &str,
+    definition: &ServiceDefinition,
     stats: Arc<RuntimeStats>,
+    store: Store,
     tasks: &TaskTracker,
 ) -> anyhow::Result<Service> {
-    let stats_for_srv = stats.clone();
+    let ServiceDefinition {
+        name,
+        version,
+        description,
+    } = *definition;
+    let (stats_for_srv, store_for_srv) = (stats.clone(), store.clone());
     let service = client
         .service_builder()
         .description(description)
@@ -32,7 +38,7 @@ pub async fn register(
             subjects.prefix().to_owned(),
         )]))
         .stats_handler(move |_endpoint, _stats| {
-            serde_json::to_value(stats_for_srv.snapshot()).unwrap_or_default()
+            serde_json::to_value(exact_snapshot(&stats_for_srv, &store_for_srv)).unwrap_or_default()
         })
         .start(name, version)
         .await
@@ -44,11 +50,19 @@ pub async fn register(
         .map_err(|error| anyhow::anyhow!("failed to add status endpoint: {error}"))?;
     tasks.spawn(async move {
         while let Some(request) = status.next().await {
-            let body = serde_json::to_vec(&stats.snapshot()).unwrap_or_default();
+            let body = serde_json::to_vec(&exact_snapshot(&stats, &store)).unwrap_or_default();
             if let Err(error) = request.respond(Ok(body.into())).await {
                 tracing::warn!(%error, "failed to answer status request");
             }
         }
     });
     Ok(service)
+}
+
+/// The counters, with the outbox backlog and pending timers read from the store itself.
+fn exact_snapshot(stats: &RuntimeStats, store: &Store) -> crate::stats::StatsSnapshot {
+    let mut snapshot = stats.snapshot();
+    snapshot.outbox_backlog = store.outbox_len() as u64;
+    snapshot.pending_timers = store.pending_timers() as u64;
+    snapshot
 }

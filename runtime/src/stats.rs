@@ -14,6 +14,7 @@ pub struct RuntimeStats {
     dead_letters: AtomicU64,
     published: AtomicU64,
     outbox_backlog: AtomicI64,
+    pending_timers: AtomicU64,
     consumer_lag: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -32,6 +33,9 @@ pub struct StatsSnapshot {
     pub outbox_backlog: u64,
     /// Messages pending for each of this service's consumers (by stream), as of the last pull.
     pub consumer_lag: BTreeMap<String, u64>,
+    /// Timers (deadlines, delays) waiting to fire.
+    #[serde(default)]
+    pub pending_timers: u64,
 }
 
 impl RuntimeStats {
@@ -57,6 +61,10 @@ impl RuntimeStats {
         self.outbox_backlog.store(rows as i64, Ordering::Relaxed);
     }
 
+    pub fn set_pending_timers(&self, count: usize) {
+        self.pending_timers.store(count as u64, Ordering::Relaxed);
+    }
+
     pub fn set_consumer_lag(&self, stream: &str, pending: u64) {
         if let Ok(mut lag) = self.consumer_lag.lock() {
             lag.insert(stream.to_owned(), pending);
@@ -75,6 +83,7 @@ impl RuntimeStats {
                 .lock()
                 .map(|lag| lag.clone())
                 .unwrap_or_default(),
+            pending_timers: self.pending_timers.load(Ordering::Relaxed),
         }
     }
 }

@@ -6,6 +6,10 @@
 //! - `_runtime.outbox`: sequence (big-endian u64) → [`OutboxRow`], the events one batch
 //!   emitted; the relay publishes rows in key order and deletes a row when all its events are
 //!   acknowledged.
+//! - `_runtime.timers`: due-at millis (big-endian) ‖ timer key → [`OutboxRecord`]: events a
+//!   handler scheduled for later (saga deadlines, shipping delays). When due they move to the
+//!   outbox, so they survive restarts and go through the event log like any other event.
+//! - `_runtime.timer_index`: timer key → due-at millis, so a timer can be moved or cancelled.
 //!
 //! Why one outbox row per batch rather than per event: a sled write costs 5-10 µs on this
 //! machine class, so the number of writes per event is what bounds throughput (see
@@ -13,6 +17,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use events::{Envelope, Event, Subjects, Timestamp, codec};
@@ -23,12 +29,33 @@ use sled::transaction::{
 };
 use sled::{Transactional, Tree};
 
+use crate::api::ApiError;
 use crate::handler::{HandleError, Handler, Incoming};
 
 const INBOX: usize = 0;
 const OUTBOX: usize = 1;
-const FIRST_SERVICE_TREE: usize = 2;
-const RUNTIME_TREES: [&str; 2] = ["_runtime.inbox", "_runtime.outbox"];
+const TIMERS: usize = 2;
+const TIMER_INDEX: usize = 3;
+const FIRST_SERVICE_TREE: usize = 4;
+const RUNTIME_TREES: [&str; 4] = [
+    "_runtime.inbox",
+    "_runtime.outbox",
+    "_runtime.timers",
+    "_runtime.timer_index",
+];
+
+/// A change to a named timer, staged by a handler.
+#[derive(Debug, Clone)]
+enum TimerChange {
+    Set {
+        key: String,
+        at: Timestamp,
+        event: Event,
+    },
+    Cancel {
+        key: String,
+    },
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +112,8 @@ pub struct State<'a> {
     views: &'a [TransactionalTree],
     names: &'a [&'static str],
     staged: Vec<(usize, Vec<u8>, Option<Vec<u8>>)>,
+    timers: Vec<TimerChange>,
+    now: Timestamp,
 }
 
 impl std::fmt::Debug for State<'_> {
@@ -97,6 +126,39 @@ impl std::fmt::Debug for State<'_> {
 }
 
 impl<'a> State<'a> {
+    fn new(views: &'a [TransactionalTree], names: &'a [&'static str], now: Timestamp) -> Self {
+        State {
+            views,
+            names,
+            staged: Vec::new(),
+            timers: Vec::new(),
+            now,
+        }
+    }
+
+    /// The runtime's clock reading for this batch or call (handlers never read the clock).
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Publishes `event` at `at` (or at once, if `at` has passed) — committed with everything
+    /// else, so a timer survives restarts. `key` names the timer within the service:
+    /// scheduling the same key again moves it, and [`State::cancel_timer`] removes it.
+    pub fn schedule(&mut self, key: &str, at: Timestamp, event: Event) {
+        self.timers.push(TimerChange::Set {
+            key: key.to_owned(),
+            at,
+            event,
+        });
+    }
+
+    /// Removes a pending timer (nothing happens if there is none).
+    pub fn cancel_timer(&mut self, key: &str) {
+        self.timers.push(TimerChange::Cancel {
+            key: key.to_owned(),
+        });
+    }
+
     fn tree_index(&self, tree: &str) -> Result<usize, StateError> {
         self.names
             .iter()
@@ -162,14 +224,15 @@ impl<'a> State<'a> {
         self.insert(tree, key, bytes)
     }
 
-    fn commit(self) -> Result<(), UnabortableTransactionError> {
+    /// Writes the staged changes into the transaction; returns the timer changes.
+    fn commit(self) -> Result<Vec<TimerChange>, UnabortableTransactionError> {
         for (index, key, value) in self.staged {
             match value {
                 Some(value) => self.views[index].insert(key, value)?,
                 None => self.views[index].remove(key)?,
             };
         }
-        Ok(())
+        Ok(self.timers)
     }
 }
 
@@ -186,6 +249,16 @@ pub struct Store {
     db: sled::Db,
     trees: Vec<Tree>,
     names: Vec<&'static str>,
+    flushes: Arc<FlushGate>,
+}
+
+/// Group commit: callers that ask for a flush while one is running share the next one.
+#[derive(Debug, Default)]
+struct FlushGate {
+    /// Flush requests so far (each caller takes a ticket).
+    requested: AtomicU64,
+    /// The highest ticket a completed flush covered; the lock serializes flushes.
+    completed: tokio::sync::Mutex<u64>,
 }
 
 impl Store {
@@ -213,7 +286,42 @@ impl Store {
             db,
             trees,
             names: service_trees.to_vec(),
+            flushes: Arc::default(),
         })
+    }
+
+    /// Reads one value stored with [`State::put`], outside any transaction (queries).
+    pub fn read<T: DeserializeOwned>(
+        &self,
+        tree: &str,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        let Some(tree_handle) = self.tree(tree) else {
+            return Err(StoreError::Encode(format!("unknown tree {tree:?}")));
+        };
+        tree_handle
+            .get(key)?
+            .map(|bytes| {
+                codec::from_bytes(&bytes)
+                    .map_err(|error| StoreError::Encode(format!("tree {tree:?}: {error}")))
+            })
+            .transpose()
+    }
+
+    /// Every value of a tree, in key order (queries).
+    pub fn read_all<T: DeserializeOwned>(&self, tree: &str) -> Result<Vec<T>, StoreError> {
+        let Some(tree_handle) = self.tree(tree) else {
+            return Err(StoreError::Encode(format!("unknown tree {tree:?}")));
+        };
+        let mut values = Vec::new();
+        for entry in tree_handle.iter() {
+            let (_, bytes) = entry?;
+            values.push(
+                codec::from_bytes(&bytes)
+                    .map_err(|error| StoreError::Encode(format!("tree {tree:?}: {error}")))?,
+            );
+        }
+        Ok(values)
     }
 
     /// A service tree, for reads outside the consume loop (API queries, digests).
@@ -266,11 +374,7 @@ impl Store {
         if views[INBOX].get(event_id)?.is_some() {
             return Ok(Outcome::Duplicate);
         }
-        let mut state = State {
-            views: &views[FIRST_SERVICE_TREE..],
-            names: &self.names,
-            staged: Vec::new(),
-        };
+        let mut state = State::new(&views[FIRST_SERVICE_TREE..], &self.names, incoming.now);
         let envelope = &incoming.envelope;
         let span = tracing::info_span!(
             "event",
@@ -292,11 +396,18 @@ impl Store {
                 )));
             }
         };
-        state.commit()?;
+        let timers = state.commit()?;
         for event in &emitted {
             let record = outbox_record(producer, &incoming.envelope, incoming.now, event)
                 .map_err(ConflictableTransactionError::Abort)?;
             outbox.push(record);
+        }
+        for change in timers {
+            let record = |event: &Event| {
+                outbox_record(producer, &incoming.envelope, incoming.now, event)
+                    .map_err(ConflictableTransactionError::Abort)
+            };
+            apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
         }
         views[INBOX].insert(event_id, &incoming.now.unix_millis().to_be_bytes())?;
         Ok(Outcome::Applied {
@@ -304,9 +415,135 @@ impl Store {
         })
     }
 
+    /// Runs a command (an API call) as one transaction: `command` reads and stages writes
+    /// through [`State`] and returns its result with the events to publish, which go into one
+    /// outbox row with new root envelopes (correlation id = each event's key). A command that
+    /// returns `Err` changes nothing. Call [`Store::flush`] before replying.
+    pub fn execute<T>(
+        &self,
+        producer: &Producer,
+        now: Timestamp,
+        command: impl Fn(&mut State<'_>) -> Result<(T, Vec<Event>), ApiError>,
+    ) -> Result<T, CommandError<ApiError>> {
+        let result = self.trees[..].transaction(|views| {
+            let mut state = State::new(&views[FIRST_SERVICE_TREE..], &self.names, now);
+            let (value, events) = match command(&mut state) {
+                Ok(done) => done,
+                Err(ApiError {
+                    conflict: Some(conflict),
+                    ..
+                }) => return Err(conflict.into()),
+                Err(rejection) => {
+                    return Err(ConflictableTransactionError::Abort(CommandError::Rejected(
+                        rejection,
+                    )));
+                }
+            };
+            let timers = state.commit()?;
+            let mut row = OutboxRow {
+                records: Vec::with_capacity(events.len()),
+            };
+            let mut root = None;
+            for event in &events {
+                let envelope = Envelope {
+                    traceparent: Some(events::TraceParent::new_root()),
+                    ..Envelope::new(event.event_type(), now, &producer.name, event.key())
+                };
+                let record = new_outbox_record(producer, &envelope, event).map_err(abort_store)?;
+                row.records.push(record);
+                root.get_or_insert(envelope);
+            }
+            for change in timers {
+                let record = |event: &Event| {
+                    let envelope = match &root {
+                        Some(cause) => {
+                            Envelope::caused_by(cause, event.event_type(), now, &producer.name)
+                        }
+                        None => Envelope::new(event.event_type(), now, &producer.name, event.key()),
+                    };
+                    new_outbox_record(producer, &envelope, event).map_err(abort_store)
+                };
+                apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
+            }
+            if !row.records.is_empty() {
+                let bytes = codec::to_bytes(&row)
+                    .map_err(|error| abort_store(StoreError::Encode(error.to_string())))?;
+                views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
+            }
+            Ok(value)
+        });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => CommandError::Store(StoreError::Sled(error)),
+        })
+    }
+
+    /// Moves every timer due at `now` into one outbox row (stamped with the time it fired);
+    /// returns how many fired. Call [`Store::flush`] afterwards.
+    pub fn fire_due_timers(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let end = now.unix_millis().saturating_add(1).to_be_bytes();
+        let mut due = Vec::new();
+        for entry in self.trees[TIMERS].range(..&end[..]).take(1024) {
+            let (key, value) = entry?;
+            match codec::from_bytes::<OutboxRecord>(&value) {
+                Ok(mut record) => {
+                    restamp(&mut record, now);
+                    due.push((key, record));
+                }
+                Err(error) => {
+                    tracing::error!(%error, key = ?key, "timer row does not decode; left in place")
+                }
+            }
+        }
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let row = OutboxRow {
+            records: due.iter().map(|(_, record)| record.clone()).collect(),
+        };
+        let bytes = codec::to_bytes(&row).map_err(|error| StoreError::Encode(error.to_string()))?;
+        let trees = (&self.trees[TIMERS], &self.trees[OUTBOX]);
+        let result = trees.transaction(|(timers, outbox)| {
+            for (key, _) in &due {
+                timers.remove(key)?;
+            }
+            outbox.insert(&outbox.generate_id()?.to_be_bytes(), bytes.as_slice())?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => StoreError::Sled(error),
+        })?;
+        Ok(due.len())
+    }
+
+    /// Timers waiting to fire.
+    pub fn pending_timers(&self) -> usize {
+        self.trees[TIMERS].len()
+    }
+
     /// Makes everything committed so far durable (fsync of sled's log). Call before acking.
+    ///
+    /// This is sled's synchronous `flush` on tokio's blocking pool, not `flush_async`: the
+    /// latter runs on sled's own small thread pool, which also writes the log buffers a flush
+    /// waits for. With several flushes in flight (consume loops, API commands, timers) every
+    /// pool thread can end up waiting for a write queued behind it — a deadlock we hit with
+    /// the whole shop in one process.
+    ///
+    /// Concurrent callers share flushes: a flush that starts after a caller asked covers that
+    /// caller's writes, so many API commands in flight cost a few fsyncs, not one each.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let ticket = self.flushes.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut completed = self.flushes.completed.lock().await;
+        if *completed >= ticket {
+            return Ok(());
+        }
+        let covers = self.flushes.requested.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|error| StoreError::Encode(format!("flush task failed: {error}")))??;
+        *completed = covers;
         Ok(())
     }
 
@@ -404,6 +641,54 @@ impl Store {
 
 fn abort_encode(reason: String) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(StoreError::Encode(reason))
+}
+
+fn abort_store<E>(error: StoreError) -> ConflictableTransactionError<CommandError<E>> {
+    ConflictableTransactionError::Abort(CommandError::Store(error))
+}
+
+/// Why a command did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E> {
+    /// The command refused (bad input, unknown entity, conflict): nothing changed.
+    #[error("command rejected")]
+    Rejected(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Sets, moves or cancels a named timer: rows are keyed by due time ‖ name, and the index
+/// maps each name to its due time.
+fn apply_timer_change<E>(
+    timers: &TransactionalTree,
+    index: &TransactionalTree,
+    change: TimerChange,
+    record: impl Fn(&Event) -> Result<OutboxRecord, ConflictableTransactionError<E>>,
+) -> Result<(), ConflictableTransactionError<E>> {
+    let key = match &change {
+        TimerChange::Set { key, .. } | TimerChange::Cancel { key } => key.clone(),
+    };
+    if let Some(old_at) = index.remove(key.as_bytes())? {
+        timers.remove([&old_at[..], key.as_bytes()].concat())?;
+    }
+    if let TimerChange::Set { at, event, .. } = change {
+        let due = at.unix_millis().to_be_bytes();
+        let bytes = codec::to_bytes(&record(&event)?).map_err(|error| {
+            ConflictableTransactionError::Storage(sled::Error::Unsupported(error.to_string()))
+        })?;
+        timers.insert([&due[..], key.as_bytes()].concat(), bytes)?;
+        index.insert(key.as_bytes(), &due)?;
+    }
+    Ok(())
+}
+
+/// A fired timer's event happened when it fired, not when it was scheduled.
+fn restamp(record: &mut OutboxRecord, now: Timestamp) {
+    for (name, value) in &mut record.headers {
+        if name == events::header::OCCURRED_AT {
+            *value = now.to_string();
+        }
+    }
 }
 
 /// The outbox row for an event caused by `cause`.

@@ -1,0 +1,252 @@
+//! The request/reply API contract: the JSON bodies of `<prefix>.api.<service>.<verb>`.
+//! Clients (the `shopctl` CLI, a gateway, other teams) send a request and get either the reply
+//! or an error in the `Nats-Service-Error-Code` / `Nats-Service-Error` headers. Numbers are
+//! integers; money is minor units plus a currency, as in events. See docs/api.md.
+
+use serde::{Deserialize, Serialize};
+
+/// The API verbs of each service, as `(service, verb)`.
+pub const ENDPOINTS: &[(&str, &str)] = &[
+    ("catalog", "add"),
+    ("catalog", "update"),
+    ("catalog", "discontinue"),
+    ("catalog", "get"),
+    ("catalog", "list"),
+    ("inventory", "restock"),
+    ("inventory", "get"),
+    ("orders", "cart_add"),
+    ("orders", "cart_remove"),
+    ("orders", "cart_show"),
+    ("orders", "place"),
+    ("orders", "get"),
+    ("orders", "list"),
+    ("payments", "open_account"),
+    ("payments", "get_account"),
+    ("shipping", "get"),
+    ("support", "open"),
+    ("support", "list"),
+    ("support", "resolve"),
+];
+
+// ---- catalog ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddProduct {
+    pub sku: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub price_minor: i64,
+    pub currency: String,
+}
+
+/// Changes the given fields; absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateProduct {
+    pub sku: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub price_minor: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuRequest {
+    pub sku: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductList {
+    pub products: Vec<Product>,
+}
+
+// ---- inventory ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restock {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevel {
+    pub sku: String,
+    pub available: u64,
+    pub reserved: u64,
+    pub sold: u64,
+    /// Everything ever restocked: `available + reserved + sold`.
+    pub received: u64,
+    /// Listed by the catalog (only listed skus can be reserved).
+    pub listed: bool,
+    pub discontinued: bool,
+}
+
+// ---- payments ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenAccount {
+    pub customer_id: String,
+    pub credit_limit_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRequest {
+    pub customer_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub customer_id: String,
+    pub credit_limit_minor: i64,
+    pub currency: String,
+    /// Authorized, not yet captured or voided.
+    pub held_minor: i64,
+    /// Captured minus refunded.
+    pub captured_minor: i64,
+    pub available_minor: i64,
+}
+
+// ---- orders ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartAdd {
+    pub customer_id: String,
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartRemove {
+    pub customer_id: String,
+    pub sku: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub customer_id: String,
+    pub items: Vec<Item>,
+}
+
+/// Places an order for `items`, or for the customer's cart when `items` is empty (the cart
+/// is then emptied). Prices come from the catalog events the orders service consumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceOrder {
+    pub customer_id: String,
+    #[serde(default)]
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRequest {
+    pub order_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOrders {
+    #[serde(default)]
+    pub customer_id: Option<String>,
+}
+
+/// An order as the orders service sees it. `status` is one of `placed`, `awaiting_payment`,
+/// `confirmed`, `shipped`, `completed` (terminal), `rejected` (terminal), `cancelled` (terminal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: String,
+    pub customer_id: String,
+    pub status: String,
+    pub lines: Vec<crate::orders::OrderLine>,
+    pub total_minor: i64,
+    pub currency: String,
+    /// Why the order was rejected or cancelled.
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub placed_at: crate::Timestamp,
+    pub updated_at: crate::Timestamp,
+}
+
+impl Order {
+    /// Whether the order reached a state it never leaves.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "rejected" | "cancelled")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    pub orders: Vec<Order>,
+}
+
+// ---- shipping ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub order_id: String,
+    pub shipment_id: String,
+    pub customer_id: String,
+    /// `created`, `shipped` or `delivered`.
+    pub status: String,
+    pub tracking_number: String,
+}
+
+// ---- support ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenTicket {
+    pub customer_id: String,
+    pub order_id: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListTickets {
+    #[serde(default)]
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveTicket {
+    pub ticket_id: String,
+    #[serde(default)]
+    pub resolution: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub ticket_id: String,
+    pub order_id: String,
+    pub customer_id: String,
+    /// `customer` or `system`.
+    pub source: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub message: String,
+    pub timeline: Vec<crate::support::TimelineEntry>,
+    pub resolution: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketList {
+    pub tickets: Vec<Ticket>,
+}

@@ -1,0 +1,19 @@
+//! The orders service binary.
+
+use clap::Parser;
+
+/// Carts, checkout and the order saga of the shop.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    runtime: runtime::RuntimeConfig,
+    #[command(flatten)]
+    settings: orders::Settings,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    runtime::run_service(cli.runtime, |config| orders::build(config, cli.settings)).await
+}

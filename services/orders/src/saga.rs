@@ -1,0 +1,287 @@
+//! The order saga: a pure state machine `(Saga, Event) -> (Saga, effects)`.
+//!
+//! ```text
+//! placed ─► AwaitingStock ─ stock_reserved ─► AwaitingPayment ─ authorized ─► Confirmed
+//!              │  reservation_rejected → Rejected      │ declined / deadline → Cancelled
+//!              └─ deadline → Cancelled                  │
+//! Confirmed ─ shipped ─► Shipped (capture requested) ─ captured ─► Completed
+//! ```
+//!
+//! Compensation: a cancelled order's reservation is released by inventory (it consumes
+//! `orders.cancelled`); an authorization that arrives after the saga gave up is voided; a
+//! capture that should not exist is refunded. Every decision is an event on the orders
+//! stream. Terminal states (`Completed`, `Rejected`, `Cancelled`) are never left, and an event
+//! that does not fit the current state changes nothing — which makes duplicates and stale
+//! deadlines harmless.
+
+use serde::{Deserialize, Serialize};
+
+use events::codec::wire_name;
+use events::orders::{
+    CancellationReason, DeadlinePassed, OrderCancelled, OrderCompleted, OrderConfirmed, OrderLine,
+    OrderPlaced, OrderRejected, PaymentCaptureRequested, PaymentRefundRequested, PaymentRequested,
+    PaymentVoidRequested, SagaStep,
+};
+use events::{Event, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Status {
+    AwaitingStock,
+    AwaitingPayment,
+    Confirmed,
+    Shipped,
+    Completed,
+    Rejected,
+    Cancelled,
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Completed | Status::Rejected | Status::Cancelled
+        )
+    }
+
+    /// The API's name for the status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::AwaitingStock => "placed",
+            Status::AwaitingPayment => "awaiting_payment",
+            Status::Confirmed => "confirmed",
+            Status::Shipped => "shipped",
+            Status::Completed => "completed",
+            Status::Rejected => "rejected",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Everything the saga knows about one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saga {
+    pub order_id: String,
+    pub customer_id: String,
+    pub lines: Vec<OrderLine>,
+    pub total_minor: i64,
+    pub currency: String,
+    pub status: Status,
+    pub reason: Option<String>,
+    /// The authorization that paid for the order.
+    pub authorization_id: Option<String>,
+    pub capture_requested: bool,
+    /// Authorizations asked to be voided (late ones), each once.
+    pub voids_requested: Vec<String>,
+    /// Captures asked to be refunded, each once.
+    pub refunds_requested: Vec<String>,
+    pub placed_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// How long each participant gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub reservation_ms: i64,
+    pub payment_ms: i64,
+}
+
+/// What a transition asks the runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Publish now.
+    Emit(Event),
+    /// Publish `orders.deadline_passed` at the given time, replacing any pending deadline.
+    Deadline(Timestamp, Event),
+    /// The step the deadline guarded is done: drop the pending deadline.
+    ClearDeadline,
+}
+
+fn deadline(order_id: &str, step: SagaStep, at: Timestamp) -> Effect {
+    Effect::Deadline(
+        at,
+        DeadlinePassed {
+            order_id: order_id.to_owned(),
+            step,
+            deadline: at,
+        }
+        .into(),
+    )
+}
+
+/// A new saga for a placed order: announce it and start the reservation deadline.
+pub fn start(placed: OrderPlaced, now: Timestamp, timeouts: Timeouts) -> (Saga, Vec<Effect>) {
+    let saga = Saga {
+        order_id: placed.order_id.clone(),
+        customer_id: placed.customer_id.clone(),
+        lines: placed.lines.clone(),
+        total_minor: placed.total_minor,
+        currency: placed.currency.clone(),
+        status: Status::AwaitingStock,
+        reason: None,
+        authorization_id: None,
+        capture_requested: false,
+        voids_requested: vec![],
+        refunds_requested: vec![],
+        placed_at: now,
+        updated_at: now,
+    };
+    let effects = vec![
+        deadline(
+            &saga.order_id,
+            SagaStep::Reservation,
+            now.plus_millis(timeouts.reservation_ms),
+        ),
+        Effect::Emit(placed.into()),
+    ];
+    (saga, effects)
+}
+
+/// The saga's answer to one event: `None` when the event changes nothing.
+pub fn step(
+    saga: &Saga,
+    event: &Event,
+    now: Timestamp,
+    timeouts: Timeouts,
+) -> Option<(Saga, Vec<Effect>)> {
+    let mut next = Saga {
+        updated_at: now,
+        ..saga.clone()
+    };
+    let effects = match (saga.status, event) {
+        (Status::AwaitingStock, Event::StockReserved(_)) => {
+            next.status = Status::AwaitingPayment;
+            let request = PaymentRequested {
+                order_id: saga.order_id.clone(),
+                customer_id: saga.customer_id.clone(),
+                amount_minor: saga.total_minor,
+                currency: saga.currency.clone(),
+            };
+            vec![
+                Effect::Emit(request.into()),
+                deadline(
+                    &saga.order_id,
+                    SagaStep::Payment,
+                    now.plus_millis(timeouts.payment_ms),
+                ),
+            ]
+        }
+        (Status::AwaitingStock, Event::ReservationRejected(rejected)) => {
+            next.status = Status::Rejected;
+            let detail = rejected
+                .short_lines
+                .iter()
+                .map(|line| {
+                    format!(
+                        "{}: requested {}, available {}",
+                        line.sku, line.requested, line.available
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            next.reason = Some(wire_name(&rejected.reason));
+            let event = OrderRejected {
+                order_id: saga.order_id.clone(),
+                customer_id: saga.customer_id.clone(),
+                reason: rejected.reason,
+                detail,
+            };
+            vec![Effect::ClearDeadline, Effect::Emit(event.into())]
+        }
+        (Status::AwaitingStock, Event::DeadlinePassed(passed))
+            if passed.step == SagaStep::Reservation =>
+        {
+            cancel(
+                &mut next,
+                CancellationReason::ReservationTimedOut,
+                "inventory did not answer in time".into(),
+            )
+        }
+        (Status::AwaitingPayment, Event::DeadlinePassed(passed))
+            if passed.step == SagaStep::Payment =>
+        {
+            cancel(
+                &mut next,
+                CancellationReason::PaymentTimedOut,
+                "payments did not answer in time".into(),
+            )
+        }
+        (Status::AwaitingPayment, Event::PaymentDeclined(declined)) => cancel(
+            &mut next,
+            CancellationReason::PaymentDeclined,
+            wire_name(&declined.reason),
+        ),
+        (Status::AwaitingPayment, Event::PaymentAuthorized(authorized)) => {
+            next.status = Status::Confirmed;
+            next.authorization_id = Some(authorized.authorization_id.clone());
+            let event = OrderConfirmed {
+                order_id: saga.order_id.clone(),
+                customer_id: saga.customer_id.clone(),
+                lines: saga.lines.clone(),
+                total_minor: saga.total_minor,
+                currency: saga.currency.clone(),
+            };
+            vec![Effect::ClearDeadline, Effect::Emit(event.into())]
+        }
+        (status, Event::PaymentAuthorized(late))
+            if (status == Status::Cancelled || status == Status::Rejected)
+                && !saga.voids_requested.contains(&late.authorization_id) =>
+        {
+            // the answer came after the saga gave up: release the money
+            next.voids_requested.push(late.authorization_id.clone());
+            let void = PaymentVoidRequested {
+                order_id: saga.order_id.clone(),
+                authorization_id: late.authorization_id.clone(),
+            };
+            vec![Effect::Emit(void.into())]
+        }
+        (Status::Confirmed, Event::Shipped(_)) => {
+            next.status = Status::Shipped;
+            next.capture_requested = true;
+            let capture = PaymentCaptureRequested {
+                order_id: saga.order_id.clone(),
+                authorization_id: saga.authorization_id.clone().unwrap_or_default(),
+                amount_minor: saga.total_minor,
+                currency: saga.currency.clone(),
+            };
+            vec![Effect::Emit(capture.into())]
+        }
+        (Status::Shipped, Event::PaymentCaptured(_)) => {
+            next.status = Status::Completed;
+            let completed = OrderCompleted {
+                order_id: saga.order_id.clone(),
+                customer_id: saga.customer_id.clone(),
+            };
+            vec![Effect::Emit(completed.into())]
+        }
+        (status, Event::PaymentCaptured(captured))
+            if status != Status::Shipped
+                && status != Status::Completed
+                && !saga.refunds_requested.contains(&captured.authorization_id) =>
+        {
+            // a capture the saga never asked for (or asked for a cancelled order): give it back
+            next.refunds_requested
+                .push(captured.authorization_id.clone());
+            let refund = PaymentRefundRequested {
+                order_id: saga.order_id.clone(),
+                authorization_id: captured.authorization_id.clone(),
+                amount_minor: captured.amount_minor,
+                currency: captured.currency.clone(),
+            };
+            vec![Effect::Emit(refund.into())]
+        }
+        _ => return None,
+    };
+    Some((next, effects))
+}
+
+fn cancel(next: &mut Saga, reason: CancellationReason, detail: String) -> Vec<Effect> {
+    next.status = Status::Cancelled;
+    next.reason = Some(format!("{}: {detail}", wire_name(&reason)));
+    let event = OrderCancelled {
+        order_id: next.order_id.clone(),
+        customer_id: next.customer_id.clone(),
+        reason,
+        detail,
+    };
+    vec![Effect::ClearDeadline, Effect::Emit(event.into())]
+}
