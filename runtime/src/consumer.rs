@@ -13,7 +13,6 @@ use async_nats::jetstream::{self, AckKind};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use events::{Envelope, Timestamp, codec, header};
 
@@ -272,14 +271,13 @@ impl ConsumeContext {
         let span = tracing::debug_span!("commit", events = incoming.len());
         let outcomes = tokio::task::spawn_blocking(move || {
             let _entered = span.entered();
-            store.apply_batch(handler.as_ref(), &producer, &incoming)
+            let outcomes = store.apply_batch(handler.as_ref(), &producer, &incoming)?;
+            // flush on the same blocking thread: one hop per batch, not two
+            store.flush_blocking()?;
+            Ok::<_, crate::store::StoreError>(outcomes)
         })
         .await
         .context("commit task failed")??;
-        self.store
-            .flush()
-            .instrument(tracing::debug_span!("flush"))
-            .await?;
         let applied = outcomes
             .iter()
             .filter(|o| matches!(o, Outcome::Applied { .. }))

@@ -522,6 +522,12 @@ impl Store {
         self.trees[TIMERS].len()
     }
 
+    /// [`Store::flush`] for code already on a blocking thread.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Makes everything committed so far durable (fsync of sled's log). Call before acking.
     ///
     /// This is sled's synchronous `flush` on tokio's blocking pool, not `flush_async`: the
