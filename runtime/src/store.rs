@@ -484,37 +484,45 @@ impl Store {
         let end = now.unix_millis().saturating_add(1).to_be_bytes();
         let mut due = Vec::new();
         for entry in self.trees[TIMERS].range(..&end[..]).take(1024) {
-            let (key, value) = entry?;
-            match codec::from_bytes::<OutboxRecord>(&value) {
-                Ok(mut record) => {
-                    restamp(&mut record, now);
-                    due.push((key, record));
-                }
-                Err(error) => {
-                    tracing::error!(%error, key = ?key, "timer row does not decode; left in place")
-                }
-            }
+            due.push(entry?.0);
         }
         if due.is_empty() {
             return Ok(0);
         }
-        let row = OutboxRow {
-            records: due.iter().map(|(_, record)| record.clone()).collect(),
-        };
-        let bytes = codec::to_bytes(&row).map_err(|error| StoreError::Encode(error.to_string()))?;
-        let trees = (&self.trees[TIMERS], &self.trees[OUTBOX]);
-        let result = trees.transaction(|(timers, outbox)| {
-            for (key, _) in &due {
-                timers.remove(key)?;
+        let trees = (
+            &self.trees[TIMERS],
+            &self.trees[TIMER_INDEX],
+            &self.trees[OUTBOX],
+        );
+        let result = trees.transaction(|(timers, index, outbox)| {
+            // read again inside the transaction: a handler may have moved or cancelled a timer
+            // since the scan above, and a cancelled deadline must not fire
+            let mut row = OutboxRow { records: Vec::new() };
+            for row_key in &due {
+                let Some(value) = timers.remove(row_key)? else { continue };
+                let name = &row_key[8..];
+                if index.get(name)?.as_deref() == Some(&row_key[..8]) {
+                    index.remove(name)?;
+                }
+                match codec::from_bytes::<OutboxRecord>(&value) {
+                    Ok(mut record) => {
+                        restamp(&mut record, now);
+                        row.records.push(record);
+                    }
+                    Err(error) => tracing::error!(%error, key = ?row_key, "timer row does not decode; dropped"),
+                }
             }
-            outbox.insert(&outbox.generate_id()?.to_be_bytes(), bytes.as_slice())?;
-            Ok::<_, ConflictableTransactionError<StoreError>>(())
+            if !row.records.is_empty() {
+                let bytes = codec::to_bytes(&row)
+                    .map_err(|error| ConflictableTransactionError::Abort(StoreError::Encode(error.to_string())))?;
+                outbox.insert(&outbox.generate_id()?.to_be_bytes(), bytes)?;
+            }
+            Ok(row.records.len())
         });
         result.map_err(|error| match error {
             TransactionError::Abort(error) => error,
             TransactionError::Storage(error) => StoreError::Sled(error),
-        })?;
-        Ok(due.len())
+        })
     }
 
     /// Timers waiting to fire.
@@ -737,4 +745,87 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|text| (*text).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store, Producer) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store"), 8 * 1024 * 1024, &["things"]).unwrap();
+        let producer = Producer {
+            name: "test".into(),
+            subjects: Subjects::default(),
+        };
+        (dir, store, producer)
+    }
+
+    fn schedule(store: &Store, producer: &Producer, key: &'static str, at: Timestamp) {
+        store
+            .execute(producer, Timestamp::UNIX_EPOCH, |state| {
+                state.schedule(
+                    key,
+                    at,
+                    events::samples::sample(events::EventType::DeadlinePassed),
+                );
+                Ok(((), vec![]))
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn timers_fire_when_due_and_can_be_moved_or_cancelled() {
+        let (_dir, store, producer) = store();
+        let t = |millis| Timestamp::from_unix_millis(millis).unwrap();
+        schedule(&store, &producer, "a", t(100));
+        schedule(&store, &producer, "b", t(100));
+        schedule(&store, &producer, "b", t(300)); // moved
+        schedule(&store, &producer, "c", t(100));
+        store
+            .execute(&producer, t(0), |state| {
+                state.cancel_timer("c");
+                Ok(((), vec![]))
+            })
+            .unwrap();
+        assert_eq!(store.pending_timers(), 2);
+        assert_eq!(store.fire_due_timers(t(99)).unwrap(), 0);
+        assert_eq!(
+            store.fire_due_timers(t(100)).unwrap(),
+            1,
+            "only a: b moved, c cancelled"
+        );
+        assert_eq!(store.fire_due_timers(t(299)).unwrap(), 0);
+        assert_eq!(store.fire_due_timers(t(300)).unwrap(), 1);
+        assert_eq!(store.pending_timers(), 0);
+        assert!(
+            store.trees[TIMER_INDEX].is_empty(),
+            "fired timers leave no index entry"
+        );
+        assert_eq!(store.outbox_len(), 2);
+        let rows = store.outbox_batch(10).unwrap();
+        let occurred = rows[0].1.records[0]
+            .headers
+            .iter()
+            .find(|(name, _)| name == events::header::OCCURRED_AT);
+        assert_eq!(
+            occurred.map(|(_, value)| value.as_str()),
+            Some("1970-01-01T00:00:00.100Z"),
+            "stamped when fired"
+        );
+    }
+
+    #[test]
+    fn a_refused_command_changes_nothing() {
+        let (_dir, store, producer) = store();
+        let result: Result<(), _> = store.execute(&producer, Timestamp::UNIX_EPOCH, |state| {
+            state.insert("things", b"k", b"v".to_vec())?;
+            state.schedule("t", Timestamp::UNIX_EPOCH, events::samples::order_placed());
+            Err(ApiError::conflict("no"))
+        });
+        assert!(matches!(result, Err(CommandError::Rejected(ref error)) if error.code == 409));
+        assert!(store.tree("things").unwrap().is_empty());
+        assert_eq!(store.pending_timers(), 0);
+        assert_eq!(store.outbox_len(), 0);
+    }
 }

@@ -1,12 +1,19 @@
 //! `docs/events.md` is the contract for readers in other languages: it must mention every
-//! event type, every header and every payload field.
+//! event type, every header and every payload field. `docs/api.md` is the request/reply
+//! contract: it must have a section for every API endpoint.
 
 use std::path::Path;
 
-use events::{EventType, header, samples};
+use events::{EventType, api, header, samples};
 
 fn event_docs() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/events.md");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+fn api_docs() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
@@ -73,4 +80,18 @@ fn every_header_is_documented() {
             "docs/events.md does not mention header {name}"
         );
     }
+}
+
+#[test]
+fn every_api_endpoint_is_documented() {
+    let docs = api_docs();
+    let missing: Vec<String> = api::ENDPOINTS
+        .iter()
+        .map(|(service, verb)| format!("### `{service}.{verb}`"))
+        .filter(|heading| !docs.lines().any(|line| line.trim_end() == heading))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/api.md has no section for: {missing:?}"
+    );
 }

@@ -190,14 +190,24 @@ impl TestShop {
 
     /// Waits until every durable consumer of every stream has nothing pending or unacked, and
     /// every running service has an empty outbox and no pending timer.
+    ///
+    /// Consumers, outboxes and timers cannot be read in one atomic look (a timer may fire and
+    /// be published between two reads), so the shop counts as quiet only after three
+    /// consecutive quiet looks 100 ms apart.
     pub(crate) async fn wait_until_quiet(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while !self.quiet().await {
+        let mut quiet_looks = 0;
+        while quiet_looks < 3 {
+            quiet_looks = if self.quiet().await {
+                quiet_looks + 1
+            } else {
+                0
+            };
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "the shop did not settle within 60 s"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

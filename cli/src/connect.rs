@@ -1,0 +1,29 @@
+//! Connecting for client commands: fail fast (a few seconds) when no broker answers.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use events::Subjects;
+use runtime::ApiClient;
+
+use crate::Global;
+
+/// How long a command waits for the broker before it gives up.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A connected API client for the shop named by `--prefix`.
+pub(crate) async fn api(global: &Global) -> anyhow::Result<ApiClient> {
+    let subjects = Subjects::new(&global.prefix).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let url = global.url();
+    let servers = runtime::nats::server_addrs(&url)?;
+    let connecting = async_nats::ConnectOptions::new()
+        .name("shopctl")
+        .connection_timeout(CONNECT_TIMEOUT)
+        .max_reconnects(Some(1))
+        .connect(servers);
+    let client = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connecting)
+        .await
+        .map_err(|_| anyhow::anyhow!("cannot reach NATS at {url}: timed out"))?
+        .with_context(|| format!("cannot reach NATS at {url}"))?;
+    Ok(ApiClient::new(client, subjects))
+}

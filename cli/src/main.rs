@@ -1,0 +1,122 @@
+//! `shopctl`: run the whole shop (`up`, `demo`) and drive it from the terminal (catalog,
+//! inventory, accounts, carts, orders, tickets). Errors are one line on stderr and a non-zero
+//! exit; human tables by default, `--json` for scripts.
+
+mod commands;
+mod connect;
+mod demo;
+mod output;
+mod supervisor;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Run and drive the event-driven shop on NATS.
+#[derive(Debug, Parser)]
+#[command(name = "shopctl", version)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct Global {
+    /// NATS server URL [default: nats://127.0.0.1:4222; `up` and `demo` start their own
+    /// broker unless this is given]
+    #[arg(long, env = "NATS_URL", global = true)]
+    nats_url: Option<String>,
+    /// Subject prefix of the shop.
+    #[arg(long, env = "SHOP_PREFIX", default_value = "shop", global = true)]
+    prefix: String,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Global {
+    pub(crate) fn url(&self) -> String {
+        self.nats_url
+            .clone()
+            .unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the broker (unless --nats-url is given) and all six services; Ctrl-C stops them.
+    Up(up::UpArgs),
+    /// `up`, then seed data and run orders that show every path of the saga.
+    Demo(demo::DemoArgs),
+    /// Products.
+    #[command(subcommand)]
+    Catalog(commands::CatalogCommand),
+    /// Stock levels.
+    #[command(subcommand)]
+    Inventory(commands::InventoryCommand),
+    /// Customer payment accounts.
+    #[command(subcommand)]
+    Account(commands::AccountCommand),
+    /// Shopping carts.
+    #[command(subcommand)]
+    Cart(commands::CartCommand),
+    /// Orders.
+    #[command(subcommand)]
+    Order(commands::OrderCommand),
+    /// Support tickets.
+    #[command(subcommand)]
+    Ticket(commands::TicketCommand),
+    /// Check that services answer (all six by default); non-zero exit if any does not.
+    Health {
+        /// Services to check.
+        services: Vec<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help and --version
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("{first} (see shopctl --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&format!("{error:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Up(args) => up::run(&global, args).await,
+        Command::Demo(args) => demo::run(&global, args).await,
+        Command::Catalog(command) => commands::catalog(&global, command).await,
+        Command::Inventory(command) => commands::inventory(&global, command).await,
+        Command::Account(command) => commands::account(&global, command).await,
+        Command::Cart(command) => commands::cart(&global, command).await,
+        Command::Order(command) => commands::order(&global, command).await,
+        Command::Ticket(command) => commands::ticket(&global, command).await,
+        Command::Health { services } => commands::health(&global, services).await,
+    }
+}

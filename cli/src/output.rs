@@ -1,0 +1,71 @@
+//! Human output (aligned tables, money as `12.34 EUR`) and JSON output.
+
+use serde::Serialize;
+
+/// A plain text table: a header row, then rows, columns padded to the widest cell.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
+    for row in rows {
+        for (column, cell) in row.iter().enumerate() {
+            if column < widths.len() {
+                widths[column] = widths[column].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = line(header.to_vec());
+    out.push('\n');
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+/// `1234` EUR → `12.34 EUR`.
+pub(crate) fn money(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", minor / 100, minor % 100)
+}
+
+/// Pretty JSON of a reply.
+pub(crate) fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+        + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns() {
+        let rendered = table(
+            &["SKU", "PRICE"],
+            &[
+                vec!["TEA".into(), "8.99 EUR".into()],
+                vec!["KETTLE-1L".into(), "39.99 EUR".into()],
+            ],
+        );
+        assert_eq!(
+            rendered,
+            "SKU        PRICE\nTEA        8.99 EUR\nKETTLE-1L  39.99 EUR\n"
+        );
+    }
+
+    #[test]
+    fn money_has_two_decimals() {
+        assert_eq!(money(899, "EUR"), "8.99 EUR");
+        assert_eq!(money(5, "EUR"), "0.05 EUR");
+        assert_eq!(money(-150, "EUR"), "-1.50 EUR");
+    }
+}

@@ -1,0 +1,329 @@
+//! Runs the shop as processes: the pinned nats-server (unless an external broker is given)
+//! and one process per service, each line of output prefixed with the service's name. A
+//! service that exits on its own is reported loudly and restarted with a growing backoff.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Every service, in start order.
+pub(crate) const SERVICES: [&str; 6] = [
+    "catalog",
+    "inventory",
+    "orders",
+    "payments",
+    "shipping",
+    "support",
+];
+
+/// What to run and where.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// Start this broker, or use `nats_url` as it is.
+    pub(crate) broker: Option<BrokerPlan>,
+    pub(crate) nats_url: String,
+    pub(crate) prefix: String,
+    pub(crate) data_dir: PathBuf,
+    /// Where the `shop-<service>` binaries are.
+    pub(crate) bin_dir: PathBuf,
+    /// Extra environment per service.
+    pub(crate) env: BTreeMap<&'static str, Vec<(String, String)>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BrokerPlan {
+    pub(crate) binary: PathBuf,
+    pub(crate) port: u16,
+}
+
+/// Output lines, coloured by source when stdout is a terminal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Console {
+    color: bool,
+}
+
+impl Console {
+    pub(crate) fn new() -> Self {
+        Console {
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    fn paint(&self, code: u8, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// A line from a service (or from shopctl itself, as `shopctl`).
+    pub(crate) fn line(&self, source: &str, text: &str) {
+        let code = match source {
+            "catalog" => 36,
+            "inventory" => 32,
+            "orders" => 33,
+            "payments" => 35,
+            "shipping" => 34,
+            "support" => 96,
+            "nats" => 90,
+            _ => 1,
+        };
+        println!("{} | {text}", self.paint(code, &format!("{source:>9}")));
+    }
+
+    /// Something the operator must notice.
+    pub(crate) fn alert(&self, text: &str) {
+        println!("{}", self.paint(31, &format!("  shopctl | !! {text}")));
+    }
+}
+
+/// The running shop.
+#[derive(Debug)]
+pub(crate) struct Supervisor {
+    broker: Option<Child>,
+    services: BTreeMap<&'static str, Slot>,
+    stop: watch::Sender<bool>,
+    console: Console,
+}
+
+#[derive(Debug)]
+struct Slot {
+    running: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Supervisor {
+    pub(crate) async fn start(plan: Plan, console: Console) -> anyhow::Result<Supervisor> {
+        std::fs::create_dir_all(&plan.data_dir)
+            .with_context(|| format!("cannot create data directory {}", plan.data_dir.display()))?;
+        let broker = match &plan.broker {
+            Some(broker) => Some(start_broker(broker, &plan.data_dir, console).await?),
+            None => None,
+        };
+        for service in SERVICES {
+            let binary = service_binary(&plan.bin_dir, service);
+            anyhow::ensure!(
+                binary.is_file(),
+                "{} not found: build the services first (cargo build --release --workspace)",
+                binary.display()
+            );
+        }
+        let (stop, _) = watch::channel(false);
+        let mut services = BTreeMap::new();
+        for service in SERVICES {
+            let (running, _) = watch::channel(true);
+            let task = tokio::spawn(keep_running(
+                service,
+                plan.clone(),
+                running.subscribe(),
+                stop.subscribe(),
+                console,
+            ));
+            services.insert(service, Slot { running, task });
+        }
+        Ok(Supervisor {
+            broker,
+            services,
+            stop,
+            console,
+        })
+    }
+
+    /// Stops one service on purpose (no restart until [`Supervisor::resume`]).
+    pub(crate) fn pause(&self, service: &str) {
+        if let Some(slot) = self.services.get(service) {
+            let _ = slot.running.send(false);
+        }
+    }
+
+    pub(crate) fn resume(&self, service: &str) {
+        if let Some(slot) = self.services.get(service) {
+            let _ = slot.running.send(true);
+        }
+    }
+
+    /// SIGTERM to every service, then the broker; waits for them.
+    pub(crate) async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for (_, slot) in std::mem::take(&mut self.services) {
+            let _ = slot.task.await;
+        }
+        if let Some(mut broker) = self.broker.take() {
+            terminate(&mut broker, Duration::from_secs(10)).await;
+            self.console.line("nats", "stopped");
+        }
+    }
+}
+
+fn service_binary(bin_dir: &Path, service: &str) -> PathBuf {
+    bin_dir.join(format!("shop-{service}"))
+}
+
+async fn start_broker(
+    plan: &BrokerPlan,
+    data_dir: &Path,
+    console: Console,
+) -> anyhow::Result<Child> {
+    if TcpStream::connect(("127.0.0.1", plan.port)).is_ok() {
+        anyhow::bail!(
+            "port {} is in use: is a broker already running? To use it, pass --nats-url nats://127.0.0.1:{}",
+            plan.port,
+            plan.port
+        );
+    }
+    let store = data_dir.join("nats");
+    std::fs::create_dir_all(&store)?;
+    let log = store.join("server.log");
+    let child = Command::new(&plan.binary)
+        .args([
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &plan.port.to_string(),
+            "-sd",
+        ])
+        .arg(store.join("jetstream"))
+        .arg("-l")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", plan.binary.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", plan.port)).is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "nats-server did not start; see {}",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    console.line(
+        "nats",
+        &format!(
+            "nats-server with JetStream on nats://127.0.0.1:{} (log: {})",
+            plan.port,
+            log.display()
+        ),
+    );
+    Ok(child)
+}
+
+/// Keeps one service running while it should, restarting it after a crash.
+async fn keep_running(
+    service: &'static str,
+    plan: Plan,
+    mut running: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
+    console: Console,
+) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if !*running.borrow() {
+            tokio::select! {
+                _ = running.changed() => continue,
+                _ = stop.changed() => return,
+            }
+        }
+        let mut child = match spawn_service(service, &plan, console) {
+            Ok(child) => child,
+            Err(error) => {
+                console.alert(&format!(
+                    "{service} failed to start: {error:#}; retrying in {backoff:?}"
+                ));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        let started = Instant::now();
+        tokio::select! {
+            status = child.wait() => {
+                if *stop.borrow() {
+                    return;
+                }
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                if started.elapsed() > Duration::from_secs(30) {
+                    backoff = Duration::from_secs(1);
+                }
+                console.alert(&format!("{service} CRASHED ({status}); restarting in {}s", backoff.as_secs()));
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            _ = running.changed() => {
+                console.line("shopctl", &format!("stopping {service} on request"));
+                terminate(&mut child, Duration::from_secs(10)).await;
+            }
+            _ = stop.changed() => {
+                terminate(&mut child, Duration::from_secs(10)).await;
+                console.line(service, "stopped");
+                return;
+            }
+        }
+    }
+}
+
+fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result<Child> {
+    let mut command = Command::new(service_binary(&plan.bin_dir, service));
+    command
+        .env("NATS_URL", &plan.nats_url)
+        .env("SHOP_PREFIX", &plan.prefix)
+        .env("SHOP_DATA_DIR", plan.data_dir.join(service))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for (name, value) in plan.env.get(service).into_iter().flatten() {
+        command.env(name, value);
+    }
+    let mut child = command.spawn()?;
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(forward(service.to_owned(), stdout, console));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(forward(service.to_owned(), stderr, console));
+    }
+    Ok(child)
+}
+
+async fn forward(service: String, stream: impl AsyncRead + Unpin, console: Console) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        console.line(&service, &line);
+    }
+}
+
+/// SIGTERM, then SIGKILL if it does not exit in time.
+async fn terminate(child: &mut Child, grace: Duration) {
+    if let Some(pid) = child.id() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+    }
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
+}

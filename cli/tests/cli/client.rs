@@ -1,0 +1,265 @@
+//! Each client command works, prints stable human output, and fails with one line.
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_commands_work_and_print_stable_tables() {
+    let shop = Shop::start().await;
+    let ok = |output: &std::process::Output| {
+        assert!(output.status.success(), "failed: {}", stderr(output));
+        stdout(output)
+    };
+    let added = shop
+        .shopctl(&[
+            "catalog",
+            "add",
+            "--sku",
+            "TEA",
+            "--name",
+            "Green tea",
+            "--price",
+            "899",
+            "--currency",
+            "EUR",
+        ])
+        .await;
+    assert_snapshot("catalog_add", &ok(&added));
+    shop.shopctl(&[
+        "catalog",
+        "add",
+        "--sku",
+        "MUG",
+        "--name",
+        "Mug",
+        "--price",
+        "1450",
+        "--currency",
+        "EUR",
+    ])
+    .await;
+    assert_snapshot(
+        "catalog_list",
+        &ok(&shop.shopctl(&["catalog", "list"]).await),
+    );
+    shop.shopctl(&["inventory", "restock", "--sku", "MUG", "--qty", "5"])
+        .await;
+    // inventory learns listings from catalog events; once MUG is listed, TEA (added first) is too
+    eventually("inventory to list the catalog", || async {
+        let mug = stdout(&shop.shopctl(&["inventory", "get", "--sku", "MUG"]).await);
+        mug.contains("listed") && !mug.contains("not listed")
+    })
+    .await;
+    assert_snapshot(
+        "inventory_restock",
+        &ok(&shop
+            .shopctl(&["inventory", "restock", "--sku", "TEA", "--qty", "10"])
+            .await),
+    );
+    assert_snapshot(
+        "account_open",
+        &ok(&shop
+            .shopctl(&[
+                "account",
+                "open",
+                "--customer",
+                "ann",
+                "--credit-limit",
+                "100000",
+            ])
+            .await),
+    );
+
+    // orders learns products and customers from events
+    eventually("orders to know the catalog", || async {
+        shop.shopctl(&[
+            "cart",
+            "add",
+            "--customer",
+            "ann",
+            "--sku",
+            "MUG",
+            "--qty",
+            "1",
+        ])
+        .await
+        .status
+        .success()
+    })
+    .await;
+    assert_snapshot(
+        "cart_add",
+        &ok(&shop
+            .shopctl(&[
+                "cart",
+                "add",
+                "--customer",
+                "ann",
+                "--sku",
+                "TEA",
+                "--qty",
+                "2",
+            ])
+            .await),
+    );
+    assert_snapshot(
+        "cart_show",
+        &ok(&shop.shopctl(&["cart", "show", "--customer", "ann"]).await),
+    );
+
+    let placed = ok(&shop
+        .shopctl(&[
+            "order",
+            "place",
+            "--customer",
+            "ann",
+            "--item",
+            "TEA=2",
+            "--item",
+            "MUG=1",
+            "--wait",
+            "--json",
+        ])
+        .await);
+    let order: serde_json::Value = serde_json::from_str(&placed).expect("one JSON object");
+    assert_eq!(order["status"], "completed");
+    let order_id = order["order_id"].as_str().expect("order_id").to_owned();
+    assert_snapshot(
+        "order_get",
+        &ok(&shop.shopctl(&["order", "get", &order_id]).await),
+    );
+    assert_snapshot("order_list", &ok(&shop.shopctl(&["order", "list"]).await));
+    eventually("inventory to commit the sale", || async {
+        stdout(&shop.shopctl(&["inventory", "get", "--sku", "TEA"]).await).contains(" 8 ")
+    })
+    .await;
+    assert_snapshot(
+        "inventory_get",
+        &ok(&shop.shopctl(&["inventory", "get", "--sku", "TEA"]).await),
+    );
+    assert_snapshot(
+        "account_get",
+        &ok(&shop.shopctl(&["account", "get", "--customer", "ann"]).await),
+    );
+
+    let opened = ok(&shop
+        .shopctl(&[
+            "ticket",
+            "open",
+            "--customer",
+            "ann",
+            "--order",
+            &order_id,
+            "--message",
+            "Where is my tea?",
+        ])
+        .await);
+    assert_snapshot("ticket_open", &opened);
+    let ticket_id = opened
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().next())
+        .expect("ticket id")
+        .to_owned();
+    assert_snapshot("ticket_list", &ok(&shop.shopctl(&["ticket", "list"]).await));
+    assert_snapshot(
+        "ticket_resolve",
+        &ok(&shop
+            .shopctl(&["ticket", "resolve", &ticket_id, "--resolution", "found it"])
+            .await),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_fail_with_one_line_and_a_non_zero_exit() {
+    let shop = Shop::start().await;
+    shop.shopctl(&[
+        "account",
+        "open",
+        "--customer",
+        "ann",
+        "--credit-limit",
+        "100000",
+    ])
+    .await;
+    let cases: [&[&str]; 5] = [
+        &["order", "place", "--customer", "ann", "--item", "NOPE=1"],
+        &["inventory", "restock", "--sku", "TEA", "--qty", "-1"],
+        &["order", "place", "--customer", "ann", "--item", "TEA"],
+        &[
+            "cart",
+            "add",
+            "--customer",
+            "ann",
+            "--sku",
+            "TEA",
+            "--qty",
+            "0",
+        ],
+        &[
+            "catalog",
+            "add",
+            "--sku",
+            "X",
+            "--name",
+            "x",
+            "--price",
+            "5",
+            "--currency",
+            "euro",
+        ],
+    ];
+    for args in cases {
+        let output = shop.shopctl(args).await;
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert_eq!(
+            message.trim_end().lines().count(),
+            1,
+            "{args:?} printed more than one line: {message}"
+        );
+        assert!(stdout(&output).is_empty(), "{args:?} printed to stdout");
+    }
+    let unknown = stderr(
+        &shop
+            .shopctl(&["order", "place", "--customer", "ann", "--item", "NOPE=1"])
+            .await,
+    );
+    assert!(unknown.contains("unknown sku NOPE"), "{unknown}");
+    let no_equals = stderr(
+        &shop
+            .shopctl(&["order", "place", "--customer", "ann", "--item", "TEA"])
+            .await,
+    );
+    assert!(no_equals.contains("SKU=QTY"), "{no_equals}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_broker_every_command_fails_within_five_seconds() {
+    let port = testkit::free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let commands: [&[&str]; 6] = [
+        &["catalog", "list"],
+        &["inventory", "get", "--sku", "TEA"],
+        &["account", "get", "--customer", "ann"],
+        &["cart", "show", "--customer", "ann"],
+        &["order", "list"],
+        &["ticket", "list"],
+    ];
+    for command in commands {
+        let mut args = vec!["--nats-url", url.as_str()];
+        args.extend_from_slice(command);
+        let started = Instant::now();
+        let output = run(&args).await;
+        let took = started.elapsed();
+        assert!(
+            !output.status.success(),
+            "{command:?} succeeded without a broker"
+        );
+        assert!(took < Duration::from_secs(5), "{command:?} took {took:?}");
+        let message = stderr(&output);
+        assert!(message.contains("cannot reach NATS"), "{message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    }
+}

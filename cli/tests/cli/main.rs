@@ -1,0 +1,6 @@
+//! `shopctl` against a running shop: client commands (with snapshots of their human output),
+//! bad arguments, no broker, and `up` surviving a service crash.
+
+mod client;
+mod helpers;
+mod up;

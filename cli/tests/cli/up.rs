@@ -1,0 +1,158 @@
+//! `shopctl up` keeps the shop running through a service crash.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use events::Subjects;
+use runtime::ApiClient;
+use testkit::{ChildProcess, NatsServer};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log_path = dir.path().join("up.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let data_dir = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shopctl"));
+    command
+        .args([
+            "--nats-url",
+            &server.url(),
+            "--prefix",
+            "up",
+            "up",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log));
+    let up = ChildProcess::spawn(&mut command);
+
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let api = ApiClient::new(client, Subjects::new("up").expect("prefix"))
+        .with_timeout(Duration::from_secs(5));
+    for service in [
+        "catalog",
+        "inventory",
+        "orders",
+        "payments",
+        "shipping",
+        "support",
+    ] {
+        eventually(service, || async {
+            api.call::<_, serde_json::Value>(service, "status", &events::api::Empty {})
+                .await
+                .is_ok()
+        })
+        .await;
+    }
+    let product = events::api::AddProduct {
+        sku: "TEA".into(),
+        name: "tea".into(),
+        description: String::new(),
+        price_minor: 100,
+        currency: "EUR".into(),
+    };
+    api.call::<_, serde_json::Value>("catalog", "add", &product)
+        .await
+        .expect("add");
+    api.call::<_, serde_json::Value>(
+        "inventory",
+        "restock",
+        &events::api::Restock {
+            sku: "TEA".into(),
+            quantity: 50,
+        },
+    )
+    .await
+    .expect("restock");
+    let account = events::api::OpenAccount {
+        customer_id: "ann".into(),
+        credit_limit_minor: 1_000_000,
+        currency: "EUR".into(),
+    };
+    api.call::<_, serde_json::Value>("payments", "open_account", &account)
+        .await
+        .expect("account");
+
+    // kill -9 the payments process started by `up`
+    let payments_dir = data_dir.join("payments");
+    let pid = String::from_utf8(
+        Command::new("pgrep")
+            .args(["-f", "shop-payments"])
+            .output()
+            .expect("pgrep")
+            .stdout,
+    )
+    .expect("pids")
+    .lines()
+    .map(str::to_owned)
+    .find(|pid| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .map(|env| String::from_utf8_lossy(&env).contains(&*payments_dir.to_string_lossy()))
+            .unwrap_or(false)
+    })
+    .expect("the payments process of this test");
+    Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .expect("kill");
+
+    // orders placed while payments is down complete once it is back
+    let mut placed = Vec::new();
+    for _ in 0..5 {
+        let order = loop {
+            let request = events::api::PlaceOrder {
+                customer_id: "ann".into(),
+                items: vec![events::api::Item {
+                    sku: "TEA".into(),
+                    quantity: 1,
+                }],
+            };
+            match api
+                .call::<_, events::api::Order>("orders", "place", &request)
+                .await
+            {
+                Ok(order) => break order,
+                Err(error) if error.code == 404 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(error) => panic!("place: {error}"),
+            }
+        };
+        placed.push(order.order_id);
+    }
+    for order_id in &placed {
+        eventually("order completed", || async {
+            let order: events::api::Order = api
+                .call(
+                    "orders",
+                    "get",
+                    &events::api::OrderRequest {
+                        order_id: order_id.clone(),
+                    },
+                )
+                .await
+                .expect("get");
+            order.status == "completed"
+        })
+        .await;
+    }
+    let output = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        output.contains("payments CRASHED"),
+        "the crash is reported: {output}"
+    );
+    assert!(output.contains("restarting in"), "the restart is reported");
+    let status = tokio::task::spawn_blocking(move || up.terminate(Duration::from_secs(20)))
+        .await
+        .expect("join");
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "up exits 0 on SIGTERM: {status:?}"
+    );
+}
