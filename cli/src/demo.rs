@@ -16,7 +16,6 @@ use runtime::{ApiClient, ApiError};
 
 use crate::Global;
 use crate::commands::{orders_table, wait_terminal};
-use crate::output::money;
 use crate::supervisor::{Console, SERVICES, Supervisor};
 use crate::up::{UpArgs, plan, signalled};
 
@@ -393,7 +392,7 @@ async fn print_events(client: async_nats::Client, subjects: Subjects, console: C
             &message.payload,
             codec::DEFAULT_MAX_PAYLOAD_BYTES,
         )
-        .map(|event| gist(&event))
+        .map(|event| crate::output::gist(&event))
         .unwrap_or_else(|error| format!("undecodable: {error}"));
         let time = envelope.occurred_at.to_string();
         let short_key: String = parsed.key.chars().take(13).collect();
@@ -406,31 +405,5 @@ async fn print_events(client: async_nats::Client, subjects: Subjects, console: C
                 short_key
             ),
         );
-    }
-}
-
-/// A few words about an event's payload.
-fn gist(event: &events::Event) -> String {
-    use events::Event::*;
-    match event {
-        OrderPlaced(e) => format!(
-            "{} line(s), {}",
-            e.lines.len(),
-            money(e.total_minor, &e.currency)
-        ),
-        PaymentRequested(e) => money(e.amount_minor, &e.currency),
-        OrderRejected(e) => codec::wire_name(&e.reason),
-        OrderCancelled(e) => codec::wire_name(&e.reason),
-        PaymentDeclined(e) => codec::wire_name(&e.reason),
-        ReservationRejected(e) => codec::wire_name(&e.reason),
-        PaymentAuthorized(e) => money(e.amount_minor, &e.currency),
-        PaymentCaptured(e) => money(e.amount_minor, &e.currency),
-        PaymentVoided(e) => money(e.amount_minor, &e.currency),
-        StockReserved(e) => format!("{} line(s)", e.lines.len()),
-        Restocked(e) => format!("+{} → {} available", e.quantity_added, e.available),
-        ProductAdded(e) => format!("{} {}", e.name, money(e.price_minor, &e.currency)),
-        AccountOpened(e) => format!("limit {}", money(e.credit_limit_minor, &e.currency)),
-        TicketOpened(e) => e.message.clone(),
-        _ => String::new(),
     }
 }

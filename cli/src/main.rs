@@ -5,9 +5,14 @@
 mod commands;
 mod connect;
 mod demo;
+mod dlq;
+mod history;
 mod output;
+mod status;
 mod supervisor;
+mod trace;
 mod up;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -70,6 +75,15 @@ enum Command {
     /// Support tickets.
     #[command(subcommand)]
     Ticket(commands::TicketCommand),
+    /// Decoded events, live (with --since, from history first).
+    Watch(watch::WatchArgs),
+    /// One order's story across every stream, in causal order.
+    Trace { order_id: String },
+    /// Streams, consumers, services and dead letters; non-zero exit when unhealthy.
+    Status,
+    /// The dead-letter stream.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
     /// Check that services answer (all six by default); non-zero exit if any does not.
     Health {
         /// Services to check.
@@ -118,5 +132,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Order(command) => commands::order(&global, command).await,
         Command::Ticket(command) => commands::ticket(&global, command).await,
         Command::Health { services } => commands::health(&global, services).await,
+        Command::Watch(args) => watch::run(&global, args).await,
+        Command::Trace { order_id } => trace::run(&global, order_id).await,
+        Command::Status => status::run(&global).await,
+        Command::Dlq(command) => dlq::run(&global, command).await,
     }
 }

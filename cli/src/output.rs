@@ -43,6 +43,32 @@ pub(crate) fn json<T: Serialize>(value: &T) -> String {
         + "\n"
 }
 
+/// A few words about an event's payload.
+pub(crate) fn gist(event: &events::Event) -> String {
+    use events::Event::*;
+    match event {
+        OrderPlaced(e) => format!(
+            "{} line(s), {}",
+            e.lines.len(),
+            money(e.total_minor, &e.currency)
+        ),
+        PaymentRequested(e) => money(e.amount_minor, &e.currency),
+        OrderRejected(e) => events::codec::wire_name(&e.reason),
+        OrderCancelled(e) => events::codec::wire_name(&e.reason),
+        PaymentDeclined(e) => events::codec::wire_name(&e.reason),
+        ReservationRejected(e) => events::codec::wire_name(&e.reason),
+        PaymentAuthorized(e) => money(e.amount_minor, &e.currency),
+        PaymentCaptured(e) => money(e.amount_minor, &e.currency),
+        PaymentVoided(e) => money(e.amount_minor, &e.currency),
+        StockReserved(e) => format!("{} line(s)", e.lines.len()),
+        Restocked(e) => format!("+{} → {} available", e.quantity_added, e.available),
+        ProductAdded(e) => format!("{} {}", e.name, money(e.price_minor, &e.currency)),
+        AccountOpened(e) => format!("limit {}", money(e.credit_limit_minor, &e.currency)),
+        TicketOpened(e) => e.message.clone(),
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,4 +3,5 @@
 
 mod client;
 mod helpers;
+mod operators;
 mod up;

@@ -1,0 +1,220 @@
+//! Reading the shop's streams back: every stored message with its stream, sequence, headers
+//! and payload, and decoding it into an envelope and an event (or the reason it does not
+//! decode, so nothing is skipped silently).
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::OrderedConfig};
+use bytes::Bytes;
+use events::{Envelope, Event, Subjects, codec};
+use futures::StreamExt;
+use serde::Serialize;
+
+/// One stored message.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub(crate) stream: String,
+    pub(crate) sequence: u64,
+    pub(crate) subject: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) payload: Bytes,
+}
+
+impl Stored {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|value| value.as_str())
+    }
+
+    pub(crate) fn envelope(&self) -> Result<Envelope, String> {
+        Envelope::from_headers(|name| self.header(name)).map_err(|error| error.to_string())
+    }
+
+    /// The decoded event, or why it does not decode.
+    pub(crate) fn event(&self, subjects: &Subjects) -> Result<Event, String> {
+        let parsed = subjects
+            .parse(&self.subject)
+            .map_err(|error| error.to_string())?;
+        codec::decode_typed(
+            parsed.event_type,
+            &self.payload,
+            codec::DEFAULT_MAX_PAYLOAD_BYTES,
+        )
+        .map_err(|error| error.to_string())
+    }
+}
+
+/// The JSON form of a message for `watch --json` and `trace --json`.
+#[derive(Debug, Serialize)]
+pub(crate) struct JsonLine {
+    pub(crate) subject: String,
+    pub(crate) stream: String,
+    pub(crate) stream_seq: u64,
+    pub(crate) event_type: Option<String>,
+    pub(crate) event_id: Option<String>,
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) causation_id: Option<String>,
+    pub(crate) occurred_at: Option<String>,
+    pub(crate) producer: Option<String>,
+    pub(crate) payload: serde_json::Value,
+    /// Set when the message does not decode: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+pub(crate) fn json_line(stored: &Stored, subjects: &Subjects) -> JsonLine {
+    let envelope = stored.envelope();
+    let event = stored.event(subjects);
+    let (payload, error) = match (&envelope, &event) {
+        (_, Ok(event)) => (
+            serde_json::to_value(event).unwrap_or_default(),
+            envelope.as_ref().err().cloned(),
+        ),
+        (_, Err(reason)) => (serde_json::Value::Null, Some(reason.clone())),
+    };
+    let header = |name: &str| stored.header(name).map(str::to_owned);
+    JsonLine {
+        subject: stored.subject.clone(),
+        stream: stored.stream.clone(),
+        stream_seq: stored.sequence,
+        event_type: header(events::header::EVENT_TYPE),
+        event_id: header(events::header::EVENT_ID).or_else(|| header(events::header::NATS_MSG_ID)),
+        correlation_id: header(events::header::CORRELATION_ID),
+        causation_id: header(events::header::CAUSATION_ID),
+        occurred_at: header(events::header::OCCURRED_AT),
+        producer: header(events::header::PRODUCER),
+        payload,
+        error,
+    }
+}
+
+/// Every stream of the shop (the six event streams and the dead-letter stream).
+pub(crate) fn stream_names(subjects: &Subjects) -> Vec<(String, String)> {
+    events::stream::all_streams(subjects)
+        .into_iter()
+        .map(|spec| (spec.name, spec.subjects[0].clone()))
+        .collect()
+}
+
+/// The part of `filter` that falls in a stream capturing `<prefix>.<token>.>`, if any.
+pub(crate) fn narrow(filter: &str, stream_subject: &str) -> Option<String> {
+    let stream_tokens: Vec<&str> = stream_subject.split('.').collect();
+    let (prefix, token) = (stream_tokens.first()?, stream_tokens.get(1)?);
+    let tokens: Vec<&str> = filter.split('.').collect();
+    match tokens.as_slice() {
+        [first, ..] if *first == ">" => Some(stream_subject.to_owned()),
+        [first, second, rest @ ..]
+            if (first == prefix || *first == "*") && (second == token || *second == "*") =>
+        {
+            let mut narrowed = vec![*prefix, *token];
+            narrowed.extend_from_slice(rest);
+            Some(narrowed.join("."))
+        }
+        [first, second] if (first == prefix || *first == "*") && *second == ">" => {
+            Some(stream_subject.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Reads what a stream holds now for `filter` (from `deliver`), oldest first.
+pub(crate) async fn read(
+    js: &jetstream::Context,
+    stream: &str,
+    filter: &str,
+    deliver_policy: DeliverPolicy,
+) -> anyhow::Result<Vec<Stored>> {
+    let handle = js.get_stream(stream).await?;
+    let config = OrderedConfig {
+        filter_subject: filter.to_owned(),
+        deliver_policy,
+        ..Default::default()
+    };
+    let consumer = handle.create_consumer(config).await?;
+    let mut remaining = consumer.cached_info().num_pending;
+    let mut out = Vec::with_capacity(remaining as usize);
+    if remaining == 0 {
+        return Ok(out);
+    }
+    let mut messages = consumer.messages().await?;
+    while remaining > 0 {
+        let Ok(Some(message)) =
+            tokio::time::timeout(Duration::from_secs(10), messages.next()).await
+        else {
+            break;
+        };
+        let message = message?;
+        let info = message.info().map_err(|error| anyhow::anyhow!("{error}"))?;
+        remaining = info.pending;
+        out.push(Stored {
+            stream: stream.to_owned(),
+            sequence: info.stream_sequence,
+            subject: message.subject.to_string(),
+            headers: message.headers.clone().unwrap_or_default(),
+            payload: message.payload.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Parses `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or RFC 3339.
+pub(crate) fn parse_since(text: &str) -> Result<events::Timestamp, String> {
+    if let Ok(stamp) = text.parse::<events::Timestamp>() {
+        return Ok(stamp);
+    }
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let amount: i64 = number
+        .parse()
+        .map_err(|_| format!("--since {text:?}: expected e.g. 10m, 2h or an RFC 3339 time"))?;
+    let millis = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("--since {text:?}: unit must be s, m, h or d")),
+    };
+    Ok(events::Timestamp::now().plus_millis(-(amount * millis)))
+}
+
+/// A deliver policy starting at a timestamp.
+pub(crate) fn since_policy(since: events::Timestamp) -> DeliverPolicy {
+    let nanos = i128::from(since.unix_millis()) * 1_000_000;
+    let start_time = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    DeliverPolicy::ByStartTime { start_time }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_narrow_to_each_stream() {
+        assert_eq!(
+            narrow("shop.>", "shop.orders.>"),
+            Some("shop.orders.>".into())
+        );
+        assert_eq!(
+            narrow("shop.*.*.o1", "shop.orders.>"),
+            Some("shop.orders.*.o1".into())
+        );
+        assert_eq!(
+            narrow("shop.orders.placed.*", "shop.orders.>"),
+            Some("shop.orders.placed.*".into())
+        );
+        assert_eq!(narrow("shop.orders.placed.*", "shop.payments.>"), None);
+        assert_eq!(narrow(">", "shop.dlq.>"), Some("shop.dlq.>".into()));
+        assert_eq!(narrow("other.>", "shop.orders.>"), None);
+    }
+
+    #[test]
+    fn since_takes_durations_and_times() {
+        assert!(parse_since("10m").is_ok());
+        assert!(parse_since("2026-01-15T09:30:00Z").is_ok());
+        assert!(parse_since("ten minutes").is_err());
+        assert!(parse_since("5y").is_err());
+    }
+}

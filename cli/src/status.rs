@@ -1,0 +1,270 @@
+//! `shopctl status`: streams, consumers, services (from `$SRV` and their status endpoints)
+//! and the dead-letter depth. Exits non-zero when a service is missing or a consumer has work
+//! pending that no running service will take.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::output::{json, table};
+use crate::supervisor::SERVICES;
+use crate::{Global, connect};
+
+#[derive(Debug, Serialize)]
+struct StreamRow {
+    name: String,
+    messages: u64,
+    bytes: u64,
+    first: String,
+    last: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ConsumerRow {
+    stream: String,
+    name: String,
+    pending: u64,
+    ack_pending: usize,
+    redelivered: usize,
+    stalled: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ServiceRow {
+    name: String,
+    instances: usize,
+    version: String,
+    uptime_seconds: Option<i64>,
+    stats: Option<runtime::StatsSnapshot>,
+}
+
+#[derive(Debug, Serialize)]
+struct Status {
+    healthy: bool,
+    problems: Vec<String>,
+    streams: Vec<StreamRow>,
+    consumers: Vec<ConsumerRow>,
+    services: Vec<ServiceRow>,
+    dead_letters: u64,
+}
+
+/// Every reply to a `$SRV` request within a short window (one per running instance).
+async fn collect(
+    client: &async_nats::Client,
+    subject: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let inbox = client.new_inbox();
+    let mut replies = client.subscribe(inbox.clone()).await?;
+    client
+        .publish_with_reply(subject.to_owned(), inbox, "".into())
+        .await?;
+    client.flush().await?;
+    let mut found = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    while let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await {
+        if let Ok(value) = serde_json::from_slice(&reply.payload) {
+            found.push(value);
+        }
+    }
+    Ok(found)
+}
+
+pub(crate) async fn run(global: &Global) -> anyhow::Result<ExitCode> {
+    let api = connect::api(global)
+        .await?
+        .with_timeout(Duration::from_secs(2));
+    let subjects = api.subjects().clone();
+    let js = jetstream::new(api.nats().clone());
+    let mut status = Status {
+        healthy: true,
+        problems: vec![],
+        streams: vec![],
+        consumers: vec![],
+        services: vec![],
+        dead_letters: 0,
+    };
+
+    // one broadcast each: every instance of every service answers; keep this shop's (by prefix)
+    let infos = collect(api.nats(), "$SRV.INFO").await?;
+    let stats_replies = collect(api.nats(), "$SRV.STATS").await?;
+    let ours =
+        |info: &&serde_json::Value| info["metadata"]["prefix"].as_str() == Some(subjects.prefix());
+    let mut running: BTreeMap<String, usize> = BTreeMap::new();
+    for service in SERVICES {
+        let found: Vec<&serde_json::Value> = infos
+            .iter()
+            .filter(ours)
+            .filter(|info| info["name"] == service)
+            .collect();
+        let first = found.first();
+        let started = first
+            .and_then(|info| stats_replies.iter().find(|stats| stats["id"] == info["id"]))
+            .and_then(|stats| stats["started"].as_str())
+            .and_then(|text| text.parse::<events::Timestamp>().ok());
+        let stats = api
+            .call::<_, runtime::StatsSnapshot>(service, "status", &events::api::Empty {})
+            .await
+            .ok();
+        running.insert(service.to_owned(), found.len());
+        if found.is_empty() {
+            status
+                .problems
+                .push(format!("service {service} is not running"));
+        }
+        status.services.push(ServiceRow {
+            name: service.to_owned(),
+            instances: found.len(),
+            version: first
+                .and_then(|stats| stats["version"].as_str())
+                .unwrap_or("")
+                .to_owned(),
+            uptime_seconds: started
+                .map(|at| (events::Timestamp::now().unix_millis() - at.unix_millis()) / 1000),
+            stats,
+        });
+    }
+
+    for spec in events::stream::all_streams(&subjects) {
+        let Ok(mut stream) = js.get_stream(&spec.name).await else {
+            status
+                .problems
+                .push(format!("stream {} does not exist", spec.name));
+            continue;
+        };
+        let info = stream.info().await?.clone();
+        if spec.name.ends_with("_DLQ") {
+            status.dead_letters = info.state.messages;
+        }
+        status.streams.push(StreamRow {
+            name: spec.name.clone(),
+            messages: info.state.messages,
+            bytes: info.state.bytes,
+            first: info.state.first_timestamp.to_string(),
+            last: info.state.last_timestamp.to_string(),
+        });
+        let mut consumers = stream.consumers();
+        while let Some(consumer) = consumers.next().await {
+            let consumer = consumer?;
+            // durable consumers are named after their service; others are watchers and replays
+            let is_service = running.contains_key(&consumer.name);
+            let service_running = running.get(&consumer.name).is_some_and(|count| *count > 0);
+            let stalled = is_service && consumer.num_pending > 0 && !service_running;
+            if stalled {
+                status.problems.push(format!(
+                    "consumer {} on {} has {} pending and no running service",
+                    consumer.name, spec.name, consumer.num_pending
+                ));
+            }
+            status.consumers.push(ConsumerRow {
+                stream: spec.name.clone(),
+                name: consumer.name.clone(),
+                pending: consumer.num_pending,
+                ack_pending: consumer.num_ack_pending,
+                redelivered: consumer.num_redelivered,
+                stalled,
+            });
+        }
+    }
+    status.healthy = status.problems.is_empty();
+    if global.json {
+        print!("{}", json(&status));
+    } else {
+        print!("{}", human(&status));
+    }
+    Ok(if status.healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn human(status: &Status) -> String {
+    let services: Vec<Vec<String>> = status
+        .services
+        .iter()
+        .map(|s| {
+            let stats = s.stats.as_ref();
+            vec![
+                s.name.clone(),
+                s.instances.to_string(),
+                s.version.clone(),
+                s.uptime_seconds
+                    .map(|secs| format!("{secs}s"))
+                    .unwrap_or_default(),
+                stats.map(|st| st.applied.to_string()).unwrap_or_default(),
+                stats
+                    .map(|st| st.outbox_backlog.to_string())
+                    .unwrap_or_default(),
+                stats
+                    .map(|st| st.dead_letters.to_string())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let streams: Vec<Vec<String>> = status
+        .streams
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                s.messages.to_string(),
+                s.bytes.to_string(),
+                s.last.clone(),
+            ]
+        })
+        .collect();
+    let consumers: Vec<Vec<String>> = status
+        .consumers
+        .iter()
+        .map(|c| {
+            vec![
+                c.stream.clone(),
+                c.name.clone(),
+                c.pending.to_string(),
+                c.ack_pending.to_string(),
+                c.redelivered.to_string(),
+                if c.stalled { "STALLED" } else { "" }.to_owned(),
+            ]
+        })
+        .collect();
+    let mut out = String::new();
+    out.push_str(&table(
+        &[
+            "SERVICE",
+            "INSTANCES",
+            "VERSION",
+            "UPTIME",
+            "APPLIED",
+            "OUTBOX",
+            "DEAD LETTERS",
+        ],
+        &services,
+    ));
+    out.push('\n');
+    out.push_str(&table(&["STREAM", "MESSAGES", "BYTES", "LAST"], &streams));
+    out.push('\n');
+    out.push_str(&table(
+        &[
+            "STREAM",
+            "CONSUMER",
+            "PENDING",
+            "ACK PENDING",
+            "REDELIVERED",
+            "",
+        ],
+        &consumers,
+    ));
+    out.push_str(&format!("\ndead letters: {}\n", status.dead_letters));
+    if status.healthy {
+        out.push_str("healthy\n");
+    } else {
+        for problem in &status.problems {
+            out.push_str(&format!("UNHEALTHY: {problem}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,138 @@
+//! `shopctl watch`: decoded events, live, one line each (or one JSON object per line);
+//! `--since` starts from history and then follows. Messages that do not decode are shown with
+//! the reason, never skipped.
+
+use std::process::ExitCode;
+
+use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::OrderedConfig};
+use events::Subjects;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::history::{self, Stored};
+use crate::{Global, connect};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct WatchArgs {
+    /// Subject filters (NATS wildcards), e.g. `shop.orders.>`; default: everything.
+    filters: Vec<String>,
+    /// Only events about this order (its key).
+    #[arg(long)]
+    order: Option<String>,
+    /// Only this event type, e.g. `orders.placed`.
+    #[arg(long = "type")]
+    event_type: Option<String>,
+    /// Start from history: `10m`, `2h`, or an RFC 3339 time; then follow live.
+    #[arg(long, value_parser = history::parse_since)]
+    since: Option<events::Timestamp>,
+}
+
+/// The filters to watch, before narrowing to each stream.
+fn filters(subjects: &Subjects, args: &WatchArgs) -> anyhow::Result<Vec<String>> {
+    let mut filters = args.filters.clone();
+    if let Some(order) = &args.order {
+        filters.push(
+            subjects
+                .key_filter(order)
+                .map_err(|error| anyhow::anyhow!("{error}"))?,
+        );
+    }
+    if let Some(event_type) = &args.event_type {
+        let event_type: events::EventType = event_type
+            .parse()
+            .map_err(|_| anyhow::anyhow!("unknown event type {event_type:?}"))?;
+        filters.push(subjects.event_type_filter(event_type));
+    }
+    if filters.is_empty() {
+        filters.push(format!("{}.>", subjects.prefix()));
+    }
+    Ok(filters)
+}
+
+pub(crate) async fn run(global: &Global, args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let api = connect::api(global).await?;
+    let subjects = api.subjects().clone();
+    let js = jetstream::new(api.nats().clone());
+    let deliver = args
+        .since
+        .map(history::since_policy)
+        .unwrap_or(DeliverPolicy::New);
+    let (sender, mut receiver) = mpsc::channel::<Stored>(1024);
+    let mut watching = 0;
+    for (stream, stream_subject) in history::stream_names(&subjects) {
+        for filter in filters(&subjects, &args)? {
+            let Some(narrowed) = history::narrow(&filter, &stream_subject) else {
+                continue;
+            };
+            let config = OrderedConfig {
+                filter_subject: narrowed,
+                deliver_policy: deliver,
+                ..Default::default()
+            };
+            let consumer = js
+                .get_stream(&stream)
+                .await?
+                .create_consumer(config)
+                .await?;
+            let mut messages = consumer.messages().await?;
+            let (sender, stream) = (sender.clone(), stream.clone());
+            watching += 1;
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = messages.next().await {
+                    let Ok(info) = message.info() else { continue };
+                    let stored = Stored {
+                        stream: stream.clone(),
+                        sequence: info.stream_sequence,
+                        subject: message.subject.to_string(),
+                        headers: message.headers.clone().unwrap_or_default(),
+                        payload: message.payload.clone(),
+                    };
+                    if sender.send(stored).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    anyhow::ensure!(
+        watching > 0,
+        "no stream of prefix {} matches the filters",
+        subjects.prefix()
+    );
+    drop(sender);
+    while let Some(stored) = receiver.recv().await {
+        if global.json {
+            println!(
+                "{}",
+                serde_json::to_string(&history::json_line(&stored, &subjects)).unwrap_or_default()
+            );
+        } else {
+            println!("{}", human_line(&stored, &subjects));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `09:30:00.250  orders.placed  <key>  3 line(s), 72.47 EUR`
+pub(crate) fn human_line(stored: &Stored, subjects: &Subjects) -> String {
+    let time = stored
+        .header(events::header::OCCURRED_AT)
+        .or(stored.header(events::header::DLQ_FAILED_AT))
+        .unwrap_or("");
+    let time = time.get(11..23).unwrap_or(time);
+    let key = stored.subject.rsplit('.').next().unwrap_or("");
+    if let Some(reason) = stored.header(events::header::DLQ_REASON) {
+        return format!(
+            "{time}  DEAD LETTER {:<28} {key}  {reason}",
+            stored.header(events::header::DLQ_SUBJECT).unwrap_or("")
+        );
+    }
+    match stored.event(subjects) {
+        Ok(event) => format!(
+            "{time}  {:<34} {key}  {}",
+            event.event_type().as_str(),
+            crate::output::gist(&event)
+        ),
+        Err(reason) => format!("{time}  UNDECODABLE {:<28} {key}  {reason}", stored.subject),
+    }
+}

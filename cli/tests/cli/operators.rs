@@ -1,0 +1,362 @@
+//! The operator commands against a running shop: watch, trace, status, dlq.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use events::api::{Item, OpenAccount, PlaceOrder};
+use runtime::ApiClient;
+
+use crate::helpers::*;
+
+async fn seeded(shop: &Shop) -> ApiClient {
+    let client = async_nats::connect(shop.server.url())
+        .await
+        .expect("connect");
+    let api = ApiClient::new(client, events::Subjects::new(PREFIX).expect("prefix"));
+    shop.shopctl(&[
+        "catalog", "add", "--sku", "TEA", "--name", "tea", "--price", "500",
+    ])
+    .await;
+    shop.shopctl(&["inventory", "restock", "--sku", "TEA", "--qty", "10"])
+        .await;
+    for (customer, limit) in [("ann", 100_000), ("bob", 100)] {
+        let request = OpenAccount {
+            customer_id: customer.into(),
+            credit_limit_minor: limit,
+            currency: "EUR".into(),
+        };
+        api.call::<_, serde_json::Value>("payments", "open_account", &request)
+            .await
+            .expect("account");
+    }
+    api
+}
+
+async fn place(api: &ApiClient, customer: &str) -> events::api::Order {
+    let request = PlaceOrder {
+        customer_id: customer.into(),
+        items: vec![Item {
+            sku: "TEA".into(),
+            quantity: 1,
+        }],
+    };
+    for _ in 0..100 {
+        match api
+            .call::<_, events::api::Order>("orders", "place", &request)
+            .await
+        {
+            Ok(order) => {
+                let order_id = order.order_id.clone();
+                let mut done = order;
+                while !done.is_terminal() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    done = api
+                        .call(
+                            "orders",
+                            "get",
+                            &events::api::OrderRequest {
+                                order_id: order_id.clone(),
+                            },
+                        )
+                        .await
+                        .expect("get");
+                }
+                return done;
+            }
+            Err(error) if error.code == 404 => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(error) => panic!("{error}"),
+        }
+    }
+    panic!("orders never learned the catalog");
+}
+
+async fn total_messages(shop: &Shop) -> u64 {
+    let js = async_nats::jetstream::new(
+        async_nats::connect(shop.server.url())
+            .await
+            .expect("connect"),
+    );
+    let mut total = 0;
+    for spec in events::stream::all_streams(&events::Subjects::new(PREFIX).expect("prefix")) {
+        if let Ok(mut stream) = js.get_stream(&spec.name).await {
+            total += stream.info().await.expect("info").state.messages;
+        }
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_since_prints_every_stored_event_as_json_with_its_fields() {
+    let shop = Shop::start().await;
+    let api = seeded(&shop).await;
+    place(&api, "ann").await;
+    place(&api, "bob").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let expected = total_messages(&shop).await;
+
+    let url = shop.server.url();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shopctl"))
+        .args([
+            "--nats-url",
+            &url,
+            "--prefix",
+            PREFIX,
+            "watch",
+            "--json",
+            "--since",
+            "1h",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            lines.push(line.expect("line"));
+            if lines.len() as u64 == expected {
+                break;
+            }
+        }
+        lines
+    });
+    let lines = tokio::time::timeout(Duration::from_secs(20), lines)
+        .await
+        .expect("watch printed every event")
+        .expect("join");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(lines.len() as u64, expected);
+    for line in &lines {
+        let value: serde_json::Value = serde_json::from_str(line).expect("every line is JSON");
+        for field in [
+            "subject",
+            "stream",
+            "stream_seq",
+            "event_type",
+            "event_id",
+            "correlation_id",
+            "causation_id",
+            "occurred_at",
+            "payload",
+        ] {
+            assert!(value.get(field).is_some(), "{field} missing in {line}");
+        }
+        assert!(value["payload"].is_object(), "decoded payload in {line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_tells_an_order_in_causal_order_and_shows_compensation() {
+    let shop = Shop::start().await;
+    let api = seeded(&shop).await;
+    let completed = place(&api, "ann").await;
+    let declined = place(&api, "bob").await;
+    assert_eq!(
+        (completed.status.as_str(), declined.status.as_str()),
+        ("completed", "cancelled")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let trace = shop
+        .shopctl(&["trace", &completed.order_id, "--json"])
+        .await;
+    assert!(trace.status.success(), "{}", stderr(&trace));
+    let trace: serde_json::Value = serde_json::from_slice(&trace.stdout).expect("json");
+    let types: Vec<&str> = trace["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap_or(""))
+        .collect();
+    let saga = [
+        "orders.placed",
+        "inventory.stock_reserved",
+        "orders.payment_requested",
+        "payments.authorized",
+        "orders.confirmed",
+        "shipping.shipped",
+        "orders.payment_capture_requested",
+        "payments.captured",
+        "orders.completed",
+    ];
+    let positions: Vec<usize> = saga
+        .iter()
+        .map(|step| {
+            types
+                .iter()
+                .position(|t| t == step)
+                .unwrap_or_else(|| panic!("{step} missing from {types:?}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "not in causal order: {types:?}"
+    );
+    assert_eq!(trace["order"]["status"], "completed");
+
+    let human = stdout(&shop.shopctl(&["trace", &declined.order_id]).await);
+    for step in [
+        "payments.declined",
+        "orders.cancelled",
+        "inventory.reservation_released",
+        "support.ticket_opened",
+    ] {
+        assert!(human.contains(step), "{step} missing:\n{human}");
+    }
+    assert!(human.contains("now: cancelled"), "{human}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_is_unhealthy_while_a_service_is_stopped() {
+    let mut shop = Shop::start().await;
+    seeded(&shop).await;
+    let healthy = shop.shopctl(&["status"]).await;
+    assert!(healthy.status.success(), "{}", stdout(&healthy));
+    shop._stack
+        .stop_service("shipping")
+        .await
+        .expect("stop shipping");
+    let unhealthy = shop.shopctl(&["status"]).await;
+    assert!(!unhealthy.status.success());
+    assert!(
+        stdout(&unhealthy).contains("service shipping is not running"),
+        "{}",
+        stdout(&unhealthy)
+    );
+    shop._stack
+        .start_service("shipping")
+        .await
+        .expect("start shipping");
+    let back = shop.shopctl(&["status", "--json"]).await;
+    assert!(back.status.success(), "{}", stdout(&back));
+    let json: serde_json::Value = serde_json::from_slice(&back.stdout).expect("json");
+    assert_eq!(json["healthy"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_dead_letter_applies_once_its_cause_is_fixed() {
+    let shop = Shop::start().await;
+    let api = seeded(&shop).await;
+    let client = async_nats::connect(shop.server.url())
+        .await
+        .expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let subjects = events::Subjects::new(PREFIX).expect("prefix");
+    // a void for a payment that does not exist yet: payments dead-letters it
+    let void: events::Event = events::orders::PaymentVoidRequested {
+        order_id: "o-77".into(),
+        authorization_id: "auth-o-77".into(),
+    }
+    .into();
+    publish(&js, &subjects, &void).await;
+    let mut letters = String::new();
+    for _ in 0..100 {
+        letters = stdout(&shop.shopctl(&["dlq", "list"]).await);
+        if letters.contains("o-77") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(letters.contains("has no payment"), "{letters}");
+    let id = letters
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().next())
+        .expect("id")
+        .to_owned();
+    let shown = stdout(&shop.shopctl(&["dlq", "show", &id]).await);
+    assert!(
+        shown.contains("\"authorization_id\": \"auth-o-77\""),
+        "{shown}"
+    );
+
+    // the cause is fixed: the payment now exists (and holds money)
+    let request: events::Event = events::orders::PaymentRequested {
+        order_id: "o-77".into(),
+        customer_id: "ann".into(),
+        amount_minor: 700,
+        currency: "EUR".into(),
+    }
+    .into();
+    publish(&js, &subjects, &request).await;
+    let held = || async {
+        let account: events::api::Account = api
+            .call(
+                "payments",
+                "get_account",
+                &events::api::CustomerRequest {
+                    customer_id: "ann".into(),
+                },
+            )
+            .await
+            .expect("account");
+        account.held_minor
+    };
+    for _ in 0..100 {
+        if held().await == 700 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(held().await, 700);
+
+    let redrive = shop.shopctl(&["dlq", "redrive", &id]).await;
+    assert!(redrive.status.success(), "{}", stderr(&redrive));
+    for _ in 0..100 {
+        if held().await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(held().await, 0, "the void applied");
+    assert!(
+        !stdout(&shop.shopctl(&["dlq", "list"]).await).contains("o-77"),
+        "the entry is gone"
+    );
+    // applied once: the payment is voided, and a second void would find nothing to do
+    let payments = js
+        .get_stream(events::stream::event_stream(&subjects, events::Context::Payments).name)
+        .await
+        .expect("stream");
+    let voided = payments
+        .get_last_raw_message_by_subject(&format!("{PREFIX}.payments.voided.o-77"))
+        .await
+        .expect("voided event");
+    assert_eq!(
+        voided.subject.as_str(),
+        format!("{PREFIX}.payments.voided.o-77")
+    );
+}
+
+async fn publish(
+    js: &async_nats::jetstream::Context,
+    subjects: &events::Subjects,
+    event: &events::Event,
+) {
+    let envelope = events::Envelope::new(
+        event.event_type(),
+        events::Timestamp::now(),
+        "test",
+        event.key(),
+    );
+    let headers = runtime::nats::header_map(
+        envelope
+            .to_headers()
+            .iter()
+            .map(|(name, value)| (*name, value.as_str())),
+    );
+    let ack = js
+        .publish_with_headers(
+            subjects.for_event(event).expect("subject"),
+            headers,
+            events::codec::encode(event).expect("encode").into(),
+        )
+        .await
+        .expect("publish");
+    std::future::IntoFuture::into_future(ack)
+        .await
+        .expect("ack");
+}
