@@ -8,6 +8,8 @@ mod demo;
 mod dlq;
 mod history;
 mod output;
+mod replay;
+
 mod status;
 mod supervisor;
 mod trace;
@@ -79,6 +81,8 @@ enum Command {
     Watch(watch::WatchArgs),
     /// One order's story across every stream, in causal order.
     Trace { order_id: String },
+    /// Re-deliver a stream's history into another prefix, or export/import it.
+    Replay(replay::ReplayArgs),
     /// Streams, consumers, services and dead letters; non-zero exit when unhealthy.
     Status,
     /// The dead-letter stream.
@@ -135,6 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Watch(args) => watch::run(&global, args).await,
         Command::Trace { order_id } => trace::run(&global, order_id).await,
         Command::Status => status::run(&global).await,
+        Command::Replay(args) => replay::run(&global, args).await,
         Command::Dlq(command) => dlq::run(&global, command).await,
     }
 }

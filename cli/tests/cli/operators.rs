@@ -360,3 +360,76 @@ async fn publish(
         .await
         .expect("ack");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_then_import_into_an_empty_prefix_keeps_every_event_byte_for_byte() {
+    let shop = Shop::start().await;
+    let api = seeded(&shop).await;
+    place(&api, "ann").await;
+    place(&api, "bob").await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("orders.jsonl");
+    let file_arg = file.to_string_lossy().into_owned();
+
+    let dry = shop
+        .shopctl(&[
+            "replay",
+            "--stream",
+            "orders",
+            "--to-prefix",
+            "dry",
+            "--dry-run",
+        ])
+        .await;
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("nothing was"), "{}", stdout(&dry));
+
+    let exported = shop
+        .shopctl(&["replay", "--stream", "orders", "--export", &file_arg])
+        .await;
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let imported = shop
+        .shopctl(&["replay", "--import", &file_arg, "--to-prefix", "test"])
+        .await;
+    assert!(imported.status.success(), "{}", stderr(&imported));
+
+    let js = async_nats::jetstream::new(
+        async_nats::connect(shop.server.url())
+            .await
+            .expect("connect"),
+    );
+    let read = |name: &'static str| {
+        let js = js.clone();
+        async move {
+            let stream = js.get_stream(name).await.expect("stream");
+            let consumer = stream
+                .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
+                .await
+                .expect("consumer");
+            let pending = consumer.cached_info().num_pending;
+            let mut messages = consumer.messages().await.expect("messages");
+            let mut by_id = std::collections::BTreeMap::new();
+            for _ in 0..pending {
+                use futures::StreamExt;
+                let message = messages.next().await.expect("open").expect("message");
+                let headers = message.headers.clone().unwrap_or_default();
+                let id = headers
+                    .get(events::header::EVENT_ID)
+                    .expect("id")
+                    .as_str()
+                    .to_owned();
+                by_id.insert(id, message.payload.to_vec());
+            }
+            by_id
+        }
+    };
+    let original = read("CLI_ORDERS").await;
+    let copy = read("TEST_ORDERS").await;
+    assert!(!original.is_empty());
+    assert_eq!(copy.len(), original.len(), "same message count");
+    assert_eq!(copy, original, "same payload bytes per event id");
+    assert!(
+        js.get_stream("DRY_ORDERS").await.is_err(),
+        "the dry run created and published nothing"
+    );
+}

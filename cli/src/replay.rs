@@ -1,0 +1,290 @@
+//! `shopctl replay`: re-deliver a stream's history into another prefix, or export it to a
+//! file and import it later. Replayed events keep their event ids (`Nats-Msg-Id` too), so
+//! consumers that already applied one drop it; `--new-ids` gives them fresh ids.
+//!
+//! Export format (lossless): JSON Lines, one object per message —
+//! `{"stream": "SHOP_ORDERS", "stream_seq": 7, "subject": "shop.orders.placed.<id>",
+//!   "headers": [["Shop-Event-Id", "..."], ...], "payload_hex": "85a86f72..."}`.
+
+use std::future::IntoFuture;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use events::{Subjects, Timestamp, header};
+use serde::{Deserialize, Serialize};
+
+use crate::history::{self, Stored};
+use crate::{Global, connect};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReplayArgs {
+    /// The stream to read: a context (`orders`) or a stream name (`SHOP_ORDERS`).
+    #[arg(long, required_unless_present = "import")]
+    stream: Option<String>,
+    /// Only messages on this subject filter (NATS wildcards).
+    #[arg(long)]
+    subject: Option<String>,
+    /// Start at this stream sequence.
+    #[arg(long, conflicts_with = "since")]
+    from_seq: Option<u64>,
+    /// Start at this time: `10m`, `2h`, or RFC 3339.
+    #[arg(long, value_parser = history::parse_since)]
+    since: Option<Timestamp>,
+    /// Stop after this time (by the events' occurred-at): `10m` or RFC 3339.
+    #[arg(long, value_parser = history::parse_since)]
+    until: Option<Timestamp>,
+    /// Publish into this prefix (its streams are created if needed).
+    #[arg(long)]
+    to_prefix: Option<String>,
+    /// Write the messages to this file instead of publishing them.
+    #[arg(long, conflicts_with = "to_prefix")]
+    export: Option<PathBuf>,
+    /// Publish the messages of an exported file (into --to-prefix, or their own prefix).
+    #[arg(long, conflicts_with_all = ["stream", "export", "subject", "from_seq", "since", "until"])]
+    import: Option<PathBuf>,
+    /// At most this many events per second.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Show what would be published; publish nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Give replayed events new event ids (consumers then apply them again).
+    #[arg(long)]
+    new_ids: bool,
+}
+
+/// One exported message.
+#[derive(Debug, Serialize, Deserialize)]
+struct Exported {
+    stream: String,
+    stream_seq: u64,
+    subject: String,
+    headers: Vec<(String, String)>,
+    payload_hex: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn unhex(text: &str) -> anyhow::Result<Vec<u8>> {
+    anyhow::ensure!(
+        text.len().is_multiple_of(2),
+        "payload_hex has an odd length"
+    );
+    (0..text.len())
+        .step_by(2)
+        .map(|at| Ok(u8::from_str_radix(&text[at..at + 2], 16)?))
+        .collect()
+}
+
+pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let api = connect::api(global).await?;
+    let js = jetstream::new(api.nats().clone());
+    let messages = match &args.import {
+        Some(path) => import(path)?,
+        None => {
+            anyhow::ensure!(
+                args.to_prefix.is_some() || args.export.is_some(),
+                "say where to: --to-prefix PREFIX or --export FILE"
+            );
+            read(&js, api.subjects(), &args).await?
+        }
+    };
+    if let Some(path) = &args.export {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for stored in &messages {
+            let exported = Exported {
+                stream: stored.stream.clone(),
+                stream_seq: stored.sequence,
+                subject: stored.subject.clone(),
+                headers: stored
+                    .headers
+                    .iter()
+                    .flat_map(|(name, values)| {
+                        values
+                            .iter()
+                            .map(move |v| (name.to_string(), v.as_str().to_owned()))
+                    })
+                    .collect(),
+                payload_hex: hex(&stored.payload),
+            };
+            serde_json::to_writer(&mut file, &exported)?;
+            file.write_all(b"\n")?;
+        }
+        file.flush()?;
+        println!("exported {} messages to {}", messages.len(), path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let target = match &args.to_prefix {
+        Some(prefix) => Some(Subjects::new(prefix).map_err(|error| anyhow::anyhow!("{error}"))?),
+        None => None,
+    };
+    if args.dry_run {
+        for stored in messages.iter().take(20) {
+            println!(
+                "would publish {} ({})",
+                retarget(&stored.subject, target.as_ref()),
+                stored.header(header::EVENT_TYPE).unwrap_or("?")
+            );
+        }
+        println!(
+            "dry run: {} messages would be published; nothing was",
+            messages.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(target) = &target {
+        runtime::nats::ensure_streams(&js, target, 1).await?;
+    }
+    let started = Instant::now();
+    publish(&js, &messages, target.as_ref(), &args).await?;
+    let seconds = started.elapsed().as_secs_f64().max(1e-6);
+    println!(
+        "replayed {} messages in {seconds:.2} s ({:.0} events/s)",
+        messages.len(),
+        messages.len() as f64 / seconds
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn read(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    args: &ReplayArgs,
+) -> anyhow::Result<Vec<Stored>> {
+    let name = args.stream.as_deref().unwrap_or_default();
+    let (stream, stream_subject) = history::stream_names(subjects)
+        .into_iter()
+        .find(|(stream, _)| {
+            stream == name || stream.ends_with(&format!("_{}", name.to_ascii_uppercase()))
+        })
+        .ok_or_else(|| anyhow::anyhow!("unknown stream {name:?}"))?;
+    let filter = match &args.subject {
+        Some(filter) => history::narrow(filter, &stream_subject)
+            .ok_or_else(|| anyhow::anyhow!("--subject {filter} is not in {stream}"))?,
+        None => stream_subject,
+    };
+    let policy = match (args.from_seq, args.since) {
+        (Some(start_sequence), _) => DeliverPolicy::ByStartSequence { start_sequence },
+        (None, Some(since)) => history::since_policy(since),
+        (None, None) => DeliverPolicy::All,
+    };
+    let mut messages = history::read(js, &stream, &filter, policy).await?;
+    if let Some(until) = args.until {
+        messages.retain(|stored| {
+            stored
+                .header(header::OCCURRED_AT)
+                .and_then(|at| at.parse::<Timestamp>().ok())
+                .is_none_or(|at| at <= until)
+        });
+    }
+    Ok(messages)
+}
+
+fn import(path: &PathBuf) -> anyhow::Result<Vec<Stored>> {
+    let file = std::fs::File::open(path)
+        .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", path.display()))?;
+    let mut messages = Vec::new();
+    for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let exported: Exported = serde_json::from_str(&line)
+            .map_err(|error| anyhow::anyhow!("{}:{}: {error}", path.display(), number + 1))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &exported.headers {
+            headers.append(name.as_str(), value.as_str());
+        }
+        messages.push(Stored {
+            stream: exported.stream,
+            sequence: exported.stream_seq,
+            subject: exported.subject,
+            headers,
+            payload: unhex(&exported.payload_hex)?.into(),
+        });
+    }
+    Ok(messages)
+}
+
+/// The subject with its prefix (first token) replaced.
+fn retarget(subject: &str, target: Option<&Subjects>) -> String {
+    match (target, subject.split_once('.')) {
+        (Some(target), Some((_, rest))) => format!("{}.{rest}", target.prefix()),
+        _ => subject.to_owned(),
+    }
+}
+
+async fn publish(
+    js: &jetstream::Context,
+    messages: &[Stored],
+    target: Option<&Subjects>,
+    args: &ReplayArgs,
+) -> anyhow::Result<()> {
+    let progress = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    for (index, chunk) in messages.chunks(256).enumerate() {
+        let mut acks = Vec::with_capacity(chunk.len());
+        for stored in chunk {
+            let mut headers = stored.headers.clone();
+            if args.new_ids {
+                let id = events::new_event_id();
+                headers.insert(header::EVENT_ID, id.as_str());
+                headers.insert(header::NATS_MSG_ID, id.as_str());
+            } else if let Some(id) = stored.header(header::EVENT_ID) {
+                headers.insert(header::NATS_MSG_ID, id);
+            }
+            let subject = retarget(&stored.subject, target);
+            acks.push(
+                js.publish_with_headers(subject, headers, stored.payload.clone())
+                    .await?
+                    .into_future(),
+            );
+        }
+        futures::future::try_join_all(acks).await?;
+        let done = (index * 256 + chunk.len()) as u64;
+        if let Some(rate) = args.rate.filter(|rate| *rate > 0) {
+            let due = Duration::from_secs_f64(done as f64 / f64::from(rate));
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        if progress {
+            eprint!("\rreplayed {done}/{}", messages.len());
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes = vec![0x00, 0x85, 0xff, 0x10];
+        assert_eq!(unhex(&hex(&bytes)).unwrap(), bytes);
+        assert!(unhex("abc").is_err());
+    }
+
+    #[test]
+    fn subjects_move_to_the_target_prefix() {
+        let target = Subjects::new("test").unwrap();
+        assert_eq!(
+            retarget("shop.orders.placed.o1", Some(&target)),
+            "test.orders.placed.o1"
+        );
+        assert_eq!(
+            retarget("shop.orders.placed.o1", None),
+            "shop.orders.placed.o1"
+        );
+    }
+}
