@@ -61,21 +61,7 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
 
 /// Resolves when SIGINT or SIGTERM arrives.
 pub(crate) async fn signalled() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut interrupt), Ok(mut terminate)) => {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    runtime::shutdown::wait_for_signal().await;
 }
 
 pub(crate) async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {

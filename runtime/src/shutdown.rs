@@ -14,8 +14,9 @@ pub fn on_signals() -> CancellationToken {
     token
 }
 
+/// Resolves at the first SIGINT or SIGTERM.
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),
@@ -33,7 +34,8 @@ async fn wait_for_signal() {
     }
 }
 
+/// Resolves at the first Ctrl-C.
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }

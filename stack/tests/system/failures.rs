@@ -148,17 +148,7 @@ async fn payments_down_past_the_deadline_compensates_and_the_late_authorization_
         "cancelled",
         "a late answer does not revive the order"
     );
-    let account: events::api::Account = shop
-        .api
-        .call(
-            "payments",
-            "get_account",
-            &events::api::CustomerRequest {
-                customer_id: "rich".into(),
-            },
-        )
-        .await
-        .expect("account");
+    let account = shop.account("rich").await;
     assert_eq!(
         (account.held_minor, account.captured_minor),
         (0, 0),

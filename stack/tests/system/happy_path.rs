@@ -82,17 +82,7 @@ async fn a_checkout_completes_and_every_step_is_on_its_subject_with_its_cause() 
     );
     let stock = shop.stock("TEA").await;
     assert_eq!((stock.available, stock.reserved, stock.sold), (8, 0, 2));
-    let account: events::api::Account = shop
-        .api
-        .call(
-            "payments",
-            "get_account",
-            &events::api::CustomerRequest {
-                customer_id: "rich".into(),
-            },
-        )
-        .await
-        .expect("account");
+    let account = shop.account("rich").await;
     assert_eq!(
         (account.held_minor, account.captured_minor),
         (0, order.total_minor)

@@ -177,6 +177,16 @@ impl TestShop {
         }
     }
 
+    pub(crate) async fn account(&self, customer: &str) -> events::api::Account {
+        let request = events::api::CustomerRequest {
+            customer_id: customer.into(),
+        };
+        self.api
+            .call("payments", "get_account", &request)
+            .await
+            .expect("account")
+    }
+
     pub(crate) async fn stock(&self, sku: &str) -> StockLevel {
         self.api
             .call(
