@@ -442,9 +442,11 @@ pub(crate) async fn order(global: &Global, command: OrderCommand) -> anyhow::Res
                 &api,
                 "orders",
                 "place",
+                // a client-chosen id makes the request safe to retry
                 &PlaceOrder {
                     customer_id: customer,
                     items,
+                    order_id: Some(events::new_event_id()),
                 },
             )
             .await?;

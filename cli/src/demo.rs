@@ -320,6 +320,7 @@ async fn place(api: &ApiClient, customer: &str, items: &[(&str, i64)]) -> anyhow
     let request = PlaceOrder {
         customer_id: customer.into(),
         items,
+        order_id: None,
     };
     let mut attempts = 0;
     loop {

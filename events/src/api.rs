@@ -156,6 +156,10 @@ pub struct PlaceOrder {
     pub customer_id: String,
     #[serde(default)]
     pub items: Vec<Item>,
+    /// A client-chosen order id (a UUID is best). Placing again with the same id returns the
+    /// existing order instead of a second one, so a request that timed out can be retried.
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -40,6 +40,7 @@ async fn place(api: &ApiClient, customer: &str) -> events::api::Order {
             sku: "TEA".into(),
             quantity: 1,
         }],
+        order_id: None,
     };
     for _ in 0..100 {
         match api

@@ -112,6 +112,7 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
                     sku: "TEA".into(),
                     quantity: 1,
                 }],
+                order_id: None,
             };
             match api
                 .call::<_, events::api::Order>("orders", "place", &request)

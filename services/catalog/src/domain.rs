@@ -87,6 +87,9 @@ pub fn update(
         previous_price_minor: Some(previous_price_minor),
     };
     check(validate::Validate::validate(&event))?;
+    if event.name.trim().is_empty() {
+        return Err(CatalogError::Invalid("name: must not be empty".into()));
+    }
     Ok((product, event.into()))
 }
 

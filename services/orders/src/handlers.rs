@@ -209,9 +209,24 @@ async fn place(api: Api, request: PlaceOrder, timeouts: Timeouts) -> Result<Orde
     for item in &request.items {
         require_id("sku", &item.sku)?;
     }
-    let order_id = events::new_event_id();
+    if let Some(order_id) = &request.order_id {
+        require_id("order_id", order_id)?;
+    }
+    let order_id = request
+        .order_id
+        .clone()
+        .unwrap_or_else(events::new_event_id);
     api.command(move |state| {
         require_customer(state, &request.customer_id)?;
+        if let Some(existing) = store::load_saga(state, &order_id)? {
+            // a retry of a request that already succeeded
+            if existing.customer_id != request.customer_id {
+                return Err(ApiError::conflict(format!(
+                    "order {order_id} belongs to another customer"
+                )));
+            }
+            return Ok((view(&existing), vec![]));
+        }
         let from_cart = request.items.is_empty();
         let items = if from_cart {
             store::load_cart(state, &request.customer_id)?

@@ -97,3 +97,48 @@ async fn bad_api_input_gets_a_clear_error_and_the_services_keep_running() {
         .expect("a good request still works");
     assert_eq!(order.status, "placed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placing_again_with_the_same_order_id_returns_the_same_order() {
+    let shop = TestShop::start().await;
+    shop.seed(5).await;
+    let request = events::api::PlaceOrder {
+        customer_id: "rich".into(),
+        items: vec![events::api::Item {
+            sku: "TEA".into(),
+            quantity: 1,
+        }],
+        order_id: Some("0198a3c4-0000-7000-8000-000000000001".into()),
+    };
+    let first: events::api::Order = shop
+        .api
+        .call("orders", "place", &request)
+        .await
+        .expect("first");
+    let again: events::api::Order = shop
+        .api
+        .call("orders", "place", &request)
+        .await
+        .expect("retry");
+    assert_eq!(first.order_id, again.order_id);
+    let stranger = events::api::PlaceOrder {
+        customer_id: "poor".into(),
+        ..request.clone()
+    };
+    let error = shop
+        .api
+        .call::<_, events::api::Order>("orders", "place", &stranger)
+        .await
+        .expect_err("other customer");
+    assert_eq!(error.code, 409);
+    shop.wait_terminal(&first.order_id, std::time::Duration::from_secs(30))
+        .await;
+    shop.wait_until_quiet().await;
+    let placed = shop
+        .order_events(&first.order_id)
+        .await
+        .iter()
+        .filter(|(e, _)| e.event_type == events::EventType::OrderPlaced)
+        .count();
+    assert_eq!(placed, 1, "one order, one orders.placed");
+}

@@ -142,6 +142,7 @@ impl TestShop {
                 &PlaceOrder {
                     customer_id: customer.into(),
                     items,
+                    order_id: None,
                 },
             )
             .await
