@@ -245,6 +245,8 @@ impl Application {
         self.store.flush().await.context("final flush failed")?;
         let _ = self.service.stop().await;
         self.endpoint_tasks.close();
+        // the endpoint tasks hold the store: let them end, so the store is closed on return
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint_tasks.wait()).await;
         self.client
             .drain()
             .await

@@ -66,6 +66,11 @@ pub struct RuntimeConfig {
     #[arg(long, env = "SHOP_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
 
+    /// Rebuild this (stopped) service's store from the streams into a fresh directory, swap it
+    /// in, report, and exit.
+    #[arg(long)]
+    pub rebuild: bool,
+
     /// Extra latency before each batch is handled, in milliseconds (demos and timeout tests).
     #[arg(long, env = "SHOP_PROCESSING_DELAY_MS", default_value_t = 0)]
     pub processing_delay_ms: u64,
@@ -102,6 +107,7 @@ impl RuntimeConfig {
             inbox_retention_hours: 168,
             max_payload_bytes: events::codec::DEFAULT_MAX_PAYLOAD_BYTES,
             stream_replicas: 1,
+            rebuild: false,
             processing_delay_ms: 0,
             failpoint_redeliver_every: 0,
         }

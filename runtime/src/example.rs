@@ -67,4 +67,18 @@ impl Handler for ExampleHandler {
             .into(),
         ])
     }
+
+    /// Each `inventory.stock_reserved` it published records one application.
+    fn rebuild_from(&self) -> Vec<EventType> {
+        vec![EventType::StockReserved]
+    }
+
+    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
+        if let Event::StockReserved(reserved) = &incoming.event {
+            let key = reserved.order_id.as_bytes();
+            let count: u64 = state.load(APPLIED, key)?.unwrap_or(0);
+            state.put(APPLIED, key, &(count + 1))?;
+        }
+        Ok(())
+    }
 }

@@ -46,4 +46,23 @@ pub trait Handler: Send + Sync + 'static {
     /// `Ok(vec![])` acknowledges the event without effects (e.g. a type this service ignores).
     fn handle(&self, state: &mut State<'_>, incoming: &Incoming)
     -> Result<Vec<Event>, HandleError>;
+
+    /// The event types whose facts make up this service's state when its store is rebuilt
+    /// from the streams: its own events (the outcomes of its decisions) plus the facts it
+    /// copies from others. Empty (the default) means the service cannot be rebuilt.
+    fn rebuild_from(&self) -> Vec<EventType> {
+        vec![]
+    }
+
+    /// Folds one event's facts into state during a rebuild: no decisions, no events, no
+    /// timers. Events arrive in causal order across streams.
+    fn evolve(&self, _state: &mut State<'_>, _incoming: &Incoming) -> Result<(), HandleError> {
+        Ok(())
+    }
+
+    /// The trees a rebuild restores (the default: all); state that no event records (a cart,
+    /// say) is left out and starts empty.
+    fn rebuilt_trees(&self) -> Vec<&'static str> {
+        self.trees()
+    }
 }

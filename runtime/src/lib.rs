@@ -11,11 +11,12 @@
 //! # #[derive(clap::Parser)] struct Cli { #[command(flatten)] runtime: runtime::RuntimeConfig }
 //! # async fn run() -> anyhow::Result<()> {
 //! let cli = Cli::parse();
-//! runtime::telemetry::init(cli.runtime.log_format);
-//! let shutdown = runtime::shutdown::on_signals();
 //! let handler = Arc::new(runtime::example::ExampleHandler);
-//! let app = runtime::Application::build(cli.runtime, runtime::example::DEFINITION, handler).await?;
-//! app.run_until_stopped(shutdown).await
+//! let definition = runtime::example::DEFINITION;
+//! runtime::run_service(cli.runtime, definition, handler.clone(), |config| {
+//!     runtime::Application::build(config, definition, handler)
+//! })
+//! .await
 //! # }
 //! ```
 
@@ -29,6 +30,8 @@ pub mod example;
 pub mod handler;
 pub mod nats;
 pub mod outbox;
+pub mod rebuild;
+
 pub mod service;
 pub mod shutdown;
 pub mod stats;
@@ -46,13 +49,22 @@ pub use stats::{RuntimeStats, StatsSnapshot};
 pub use store::{State, StateError, Store, StoreError};
 
 /// What every service's `main` does: logging, signal handling, build, run until SIGINT or
-/// SIGTERM. `build` registers the service's handler and API endpoints.
-pub async fn run_service<F, Fut>(config: RuntimeConfig, build: F) -> anyhow::Result<()>
+/// SIGTERM. `build` registers the service's handler and API endpoints. With `--rebuild` it
+/// rebuilds the (stopped) service's store from the streams with `handler` instead, and exits.
+pub async fn run_service<F, Fut>(
+    config: RuntimeConfig,
+    definition: ServiceDefinition,
+    handler: std::sync::Arc<dyn Handler>,
+    build: F,
+) -> anyhow::Result<()>
 where
     F: FnOnce(RuntimeConfig) -> Fut,
     Fut: Future<Output = anyhow::Result<Application>>,
 {
     telemetry::init(config.log_format);
+    if config.rebuild {
+        return rebuild::run(config, definition, handler).await;
+    }
     let shutdown = shutdown::on_signals();
     let app = build(config).await?;
     app.run_until_stopped(shutdown).await

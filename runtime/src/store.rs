@@ -633,8 +633,46 @@ impl Store {
         Ok(self.trees[INBOX].contains_key(event_id.as_bytes())?)
     }
 
-    /// A stable 64-bit digest (FNV-1a) of every service tree, to compare two stores' state.
-    pub fn digest(&self) -> Result<u64, StoreError> {
+    /// Folds a batch of events into state with the handler's `evolve`, in one transaction;
+    /// events of the types the service consumes are marked in the inbox, as live processing
+    /// would have. For rebuilds.
+    pub fn evolve_batch(
+        &self,
+        handler: &dyn Handler,
+        batch: &[Incoming],
+    ) -> Result<(), StoreError> {
+        let consumed = handler.consumes();
+        let result = self.trees[..].transaction(|views| {
+            for incoming in batch {
+                let mut state = State::new(&views[FIRST_SERVICE_TREE..], &self.names, incoming.now);
+                match handler.evolve(&mut state, incoming) {
+                    Ok(()) => {}
+                    Err(HandleError::State(StateError::Storage(error))) => return Err(error.into()),
+                    Err(error) => {
+                        return Err(ConflictableTransactionError::Abort(StoreError::Encode(
+                            format!(
+                                "cannot fold {} {}: {error}",
+                                incoming.envelope.event_type, incoming.envelope.event_id
+                            ),
+                        )));
+                    }
+                }
+                state.commit()?;
+                if consumed.contains(&incoming.envelope.event_type) {
+                    let event_id = incoming.envelope.event_id.as_bytes();
+                    views[INBOX].insert(event_id, &incoming.now.unix_millis().to_be_bytes())?;
+                }
+            }
+            Ok(())
+        });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => StoreError::Sled(error),
+        })
+    }
+
+    /// The digest of the named trees only (see [`Store::digest`]).
+    pub fn digest_of(&self, trees: &[&str]) -> Result<u64, StoreError> {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let mut feed = |bytes: &[u8]| {
             for byte in (bytes.len() as u64).to_be_bytes().iter().chain(bytes) {
@@ -642,6 +680,9 @@ impl Store {
             }
         };
         for (name, tree) in self.names.iter().zip(&self.trees[FIRST_SERVICE_TREE..]) {
+            if !trees.contains(name) {
+                continue;
+            }
             feed(name.as_bytes());
             for entry in tree.iter() {
                 let (key, value) = entry?;
@@ -650,6 +691,12 @@ impl Store {
             }
         }
         Ok(hash)
+    }
+
+    /// A stable 64-bit digest (FNV-1a) of every service tree, to compare two stores' state.
+    pub fn digest(&self) -> Result<u64, StoreError> {
+        let names = self.names.clone();
+        self.digest_of(&names)
     }
 }
 

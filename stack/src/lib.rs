@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use runtime::{Application, RuntimeConfig, Store};
+use std::sync::Arc;
+
+use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition, Store};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -41,7 +43,8 @@ impl StackConfig {
         }
     }
 
-    fn service_config(&self, name: &str) -> RuntimeConfig {
+    /// The runtime settings of one service (its own store under `data_dir`).
+    pub fn service_config(&self, name: &str) -> RuntimeConfig {
         RuntimeConfig {
             data_dir: Some(self.data_dir.join(name)),
             ..self.runtime.clone()
@@ -61,6 +64,22 @@ pub async fn build(name: &str, config: &StackConfig) -> anyhow::Result<Applicati
         "support" => support::build(runtime).await,
         other => anyhow::bail!("unknown service {other:?}"),
     }
+}
+
+/// A service's definition and event handler, by name (for rebuilds).
+pub fn definition_and_handler(
+    name: &str,
+    config: &StackConfig,
+) -> anyhow::Result<(ServiceDefinition, Arc<dyn Handler>)> {
+    Ok(match name {
+        "catalog" => (catalog::DEFINITION, catalog::handler()),
+        "inventory" => (inventory::DEFINITION, inventory::handler()),
+        "orders" => (orders::DEFINITION, orders::handler(config.orders)),
+        "payments" => (payments::DEFINITION, payments::handler(config.payments)),
+        "shipping" => (shipping::DEFINITION, shipping::handler(config.shipping)),
+        "support" => (support::DEFINITION, support::handler()),
+        other => anyhow::bail!("unknown service {other:?}"),
+    })
 }
 
 /// One service running in this process.

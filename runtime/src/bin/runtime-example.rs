@@ -14,10 +14,10 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    runtime::telemetry::init(cli.runtime.log_format);
-    let shutdown = runtime::shutdown::on_signals();
     let handler = Arc::new(runtime::example::ExampleHandler);
-    let app =
-        runtime::Application::build(cli.runtime, runtime::example::DEFINITION, handler).await?;
-    app.run_until_stopped(shutdown).await
+    let definition = runtime::example::DEFINITION;
+    runtime::run_service(cli.runtime, definition, handler.clone(), |config| {
+        runtime::Application::build(config, definition, handler)
+    })
+    .await
 }

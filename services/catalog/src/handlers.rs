@@ -29,6 +29,45 @@ impl Handler for CatalogHandler {
     ) -> Result<Vec<Event>, HandleError> {
         Ok(vec![])
     }
+
+    fn rebuild_from(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductUpdated,
+            EventType::ProductDiscontinued,
+        ]
+    }
+
+    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
+        let product = match &incoming.event {
+            Event::ProductAdded(e) => Product {
+                sku: e.sku.clone(),
+                name: e.name.clone(),
+                description: e.description.clone(),
+                price_minor: e.price_minor,
+                currency: e.currency.clone(),
+                active: true,
+            },
+            Event::ProductUpdated(e) => Product {
+                sku: e.sku.clone(),
+                name: e.name.clone(),
+                description: e.description.clone(),
+                price_minor: e.price_minor,
+                currency: e.currency.clone(),
+                active: store::load(state, &e.sku)?.is_none_or(|product| product.active),
+            },
+            Event::ProductDiscontinued(e) => match store::load(state, &e.sku)? {
+                Some(product) => Product {
+                    active: false,
+                    ..product
+                },
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        store::save(state, &product)?;
+        Ok(())
+    }
 }
 
 impl From<CatalogError> for ApiError {

@@ -11,7 +11,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use runtime::{Application, RuntimeConfig, ServiceDefinition};
+use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
 
 pub const DEFINITION: ServiceDefinition = ServiceDefinition {
     name: "catalog",
@@ -19,9 +19,14 @@ pub const DEFINITION: ServiceDefinition = ServiceDefinition {
     description: "product listings",
 };
 
+/// The service's event handler (also used by `--rebuild`).
+pub fn handler() -> Arc<dyn Handler> {
+    Arc::new(handlers::CatalogHandler)
+}
+
 /// Builds the service: runtime, event handler and API endpoints.
 pub async fn build(config: RuntimeConfig) -> anyhow::Result<Application> {
-    let app = Application::build(config, DEFINITION, Arc::new(handlers::CatalogHandler)).await?;
+    let app = Application::build(config, DEFINITION, handler()).await?;
     handlers::register_api(&app).await?;
     Ok(app)
 }

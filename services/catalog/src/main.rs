@@ -13,5 +13,11 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    runtime::run_service(cli.runtime, catalog::build).await
+    runtime::run_service(
+        cli.runtime,
+        catalog::DEFINITION,
+        catalog::handler(),
+        catalog::build,
+    )
+    .await
 }

@@ -99,9 +99,10 @@ pub fn reserve(
         })
         .collect();
     if let Some(reason) = reason {
+        // a rejected reservation holds nothing (and `reservation_rejected` lists only short lines)
         let reservation = Reservation {
             order_id: order_id.to_owned(),
-            lines: stock_lines,
+            lines: vec![],
             status: ReservationStatus::Rejected,
         };
         let event = ReservationRejected {

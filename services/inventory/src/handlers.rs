@@ -49,6 +49,111 @@ impl Handler for InventoryHandler {
             _ => Ok(vec![]),
         }
     }
+
+    fn rebuild_from(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductDiscontinued,
+            EventType::Restocked,
+            EventType::StockReserved,
+            EventType::ReservationRejected,
+            EventType::ReservationReleased,
+            EventType::ReservationCommitted,
+        ]
+    }
+
+    /// Stock and reservations from inventory's own decisions (and listings from the catalog).
+    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
+        match &incoming.event {
+            Event::ProductAdded(added) => {
+                list_sku(state, &added.sku, false)?;
+            }
+            Event::ProductDiscontinued(discontinued) => {
+                list_sku(state, &discontinued.sku, true)?;
+            }
+            Event::Restocked(restocked) => {
+                let mut level = store::load_stock(state, &restocked.sku)?
+                    .unwrap_or_else(|| Stock::new(&restocked.sku));
+                level.available += u64::from(restocked.quantity_added);
+                store::save_stock(state, &level)?;
+            }
+            Event::StockReserved(reserved) => {
+                move_stock(state, &reserved.lines, |level, quantity| {
+                    level.available = level.available.saturating_sub(quantity);
+                    level.reserved += quantity;
+                })?;
+                let reservation = Reservation {
+                    order_id: reserved.order_id.clone(),
+                    lines: reserved.lines.clone(),
+                    status: ReservationStatus::Reserved,
+                };
+                store::save_reservation(state, &reservation)?;
+            }
+            Event::ReservationRejected(rejected) => {
+                let reservation = Reservation {
+                    order_id: rejected.order_id.clone(),
+                    lines: vec![],
+                    status: ReservationStatus::Rejected,
+                };
+                store::save_reservation(state, &reservation)?;
+            }
+            Event::ReservationReleased(released) => {
+                move_stock(state, &released.lines, |level, quantity| {
+                    level.reserved -= quantity.min(level.reserved);
+                    level.available += quantity;
+                })?;
+                set_status(
+                    state,
+                    &released.order_id,
+                    &released.lines,
+                    ReservationStatus::Released,
+                )?;
+            }
+            Event::ReservationCommitted(committed) => {
+                move_stock(state, &committed.lines, |level, quantity| {
+                    level.reserved -= quantity.min(level.reserved);
+                    level.sold += quantity;
+                })?;
+                set_status(
+                    state,
+                    &committed.order_id,
+                    &committed.lines,
+                    ReservationStatus::Committed,
+                )?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn move_stock(
+    state: &mut State<'_>,
+    lines: &[events::inventory::StockLine],
+    apply: impl Fn(&mut Stock, u64),
+) -> Result<(), HandleError> {
+    for line in lines {
+        let mut level =
+            store::load_stock(state, &line.sku)?.unwrap_or_else(|| Stock::new(&line.sku));
+        apply(&mut level, u64::from(line.quantity));
+        store::save_stock(state, &level)?;
+    }
+    Ok(())
+}
+
+fn set_status(
+    state: &mut State<'_>,
+    order_id: &str,
+    lines: &[events::inventory::StockLine],
+    status: ReservationStatus,
+) -> Result<(), HandleError> {
+    let reservation = Reservation {
+        order_id: order_id.to_owned(),
+        lines: lines.to_vec(),
+        status,
+    };
+    store::save_reservation(state, &reservation)?;
+    Ok(())
 }
 
 fn list_sku(

@@ -103,6 +103,56 @@ impl Handler for OrdersHandler {
             }
         }
     }
+
+    fn rebuild_from(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductUpdated,
+            EventType::ProductDiscontinued,
+            EventType::AccountOpened,
+            EventType::OrderPlaced,
+            EventType::PaymentRequested,
+            EventType::PaymentAuthorized,
+            EventType::OrderConfirmed,
+            EventType::OrderRejected,
+            EventType::OrderCancelled,
+            EventType::OrderCompleted,
+            EventType::PaymentCaptureRequested,
+            EventType::PaymentVoidRequested,
+            EventType::PaymentRefundRequested,
+        ]
+    }
+
+    /// Carts are local to the service and not events: a rebuild starts them empty.
+    fn rebuilt_trees(&self) -> Vec<&'static str> {
+        vec![store::PRODUCTS, store::CUSTOMERS, store::ORDERS]
+    }
+
+    /// Prices and customers as live; each saga from the events that recorded its decisions.
+    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
+        let at = incoming.envelope.occurred_at;
+        match &incoming.event {
+            Event::ProductAdded(_)
+            | Event::ProductUpdated(_)
+            | Event::ProductDiscontinued(_)
+            | Event::AccountOpened(_) => {
+                self.handle(state, incoming)?;
+            }
+            Event::OrderPlaced(placed) => {
+                let (saga, _) = saga::start(placed.clone(), at, self.timeouts);
+                store::save_saga(state, &saga)?;
+            }
+            event => {
+                let Some(saga) = store::load_saga(state, event.key())? else {
+                    return Ok(());
+                };
+                if let Some(next) = saga::fold(&saga, event, at) {
+                    store::save_saga(state, &next)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sets or clears the order's deadline timer and returns the events to publish now.

@@ -22,7 +22,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use runtime::{Application, RuntimeConfig, ServiceDefinition};
+use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
 
 pub const DEFINITION: ServiceDefinition = ServiceDefinition {
     name: "orders",
@@ -59,12 +59,16 @@ impl Settings {
     }
 }
 
+/// The service's event handler (also used by `--rebuild`).
+pub fn handler(settings: Settings) -> Arc<dyn Handler> {
+    Arc::new(handlers::OrdersHandler {
+        timeouts: settings.timeouts(),
+    })
+}
+
 /// Builds the service: runtime, event handler and API endpoints.
 pub async fn build(config: RuntimeConfig, settings: Settings) -> anyhow::Result<Application> {
-    let handler = handlers::OrdersHandler {
-        timeouts: settings.timeouts(),
-    };
-    let app = Application::build(config, DEFINITION, Arc::new(handler)).await?;
+    let app = Application::build(config, DEFINITION, handler(settings)).await?;
     handlers::register_api(&app, settings.timeouts()).await?;
     Ok(app)
 }

@@ -15,5 +15,9 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    runtime::run_service(cli.runtime, |config| orders::build(config, cli.settings)).await
+    let handler = orders::handler(cli.settings);
+    runtime::run_service(cli.runtime, orders::DEFINITION, handler, |config| {
+        orders::build(config, cli.settings)
+    })
+    .await
 }

@@ -285,3 +285,52 @@ fn cancel(next: &mut Saga, reason: CancellationReason, detail: String) -> Vec<Ef
     };
     vec![Effect::ClearDeadline, Effect::Emit(event.into())]
 }
+
+/// The saga state an event recorded, for rebuilding the store from the streams: the
+/// decisions are already made, so this only replays their bookkeeping (`None`: no change).
+pub fn fold(saga: &Saga, event: &Event, at: Timestamp) -> Option<Saga> {
+    let mut next = Saga {
+        updated_at: at,
+        ..saga.clone()
+    };
+    match event {
+        Event::PaymentRequested(_) => next.status = Status::AwaitingPayment,
+        Event::PaymentAuthorized(authorized) if saga.status == Status::AwaitingPayment => {
+            // recorded with the confirmation that follows it
+            return Some(Saga {
+                authorization_id: Some(authorized.authorization_id.clone()),
+                ..saga.clone()
+            });
+        }
+        Event::OrderConfirmed(_) => next.status = Status::Confirmed,
+        Event::OrderRejected(rejected) => {
+            next.status = Status::Rejected;
+            next.reason = Some(wire_name(&rejected.reason));
+        }
+        Event::OrderCancelled(cancelled) => {
+            next.status = Status::Cancelled;
+            next.reason = Some(format!(
+                "{}: {}",
+                wire_name(&cancelled.reason),
+                cancelled.detail
+            ));
+        }
+        Event::PaymentCaptureRequested(_) => {
+            next.status = Status::Shipped;
+            next.capture_requested = true;
+        }
+        Event::OrderCompleted(_) => next.status = Status::Completed,
+        Event::PaymentVoidRequested(void)
+            if !saga.voids_requested.contains(&void.authorization_id) =>
+        {
+            next.voids_requested.push(void.authorization_id.clone());
+        }
+        Event::PaymentRefundRequested(refund)
+            if !saga.refunds_requested.contains(&refund.authorization_id) =>
+        {
+            next.refunds_requested.push(refund.authorization_id.clone());
+        }
+        _ => return None,
+    }
+    Some(next)
+}

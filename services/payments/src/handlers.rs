@@ -6,7 +6,7 @@ use events::{Event, EventType, validate};
 use runtime::api::require_id;
 use runtime::{Api, ApiError, Application, HandleError, Handler, Incoming, State};
 
-use crate::domain::{self, Account, Operation};
+use crate::domain::{self, Account, Operation, Payment, PaymentStatus};
 use crate::store;
 
 /// Reacts to the saga's payment requests.
@@ -60,6 +60,83 @@ impl Handler for PaymentsHandler {
             _ => Ok(vec![]),
         }
     }
+
+    fn rebuild_from(&self) -> Vec<EventType> {
+        vec![
+            EventType::AccountOpened,
+            EventType::PaymentAuthorized,
+            EventType::PaymentDeclined,
+            EventType::PaymentCaptured,
+            EventType::PaymentVoided,
+            EventType::PaymentRefunded,
+        ]
+    }
+
+    /// Accounts and payments from payments' own events.
+    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
+        match &incoming.event {
+            Event::AccountOpened(opened) => {
+                let account = Account {
+                    customer_id: opened.customer_id.clone(),
+                    credit_limit_minor: opened.credit_limit_minor,
+                    currency: opened.currency.clone(),
+                    held_minor: 0,
+                    captured_minor: 0,
+                };
+                store::save_account(state, &account)?;
+            }
+            Event::PaymentAuthorized(e) => {
+                if let Some(mut account) = store::load_account(state, &e.customer_id)? {
+                    account.held_minor += e.amount_minor;
+                    store::save_account(state, &account)?;
+                }
+                let payment = Payment {
+                    order_id: e.order_id.clone(),
+                    customer_id: e.customer_id.clone(),
+                    authorization_id: e.authorization_id.clone(),
+                    amount_minor: e.amount_minor,
+                    currency: e.currency.clone(),
+                    status: PaymentStatus::Authorized,
+                };
+                store::save_payment(state, &payment)?;
+            }
+            Event::PaymentDeclined(e) => {
+                let payment = Payment {
+                    order_id: e.order_id.clone(),
+                    customer_id: e.customer_id.clone(),
+                    authorization_id: format!("auth-{}", e.order_id),
+                    amount_minor: e.amount_minor,
+                    currency: e.currency.clone(),
+                    status: PaymentStatus::Declined,
+                };
+                store::save_payment(state, &payment)?;
+            }
+            Event::PaymentCaptured(e) => fold_settlement(state, &e.order_id, Operation::Capture)?,
+            Event::PaymentVoided(e) => fold_settlement(state, &e.order_id, Operation::Void)?,
+            Event::PaymentRefunded(e) => fold_settlement(state, &e.order_id, Operation::Refund)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A settlement that happened, replayed: the same bookkeeping as [`settle`], no event.
+fn fold_settlement(
+    state: &mut State<'_>,
+    order_id: &str,
+    operation: Operation,
+) -> Result<(), HandleError> {
+    let Some(payment) = store::load_payment(state, order_id)? else {
+        return Ok(());
+    };
+    let Some(account) = store::load_account(state, &payment.customer_id)? else {
+        return Ok(());
+    };
+    if let Some((account, payment, _)) = domain::settle(&payment, &account, operation) {
+        store::save_account(state, &account)?;
+        store::save_payment(state, &payment)?;
+    }
+    Ok(())
 }
 
 fn settle(

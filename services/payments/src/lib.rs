@@ -17,7 +17,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use runtime::{Application, RuntimeConfig, ServiceDefinition};
+use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
 
 pub const DEFINITION: ServiceDefinition = ServiceDefinition {
     name: "payments",
@@ -34,12 +34,16 @@ pub struct Settings {
     pub decline_rate: f64,
 }
 
+/// The service's event handler (also used by `--rebuild`).
+pub fn handler(settings: Settings) -> Arc<dyn Handler> {
+    Arc::new(handlers::PaymentsHandler {
+        decline_rate: settings.decline_rate.clamp(0.0, 1.0),
+    })
+}
+
 /// Builds the service: runtime, event handler and API endpoints.
 pub async fn build(config: RuntimeConfig, settings: Settings) -> anyhow::Result<Application> {
-    let handler = handlers::PaymentsHandler {
-        decline_rate: settings.decline_rate.clamp(0.0, 1.0),
-    };
-    let app = Application::build(config, DEFINITION, Arc::new(handler)).await?;
+    let app = Application::build(config, DEFINITION, handler(settings)).await?;
     handlers::register_api(&app).await?;
     Ok(app)
 }

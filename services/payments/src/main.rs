@@ -15,5 +15,9 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    runtime::run_service(cli.runtime, |config| payments::build(config, cli.settings)).await
+    let handler = payments::handler(cli.settings);
+    runtime::run_service(cli.runtime, payments::DEFINITION, handler, |config| {
+        payments::build(config, cli.settings)
+    })
+    .await
 }

@@ -34,14 +34,24 @@ pub struct Shipment {
     pub status: ShipmentStatus,
 }
 
+/// The carrier's tracking number for an order's parcel.
+pub fn tracking_number(order_id: &str) -> String {
+    let tail: String = order_id
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("TRK-{tail}")
+}
+
 /// The shipment for a confirmed order, the event announcing it, and the event to publish
 /// when the parcel leaves.
 pub fn create(confirmed: &OrderConfirmed) -> (Shipment, Event, Event) {
     let shipment_id = format!("ship-{}", confirmed.order_id);
-    let tracking_number = format!(
-        "TRK-{}",
-        &confirmed.order_id[confirmed.order_id.len().saturating_sub(8)..]
-    );
+    let tracking_number = tracking_number(&confirmed.order_id);
     let lines: Vec<StockLine> = confirmed
         .lines
         .iter()

@@ -72,6 +72,39 @@ impl Handler for ShippingHandler {
             _ => Ok(vec![]),
         }
     }
+
+    fn rebuild_from(&self) -> Vec<EventType> {
+        vec![
+            EventType::ShipmentCreated,
+            EventType::Shipped,
+            EventType::Delivered,
+        ]
+    }
+
+    /// Shipments from shipping's own events.
+    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
+        let (order_id, status) = match &incoming.event {
+            Event::ShipmentCreated(created) => {
+                let shipment = domain::Shipment {
+                    order_id: created.order_id.clone(),
+                    shipment_id: created.shipment_id.clone(),
+                    customer_id: created.customer_id.clone(),
+                    lines: created.lines.clone(),
+                    tracking_number: domain::tracking_number(&created.order_id),
+                    status: domain::ShipmentStatus::Created,
+                };
+                store::save(state, &shipment)?;
+                return Ok(());
+            }
+            Event::Shipped(shipped) => (&shipped.order_id, domain::ShipmentStatus::Shipped),
+            Event::Delivered(delivered) => (&delivered.order_id, domain::ShipmentStatus::Delivered),
+            _ => return Ok(()),
+        };
+        if let Some(shipment) = store::load(state, order_id)? {
+            store::save(state, &domain::Shipment { status, ..shipment })?;
+        }
+        Ok(())
+    }
 }
 
 pub async fn register_api(app: &Application) -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use runtime::{Application, RuntimeConfig, ServiceDefinition};
+use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
 
 pub const DEFINITION: ServiceDefinition = ServiceDefinition {
     name: "shipping",
@@ -42,14 +42,14 @@ impl Default for Settings {
     }
 }
 
+/// The service's event handler (also used by `--rebuild`).
+pub fn handler(settings: Settings) -> Arc<dyn Handler> {
+    Arc::new(handlers::ShippingHandler { settings })
+}
+
 /// Builds the service: runtime, event handler and API endpoints.
 pub async fn build(config: RuntimeConfig, settings: Settings) -> anyhow::Result<Application> {
-    let app = Application::build(
-        config,
-        DEFINITION,
-        Arc::new(handlers::ShippingHandler { settings }),
-    )
-    .await?;
+    let app = Application::build(config, DEFINITION, handler(settings)).await?;
     handlers::register_api(&app).await?;
     Ok(app)
 }

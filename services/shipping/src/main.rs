@@ -15,5 +15,9 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    runtime::run_service(cli.runtime, |config| shipping::build(config, cli.settings)).await
+    let handler = shipping::handler(cli.settings);
+    runtime::run_service(cli.runtime, shipping::DEFINITION, handler, |config| {
+        shipping::build(config, cli.settings)
+    })
+    .await
 }

@@ -73,6 +73,48 @@ impl Handler for SupportHandler {
         store::save_ticket(state, &ticket)?;
         Ok(vec![opened])
     }
+
+    fn rebuild_from(&self) -> Vec<EventType> {
+        let mut types = self.consumes();
+        types.extend([EventType::TicketOpened, EventType::TicketResolved]);
+        types
+    }
+
+    /// Timelines from the order events support reads; tickets from its own events.
+    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
+        match &incoming.event {
+            Event::TicketOpened(opened) => {
+                let ticket = Ticket {
+                    ticket_id: opened.ticket_id.clone(),
+                    order_id: opened.order_id.clone(),
+                    customer_id: opened.customer_id.clone(),
+                    source: opened.source,
+                    message: opened.message.clone(),
+                    timeline: opened.timeline.clone(),
+                    resolved: false,
+                    resolution: String::new(),
+                };
+                store::save_ticket(state, &ticket)?;
+            }
+            Event::TicketResolved(resolved) => {
+                if let Some(ticket) = store::load_ticket(state, &resolved.ticket_id)? {
+                    let ticket = Ticket {
+                        resolved: true,
+                        resolution: resolved.resolution.clone(),
+                        ..ticket
+                    };
+                    store::save_ticket(state, &ticket)?;
+                }
+            }
+            event => {
+                let order_id = event.key();
+                let mut timeline = store::load_timeline(state, order_id)?;
+                domain::record(&mut timeline, incoming.envelope.occurred_at, event);
+                store::save_timeline(state, order_id, &timeline)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub async fn register_api(app: &Application) -> anyhow::Result<()> {

@@ -6,3 +6,4 @@ mod failures;
 mod happy_path;
 mod helpers;
 mod load;
+mod rebuild;
