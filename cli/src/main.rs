@@ -2,12 +2,15 @@
 //! inventory, accounts, carts, orders, tickets). Errors are one line on stderr and a non-zero
 //! exit; human tables by default, `--json` for scripts.
 
+mod bench;
 mod commands;
+
 mod connect;
 mod demo;
 mod dlq;
 mod history;
 mod output;
+mod rebuild;
 mod replay;
 
 mod status;
@@ -81,6 +84,10 @@ enum Command {
     Watch(watch::WatchArgs),
     /// One order's story across every stream, in causal order.
     Trace { order_id: String },
+    /// Rebuild a stopped service's store from the streams, and swap it in.
+    Rebuild(rebuild::RebuildArgs),
+    /// Replay and rebuild rates next to a raw read, against a throwaway broker.
+    Bench(bench::BenchArgs),
     /// Re-deliver a stream's history into another prefix, or export/import it.
     Replay(replay::ReplayArgs),
     /// Streams, consumers, services and dead letters; non-zero exit when unhealthy.
@@ -140,6 +147,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trace { order_id } => trace::run(&global, order_id).await,
         Command::Status => status::run(&global).await,
         Command::Replay(args) => replay::run(&global, args).await,
+        Command::Rebuild(args) => rebuild::run(&global, args).await,
+        Command::Bench(args) => bench::run(args).await,
         Command::Dlq(command) => dlq::run(&global, command).await,
     }
 }

@@ -142,7 +142,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         runtime::nats::ensure_streams(&js, target, 1).await?;
     }
     let started = Instant::now();
-    publish(&js, &messages, target.as_ref(), &args).await?;
+    publish(&js, &messages, target.as_ref(), args.rate, args.new_ids).await?;
     let seconds = started.elapsed().as_secs_f64().max(1e-6);
     println!(
         "replayed {} messages in {seconds:.2} s ({:.0} events/s)",
@@ -220,11 +220,14 @@ fn retarget(subject: &str, target: Option<&Subjects>) -> String {
     }
 }
 
-async fn publish(
+/// Publishes messages (into `target`'s prefix if given), many acks in flight, at most `rate`
+/// per second; each keeps its event id as `Nats-Msg-Id` unless `new_ids`.
+pub(crate) async fn publish(
     js: &jetstream::Context,
     messages: &[Stored],
     target: Option<&Subjects>,
-    args: &ReplayArgs,
+    rate: Option<u32>,
+    new_ids: bool,
 ) -> anyhow::Result<()> {
     let progress = std::io::stderr().is_terminal();
     let started = Instant::now();
@@ -232,7 +235,7 @@ async fn publish(
         let mut acks = Vec::with_capacity(chunk.len());
         for stored in chunk {
             let mut headers = stored.headers.clone();
-            if args.new_ids {
+            if new_ids {
                 let id = events::new_event_id();
                 headers.insert(header::EVENT_ID, id.as_str());
                 headers.insert(header::NATS_MSG_ID, id.as_str());
@@ -248,7 +251,7 @@ async fn publish(
         }
         futures::future::try_join_all(acks).await?;
         let done = (index * 256 + chunk.len()) as u64;
-        if let Some(rate) = args.rate.filter(|rate| *rate > 0) {
+        if let Some(rate) = rate.filter(|rate| *rate > 0) {
             let due = Duration::from_secs_f64(done as f64 / f64::from(rate));
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 tokio::time::sleep(wait).await;

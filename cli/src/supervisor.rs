@@ -169,7 +169,7 @@ fn service_binary(bin_dir: &Path, service: &str) -> PathBuf {
     bin_dir.join(format!("shop-{service}"))
 }
 
-async fn start_broker(
+pub(crate) async fn start_broker(
     plan: &BrokerPlan,
     data_dir: &Path,
     console: Console,

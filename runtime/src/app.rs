@@ -233,15 +233,20 @@ impl Application {
         consumers.wait().await;
         let _ = timers.await;
         relay_stop.cancel();
-        if tokio::time::timeout(FINAL_PUBLISH_TIMEOUT, relay_task)
+        let mut relay_task = relay_task;
+        if tokio::time::timeout(FINAL_PUBLISH_TIMEOUT, &mut relay_task)
             .await
             .is_err()
         {
             tracing::warn!(
                 "outbox not fully published at shutdown; the rest goes out at the next start"
             );
+            relay_task.abort();
+            let _ = relay_task.await;
         }
+        // every task that holds the store ends before this returns, so the store is closed
         pruner.abort();
+        let _ = pruner.await;
         self.store.flush().await.context("final flush failed")?;
         let _ = self.service.stop().await;
         self.endpoint_tasks.close();

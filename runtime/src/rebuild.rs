@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
 use futures::StreamExt;
+use tokio::sync::mpsc;
 
 use events::{Envelope, EventType, Timestamp, codec};
 
@@ -24,6 +25,7 @@ use crate::store::Store;
 #[derive(Debug, Clone)]
 pub struct RebuildReport {
     pub events: usize,
+    /// Reading, folding and flushing (not the digest, not the swap).
     pub seconds: f64,
     /// The digest of the rebuilt trees (see `Handler::rebuilt_trees`).
     pub digest: u64,
@@ -38,12 +40,16 @@ impl RebuildReport {
     }
 }
 
-/// Every event of `types` in the shop's streams, decoded, in causal order.
+/// Streams every event of `types` in the shop's streams, decoded, in causal order, to
+/// `sink` in batches: each stream is read concurrently and the streams are merged by
+/// occurred-at (among events of the same millisecond, a cause before its effect), so folding
+/// can start before reading ends.
 pub async fn read_events(
     js: &jetstream::Context,
     config: &RuntimeConfig,
     types: &[EventType],
-) -> anyhow::Result<Vec<Incoming>> {
+    sink: mpsc::Sender<Vec<Incoming>>,
+) -> anyhow::Result<usize> {
     let subjects = &config.prefix;
     let mut by_stream: HashMap<String, Vec<String>> = HashMap::new();
     for event_type in types {
@@ -53,91 +59,136 @@ pub async fn read_events(
             .or_default()
             .push(subjects.event_type_filter(*event_type));
     }
-    let mut incoming = Vec::new();
+    let mut readers = Vec::new();
+    let mut heads = Vec::new();
     for (stream, filters) in by_stream {
-        let handle = js
-            .get_stream(&stream)
-            .await
-            .with_context(|| format!("no stream {stream}"))?;
-        let consumer = handle
-            .create_consumer(OrderedConfig {
-                filter_subjects: filters,
-                ..Default::default()
-            })
-            .await?;
-        let mut remaining = consumer.cached_info().num_pending;
-        if remaining == 0 {
-            continue;
+        let (sender, receiver) = mpsc::channel(4096);
+        readers.push(tokio::spawn(read_stream(
+            js.clone(),
+            config.max_payload_bytes,
+            stream,
+            filters,
+            sender,
+        )));
+        heads.push((receiver, None::<Incoming>, true));
+    }
+    let mut batch = Vec::with_capacity(MERGE_BATCH);
+    let mut count = 0;
+    loop {
+        for (receiver, head, open) in heads.iter_mut() {
+            if head.is_none() && *open {
+                *head = receiver.recv().await;
+                *open = head.is_some();
+            }
         }
-        let mut messages = consumer.messages().await?;
-        while remaining > 0 {
-            let Ok(Some(message)) =
-                tokio::time::timeout(Duration::from_secs(30), messages.next()).await
-            else {
-                anyhow::bail!("reading {stream} stopped with {remaining} messages left");
-            };
-            let message = message?;
-            let info = message.info().map_err(|error| anyhow::anyhow!("{error}"))?;
-            remaining = info.pending;
-            let headers = message.headers.as_ref();
-            let decoded = Envelope::from_headers(|name| nats::header(headers, name))
-                .map_err(|e| e.to_string())
-                .and_then(|envelope| {
-                    codec::decode_typed(
-                        envelope.event_type,
-                        &message.payload,
-                        config.max_payload_bytes,
-                    )
+        let Some(next) = earliest(&heads) else { break };
+        let Some(event) = heads[next].1.take() else {
+            break;
+        };
+        batch.push(event);
+        count += 1;
+        if batch.len() == MERGE_BATCH {
+            sink.send(std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(MERGE_BATCH),
+            ))
+            .await?;
+        }
+    }
+    if !batch.is_empty() {
+        sink.send(batch).await?;
+    }
+    for reader in readers {
+        reader.await??;
+    }
+    Ok(count)
+}
+
+/// Events folded per transaction.
+const MERGE_BATCH: usize = 8192;
+
+/// The stream whose head comes first: the earliest occurred-at; at the same millisecond, a
+/// head that caused another head goes first.
+fn earliest(heads: &[(mpsc::Receiver<Incoming>, Option<Incoming>, bool)]) -> Option<usize> {
+    let candidates: Vec<(usize, &Incoming)> = heads
+        .iter()
+        .enumerate()
+        .filter_map(|(index, (_, head, _))| head.as_ref().map(|event| (index, event)))
+        .collect();
+    let (first, event) = candidates
+        .iter()
+        .min_by_key(|(_, event)| event.envelope.occurred_at)?;
+    let tied = candidates
+        .iter()
+        .filter(|(_, other)| other.envelope.occurred_at == event.envelope.occurred_at);
+    let cause = tied.clone().find(|(_, candidate)| {
+        candidates.iter().any(|(_, other)| {
+            other.envelope.causation_id.as_deref() == Some(candidate.envelope.event_id.as_str())
+        })
+    });
+    Some(cause.map(|(index, _)| *index).unwrap_or(*first))
+}
+
+/// Sends every decodable message of one stream for the given filters, in stream order.
+async fn read_stream(
+    js: jetstream::Context,
+    max_payload_bytes: usize,
+    stream: String,
+    filters: Vec<String>,
+    sender: mpsc::Sender<Incoming>,
+) -> anyhow::Result<()> {
+    let handle = js
+        .get_stream(&stream)
+        .await
+        .with_context(|| format!("no stream {stream}"))?;
+    let consumer = handle
+        .create_consumer(OrderedConfig {
+            filter_subjects: filters,
+            ..Default::default()
+        })
+        .await?;
+    let mut remaining = consumer.cached_info().num_pending;
+    if remaining == 0 {
+        return Ok(());
+    }
+    let mut messages = consumer.messages().await?;
+    while remaining > 0 {
+        let Ok(Some(message)) =
+            tokio::time::timeout(Duration::from_secs(30), messages.next()).await
+        else {
+            anyhow::bail!("reading {stream} stopped with {remaining} messages left");
+        };
+        let message = message?;
+        let info = message.info().map_err(|error| anyhow::anyhow!("{error}"))?;
+        remaining = info.pending;
+        let headers = message.headers.as_ref();
+        let decoded = Envelope::from_headers(|name| nats::header(headers, name))
+            .map_err(|e| e.to_string())
+            .and_then(|envelope| {
+                codec::decode_typed(envelope.event_type, &message.payload, max_payload_bytes)
                     .map(|event| (envelope, event))
                     .map_err(|e| e.to_string())
-                });
-            match decoded {
-                Ok((envelope, event)) => incoming.push(Incoming {
+            });
+        match decoded {
+            Ok((envelope, event)) => {
+                let incoming = Incoming {
                     now: envelope.occurred_at,
                     envelope,
                     event,
                     subject: message.subject.to_string(),
                     stream_sequence: info.stream_sequence,
-                }),
-                // it was dead-lettered when it was live; it is not part of any state
-                Err(reason) => {
-                    tracing::warn!(subject = %message.subject, %reason, "skipping an undecodable message")
+                };
+                if sender.send(incoming).await.is_err() {
+                    return Ok(());
                 }
+            }
+            // it was dead-lettered when it was live; it is not part of any state
+            Err(reason) => {
+                tracing::warn!(subject = %message.subject, %reason, "skipping an undecodable message")
             }
         }
     }
-    Ok(causal_order(incoming))
-}
-
-/// Sorts by occurred-at; among events of the same millisecond, causes first.
-pub fn causal_order(mut events: Vec<Incoming>) -> Vec<Incoming> {
-    let causes: HashMap<String, Option<String>> = events
-        .iter()
-        .map(|e| (e.envelope.event_id.clone(), e.envelope.causation_id.clone()))
-        .collect();
-    let depth = |id: &str| {
-        let mut depth = 0usize;
-        let mut current = causes.get(id).cloned().flatten();
-        while let Some(cause) = current {
-            depth += 1;
-            if depth > 64 {
-                break;
-            }
-            current = causes.get(&cause).cloned().flatten();
-        }
-        depth
-    };
-    let keys: Vec<(Timestamp, usize)> = events
-        .iter()
-        .map(|e| (e.envelope.occurred_at, depth(&e.envelope.event_id)))
-        .collect();
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by_key(|index| keys[*index]);
-    let mut slots: Vec<Option<Incoming>> = events.drain(..).map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|index| slots[index].take())
-        .collect()
+    Ok(())
 }
 
 /// Rebuilds the store of a stopped service and swaps it in.
@@ -169,18 +220,28 @@ pub async fn rebuild(
             types.push(consumed);
         }
     }
-    let incoming = read_events(&js, config, &types).await?;
     let stamp = Timestamp::now().unix_millis();
     let fresh = PathBuf::from(format!("{}.rebuild-{stamp}", live.display()));
-    let store = Store::open(&fresh, cache, &handler.trees())?;
-    let count = incoming.len();
-    for batch in incoming.chunks(1024) {
-        let (store, handler, batch) = (store.clone(), handler.clone(), batch.to_vec());
-        tokio::task::spawn_blocking(move || store.evolve_batch(handler.as_ref(), &batch)).await??;
-    }
+    let store = Store::open_for_rebuild(&fresh, cache, &handler.trees())?;
+    // fold batch by batch on a blocking thread while the streams are still being read
+    let (sender, mut receiver) = mpsc::channel::<Vec<Incoming>>(4);
+    let folding = {
+        let (store, handler) = (store.clone(), handler.clone());
+        tokio::task::spawn_blocking(move || {
+            while let Some(batch) = receiver.blocking_recv() {
+                store.evolve_batch(handler.as_ref(), &batch)?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
+    };
+    let read = read_events(&js, config, &types, sender).await;
+    let folded = folding.await.context("fold task failed")?;
+    let count = read?;
+    folded?;
     store.flush().await?;
-    let digest = store.digest_of(&handler.rebuilt_trees())?;
     let seconds = started.elapsed().as_secs_f64();
+    // the digest is for checking the result, not part of the work it measures
+    let digest = store.digest_of(&handler.rebuilt_trees())?;
     drop(store);
     let previous = if live.exists() {
         let previous = PathBuf::from(format!("{}.previous-{stamp}", live.display()));

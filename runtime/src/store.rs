@@ -268,6 +268,25 @@ impl Store {
         cache_bytes: u64,
         service_trees: &[&'static str],
     ) -> Result<Store, StoreError> {
+        Self::open_with(path, cache_bytes, service_trees, Some(500))
+    }
+
+    /// A store being written from scratch by a rebuild: no background flushes (one flush at
+    /// the end makes it durable before it is swapped in).
+    pub fn open_for_rebuild(
+        path: &Path,
+        cache_bytes: u64,
+        service_trees: &[&'static str],
+    ) -> Result<Store, StoreError> {
+        Self::open_with(path, cache_bytes, service_trees, None)
+    }
+
+    fn open_with(
+        path: &Path,
+        cache_bytes: u64,
+        service_trees: &[&'static str],
+        flush_every_ms: Option<u64>,
+    ) -> Result<Store, StoreError> {
         let open_error = |source| StoreError::Open {
             path: path.display().to_string(),
             source,
@@ -275,7 +294,7 @@ impl Store {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(500))
+            .flush_every_ms(flush_every_ms)
             .open()
             .map_err(open_error)?;
         let mut trees = Vec::with_capacity(RUNTIME_TREES.len() + service_trees.len());

@@ -434,3 +434,65 @@ async fn export_then_import_into_an_empty_prefix_keeps_every_event_byte_for_byte
         "the dry run created and published nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_swaps_in_a_store_made_from_the_streams_and_the_service_runs_on_it() {
+    let mut shop = Shop::start().await;
+    let api = seeded(&shop).await;
+    place(&api, "ann").await;
+    place(&api, "bob").await;
+    shop._stack
+        .stop_service("payments")
+        .await
+        .expect("stop payments");
+    let data_dir = shop._dir.path().to_string_lossy().into_owned();
+
+    let running = shop
+        .shopctl(&["rebuild", "nonsense", "--data-dir", &data_dir])
+        .await;
+    assert!(!running.status.success());
+    let rebuilt = shop
+        .shopctl(&["rebuild", "payments", "--data-dir", &data_dir])
+        .await;
+    assert!(rebuilt.status.success(), "{}", stderr(&rebuilt));
+    let report = stdout(&rebuilt);
+    assert!(report.starts_with("rebuilt payments from "), "{report}");
+    assert!(report.contains("events/s"), "{report}");
+    let previous = std::fs::read_dir(shop._dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("payments.previous-")
+        });
+    assert!(previous, "the previous store is kept");
+
+    shop._stack
+        .start_service("payments")
+        .await
+        .expect("payments on the rebuilt store");
+    eventually("payments to answer", || async {
+        api.call::<_, serde_json::Value>("payments", "status", &events::api::Empty {})
+            .await
+            .is_ok()
+    })
+    .await;
+    let account: events::api::Account = api
+        .call(
+            "payments",
+            "get_account",
+            &events::api::CustomerRequest {
+                customer_id: "ann".into(),
+            },
+        )
+        .await
+        .expect("account");
+    assert_eq!(
+        (account.held_minor, account.captured_minor),
+        (0, 500),
+        "ann's one captured order survives the rebuild"
+    );
+    assert_eq!(place(&api, "ann").await.status, "completed");
+}

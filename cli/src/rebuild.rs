@@ -1,0 +1,46 @@
+//! `shopctl rebuild SERVICE`: rebuild a stopped service's store from the streams (the
+//! service's own `--rebuild`), reporting how many events were folded and the rate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::Global;
+use crate::supervisor::SERVICES;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RebuildArgs {
+    /// The service to rebuild (stop it first).
+    service: String,
+    /// The data directory the shop runs with (`up`'s `--data-dir`); the store is `DIR/<service>`.
+    #[arg(long, env = "SHOP_DATA_DIR", default_value = ".shop-data")]
+    data_dir: PathBuf,
+}
+
+pub(crate) async fn run(global: &Global, args: RebuildArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        SERVICES.contains(&args.service.as_str()),
+        "unknown service {:?} (one of {})",
+        args.service,
+        SERVICES.join(", ")
+    );
+    let binary = std::env::current_exe()?
+        .parent()
+        .map(|dir| dir.join(format!("shop-{}", args.service)))
+        .ok_or_else(|| anyhow::anyhow!("cannot locate the service binaries"))?;
+    let status = tokio::process::Command::new(&binary)
+        .arg("--rebuild")
+        .env("NATS_URL", global.url())
+        .env("SHOP_PREFIX", &global.prefix)
+        .env("SHOP_DATA_DIR", args.data_dir.join(&args.service))
+        .env("RUST_LOG", "warn")
+        .status()
+        .await
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
