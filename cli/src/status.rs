@@ -245,7 +245,10 @@ fn human(status: &Status) -> String {
         &services,
     ));
     out.push('\n');
-    out.push_str(&table(&["STREAM", "MESSAGES", "BYTES", "LAST"], &streams));
+    out.push_str(&table(
+        &["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST"],
+        &streams,
+    ));
     out.push('\n');
     out.push_str(&table(
         &[
