@@ -18,14 +18,7 @@ fn jitter(round: usize) -> Duration {
 }
 
 async fn settled(bed: &TestBed) -> bool {
-    let Ok(stream) = bed.js.get_stream(bed.input_stream()).await else {
-        return false;
-    };
-    let Ok(info) = stream.consumer_info("example").await else {
-        return false;
-    };
-    info.num_pending == 0
-        && info.num_ack_pending == 0
+    consumer_idle(bed, 0).await
         && message_count(&bed.js, &bed.output_stream()).await >= EVENTS as u64
 }
 

@@ -87,7 +87,7 @@ async fn events_delivered_twice_leave_the_same_state_as_single_delivery() {
     eventually(
         Duration::from_secs(60),
         "all 20,000 deliveries handled",
-        || async { runtime_stats_settled(&twice).await },
+        || consumer_idle(&twice, 2 * EVENTS as u64),
     )
     .await;
     assert_eq!(applications(&stats), (EVENTS, EVENTS as u64));
@@ -107,19 +107,4 @@ async fn events_delivered_twice_leave_the_same_state_as_single_delivery() {
         EVENTS
     );
     app.stop().await;
-}
-
-/// The example's consumer has nothing pending and nothing waiting for an ack.
-async fn runtime_stats_settled(bed: &TestBed) -> bool {
-    let Ok(stream) = bed.js.get_stream(bed.input_stream()).await else {
-        return false;
-    };
-    match stream.consumer_info("example").await {
-        Ok(info) => {
-            info.num_pending == 0
-                && info.num_ack_pending == 0
-                && info.delivered.stream_sequence >= 2 * EVENTS as u64
-        }
-        Err(_) => false,
-    }
 }

@@ -292,3 +292,19 @@ pub(crate) fn spawn_process(bed: &TestBed, extra_env: &[(&str, &str)]) -> ChildP
 pub(crate) fn is_type(headers: &async_nats::HeaderMap, event_type: EventType) -> bool {
     headers.get(header::EVENT_TYPE).map(|value| value.as_str()) == Some(event_type.as_str())
 }
+
+/// The example's durable consumer has been delivered at least `delivered` stream messages
+/// and has nothing pending or waiting for an ack.
+pub(crate) async fn consumer_idle(bed: &TestBed, delivered: u64) -> bool {
+    let Ok(stream) = bed.js.get_stream(bed.input_stream()).await else {
+        return false;
+    };
+    match stream.consumer_info("example").await {
+        Ok(info) => {
+            info.num_pending == 0
+                && info.num_ack_pending == 0
+                && info.delivered.stream_sequence >= delivered
+        }
+        Err(_) => false,
+    }
+}
