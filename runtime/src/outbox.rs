@@ -1,5 +1,6 @@
 //! The outbox relay: publishes committed events to JetStream and deletes each row once its
-//! publish ack arrives. Many publishes are in flight at once.
+//! publish ack arrives. Many publishes are in flight at once. It only publishes rows that are
+//! durable (it flushes before publishing what it read).
 //!
 //! It sweeps at start-up (a crash between commit and publish loses nothing), whenever a batch
 //! commits, and on a timer. A publish whose ack failed or timed out may still have landed: the
@@ -70,6 +71,11 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
+        // A row is visible as soon as its transaction commits, before the committer's flush.
+        // Publishing it then, and crashing before the flush, would publish an event whose
+        // cause is redelivered and applied again under new event ids. So: make everything
+        // read so far durable first (flushes are group-committed, so this is usually shared).
+        self.store.flush().await?;
         let mut in_flight = FuturesUnordered::new();
         let mut first_error = None;
         let mut rows_sent = Vec::with_capacity(rows.len());
