@@ -5,7 +5,6 @@
 use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
@@ -13,7 +12,7 @@ use events::inventory::{StockLine, StockReserved};
 use events::orders::{OrderLine, OrderPlaced};
 use events::{Envelope, Event, EventType, Subjects, Timestamp, codec};
 use runtime::RuntimeConfig;
-use runtime::example::{DEFINITION, ExampleHandler};
+use runtime::example::Example;
 
 use crate::history;
 use crate::supervisor::{BrokerPlan, Console, start_broker};
@@ -158,8 +157,7 @@ async fn measure(args: &BenchArgs, url: &str, dir: &std::path::Path) -> anyhow::
         // rebuild: the example service's store from the same events
         let config =
             RuntimeConfig::for_tests(url, dir.join(format!("example{run}")), subjects.prefix());
-        let report =
-            runtime::rebuild::rebuild(&config, DEFINITION, Arc::new(ExampleHandler)).await?;
+        let report = runtime::rebuild::rebuild::<Example>(&config, Default::default()).await?;
         anyhow::ensure!(
             report.events == read,
             "rebuild folded {} events, read {read}",

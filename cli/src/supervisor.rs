@@ -16,14 +16,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Every service, in start order.
-pub(crate) const SERVICES: [&str; 6] = [
-    "catalog",
-    "inventory",
-    "orders",
-    "payments",
-    "shipping",
-    "support",
-];
+pub(crate) const SERVICES: [&str; 6] = service_names();
+
+/// One service per context of the contract (its stream, its subjects, its binary
+/// `shop-<name>`): the names are written once, in `events::Context`.
+const fn service_names() -> [&'static str; 6] {
+    let mut names = [""; 6];
+    let mut index = 0;
+    while index < names.len() {
+        names[index] = events::Context::ALL[index].as_str();
+        index += 1;
+    }
+    names
+}
 
 /// What to run and where.
 #[derive(Debug, Clone)]

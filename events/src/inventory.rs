@@ -119,9 +119,10 @@ impl Validate for ReservationRejected {
 }
 
 impl Validate for ReservationReleased {
+    /// `lines` may be empty: the release of an order inventory never reserved for (it was
+    /// cancelled before inventory saw it), which also means it never will.
     fn validate(&self) -> Result<(), InvalidField> {
-        validate::id("order_id", &self.order_id)?;
-        validate::non_empty("lines", &self.lines)
+        validate::id("order_id", &self.order_id)
     }
 }
 

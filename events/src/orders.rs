@@ -69,6 +69,10 @@ pub struct OrderConfirmed {
     pub lines: Vec<OrderLine>,
     pub total_minor: i64,
     pub currency: String,
+    /// The authorization that pays for the order (what the saga will capture). Optional for
+    /// readers of events written before it existed.
+    #[serde(default)]
+    pub authorization_id: Option<String>,
 }
 
 /// `orders.rejected`: the order could not be accepted (stock); nothing was charged.
@@ -194,7 +198,11 @@ impl Validate for OrderConfirmed {
             lines,
             total_minor,
             currency,
+            authorization_id,
         } = self;
+        if let Some(authorization_id) = authorization_id {
+            validate::id("authorization_id", authorization_id)?;
+        }
         validate_order(order_id, customer_id, lines, *total_minor, currency)
     }
 }

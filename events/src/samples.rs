@@ -170,6 +170,7 @@ pub fn sample(event_type: EventType) -> Event {
                 currency,
             } = order_placed_payload();
             OrderConfirmed {
+                authorization_id: Some(format!("auth-{order_id}")),
                 order_id,
                 customer_id,
                 lines,

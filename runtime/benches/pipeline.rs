@@ -5,14 +5,13 @@
 //! Run: `cargo bench -p runtime --bench pipeline` (optionally `-- <events> <runs>`).
 
 use std::future::IntoFuture;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull};
 use events::orders::{OrderLine, OrderPlaced};
 use events::{Envelope, Event, Subjects, Timestamp, codec};
 use futures::{FutureExt, StreamExt};
-use runtime::example::{DEFINITION, ExampleHandler};
+use runtime::example::Example;
 use runtime::{Application, RuntimeConfig};
 use testkit::NatsServer;
 use tokio_util::sync::CancellationToken;
@@ -144,7 +143,7 @@ async fn service_loop(
     let mut config =
         RuntimeConfig::for_tests(&server.url(), dir.path().join("store"), subjects.prefix());
     config.batch_size = BATCH;
-    let app = Application::build(config, DEFINITION, Arc::new(ExampleHandler)).await?;
+    let app = Application::build::<Example>(config, Default::default()).await?;
     let shutdown = CancellationToken::new();
     let started = Instant::now();
     let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));

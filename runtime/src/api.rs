@@ -1,7 +1,7 @@
-//! Request/reply API endpoints: `<prefix>.api.<service>.<verb>`, registered with the NATS
-//! service API so `$SRV` lists them. Requests and replies are JSON. Every request gets either
-//! its result or an error with a code and a message (in the `Nats-Service-Error-Code` and
-//! `Nats-Service-Error` headers), never silence.
+//! What an API endpoint works with: [`ApiError`], the coded error every failed request gets
+//! (in the `Nats-Service-Error-Code` and `Nats-Service-Error` headers), and [`Api`], store
+//! reads for queries and commands that decide, fold and commit in one transaction. Requests
+//! and replies are JSON; `endpoint.rs` serves them.
 
 use std::sync::Arc;
 
@@ -10,21 +10,21 @@ use tokio::sync::Notify;
 
 use events::{Event, Timestamp};
 
-use sled::transaction::UnabortableTransactionError;
-
-use crate::store::{CommandError, Producer, State, StateError, Store, StoreError};
+use crate::handler::Handler;
+use crate::store::command::CommandError;
+use crate::store::outbox::Producer;
+use crate::store::state::{State, StateError};
+use crate::store::{Store, StoreError};
 
 /// The largest request body an endpoint reads; larger ones get a 413.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// An error reply: an HTTP-like code and a one-line message.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} {message}")]
 pub struct ApiError {
     pub code: u16,
     pub message: String,
-    /// A storage conflict inside a command: the transaction is re-run, not answered.
-    pub(crate) conflict: Option<UnabortableTransactionError>,
 }
 
 impl ApiError {
@@ -32,7 +32,6 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
-            conflict: None,
         }
     }
 
@@ -59,15 +58,7 @@ impl ApiError {
 
 impl From<StateError> for ApiError {
     fn from(error: StateError) -> Self {
-        let message = error.to_string();
-        match error {
-            StateError::Storage(conflict) => ApiError {
-                code: 500,
-                message,
-                conflict: Some(conflict),
-            },
-            _ => ApiError::internal(message),
-        }
+        ApiError::internal(error.to_string())
     }
 }
 
@@ -79,18 +70,33 @@ impl From<StoreError> for ApiError {
 
 /// What an endpoint handler can use: reads from the store and commands that commit state and
 /// events together.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Api {
     store: Store,
     producer: Producer,
+    handler: Arc<dyn Handler>,
     relay_wakeup: Arc<Notify>,
 }
 
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("producer", &self.producer)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Api {
-    pub(crate) fn new(store: Store, producer: Producer, relay_wakeup: Arc<Notify>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        producer: Producer,
+        handler: Arc<dyn Handler>,
+        relay_wakeup: Arc<Notify>,
+    ) -> Self {
         Api {
             store,
             producer,
+            handler,
             relay_wakeup,
         }
     }
@@ -100,28 +106,33 @@ impl Api {
         &self.store
     }
 
-    /// Runs `command` in one transaction (see [`Store::execute`]), makes it durable, and
-    /// wakes the outbox relay. The closure may run more than once: no side effects in it.
-    pub async fn command<T, F>(&self, command: F) -> Result<T, ApiError>
+    /// Runs a command in one transaction: `decide` reads state and returns the events that
+    /// record what happened; the runtime folds each with the service's `evolve`; `view`
+    /// builds the reply from the resulting state (and the events). Then the store is made
+    /// durable and the outbox relay woken. The closures may run more than once (storage
+    /// conflicts re-run the transaction): no side effects in them.
+    pub async fn command<T, D, V>(&self, decide: D, view: V) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: Fn(&mut State<'_>) -> Result<(T, Vec<Event>), ApiError> + Send + 'static,
+        D: Fn(&mut State<'_>) -> Result<Vec<Event>, ApiError> + Send + 'static,
+        V: Fn(&State<'_>, &[Event]) -> Result<T, ApiError> + Send + 'static,
     {
-        let (store, producer) = (self.store.clone(), self.producer.clone());
+        let (store, producer, handler) = (
+            self.store.clone(),
+            self.producer.clone(),
+            self.handler.clone(),
+        );
         let result = tokio::task::spawn_blocking(move || {
-            store.execute(&producer, Timestamp::now(), command)
+            store.execute(handler.as_ref(), &producer, Timestamp::now(), decide, view)
         })
         .await
         .map_err(|error| ApiError::internal(format!("command task failed: {error}")))?;
         let value = match result {
             Ok(value) => value,
             Err(CommandError::Rejected(error)) => return Err(error),
-            Err(CommandError::Store(error)) => return Err(ApiError::internal(error.to_string())),
+            Err(CommandError::Store(error)) => return Err(error.into()),
         };
-        self.store
-            .flush()
-            .await
-            .map_err(|error| ApiError::internal(error.to_string()))?;
+        self.store.flush().await?;
         self.relay_wakeup.notify_one();
         Ok(value)
     }

@@ -1,9 +1,9 @@
 //! The application every service binary runs: [`Application::build`] opens the store, connects,
-//! provisions streams and registers `$SRV`; [`Application::run_until_stopped`] runs the consume
-//! loops, the outbox relay and inbox pruning until the shutdown token is cancelled, then stops
-//! in order: stop pulling and finish the in-flight batch, publish the outbox, flush, drain.
+//! provisions streams and registers `$SRV` with the service's endpoints;
+//! [`Application::run_until_stopped`] runs the consume loops, the outbox relay, the timer loop
+//! and inbox pruning until the shutdown token is cancelled, then stops in order: stop pulling
+//! and finish the in-flight batch, publish the outbox, flush, drain.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,35 +13,23 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use events::{Subjects, Timestamp};
+use events::Subjects;
 
-use std::future::Future;
-
-use futures::StreamExt;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use crate::api::{self, Api, ApiError};
+use crate::api::Api;
 use crate::config::RuntimeConfig;
-use crate::consumer::{ConsumeContext, ConsumerSpec};
+use crate::consumer::{ConsumeContext, consumer_specs};
+use crate::endpoint::{self, Endpoints};
 use crate::handler::Handler;
-use crate::outbox::Relay;
+use crate::relay::Relay;
+use crate::service::{Service, ServiceDefinition};
 use crate::stats::RuntimeStats;
-use crate::store::{Producer, Store};
-use crate::{nats, service};
-
-/// Name, version and one-line description, as shown by `$SRV.INFO`.
-#[derive(Debug, Clone, Copy)]
-pub struct ServiceDefinition {
-    pub name: &'static str,
-    pub version: &'static str,
-    pub description: &'static str,
-}
+use crate::store::Store;
+use crate::store::outbox::Producer;
+use crate::store::state::TreeSet;
+use crate::{inbox, nats, srv, timers};
 
 /// How long the outbox relay may take to publish what the last batches emitted at shutdown.
 const FINAL_PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
-/// How often applied event ids older than the retention are forgotten.
-const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// A built service, ready to run.
 pub struct Application {
@@ -66,21 +54,37 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Opens the store, connects (retrying while the broker is not up yet), creates or updates
-    /// the streams and registers the service.
-    pub async fn build(
+    /// Builds service `S` with `settings`: opens the store, connects (retrying while the
+    /// broker is not up yet), creates or updates the streams, registers the service and
+    /// serves its endpoints.
+    pub async fn build<S: Service>(
+        config: RuntimeConfig,
+        settings: S::Settings,
+    ) -> anyhow::Result<Application> {
+        let service = S::new(settings);
+        let mut endpoints = Endpoints::default();
+        service.endpoints(&mut endpoints);
+        Self::build_with(config, S::DEFINITION, Arc::new(service), endpoints).await
+    }
+
+    async fn build_with(
         config: RuntimeConfig,
         definition: ServiceDefinition,
         handler: Arc<dyn Handler>,
+        endpoints: Endpoints,
     ) -> anyhow::Result<Application> {
         let store_dir = config.store_dir(definition.name);
-        let store = Store::open(&store_dir, config.cache_mb * 1024 * 1024, &handler.trees())?;
+        let trees = TreeSet {
+            names: handler.trees(),
+            local: handler.local_trees(),
+        };
+        let store = Store::open_service(&store_dir, config.cache_mb * 1024 * 1024, trees)?;
         let client = nats::connect(&config, definition.name).await?;
         let js = nats::jetstream(client.clone());
         ensure_streams_with_retry(&js, &config).await?;
         let stats = Arc::new(RuntimeStats::default());
         let endpoint_tasks = TaskTracker::new();
-        let service = service::register(
+        let service = srv::register(
             &client,
             &config.prefix,
             &definition,
@@ -89,6 +93,16 @@ impl Application {
             &endpoint_tasks,
         )
         .await?;
+        let relay_wakeup = Arc::new(Notify::new());
+        let producer = producer(&definition, &config.prefix);
+        let api = Api::new(
+            store.clone(),
+            producer,
+            handler.clone(),
+            relay_wakeup.clone(),
+        );
+        let group = config.prefix.api_group(definition.name)?;
+        endpoint::serve(&service, &group, endpoints, api, &endpoint_tasks).await?;
         tracing::info!(service = definition.name, store = %store_dir.display(), prefix = %config.prefix, "built");
         Ok(Application {
             config,
@@ -100,7 +114,7 @@ impl Application {
             stats,
             service,
             endpoint_tasks,
-            relay_wakeup: Arc::new(Notify::new()),
+            relay_wakeup,
         })
     }
 
@@ -120,90 +134,28 @@ impl Application {
         self.stats.clone()
     }
 
+    pub fn definition(&self) -> ServiceDefinition {
+        self.definition
+    }
+
     /// The registered `$SRV` service.
     pub fn service(&self) -> &async_nats::service::Service {
         &self.service
     }
 
-    fn producer(&self) -> Producer {
-        Producer {
-            name: self.definition.name.to_owned(),
-            subjects: self.config.prefix.clone(),
-        }
-    }
-
-    /// What API handlers use: store reads and commands.
-    pub fn api(&self) -> Api {
-        Api::new(
-            self.store.clone(),
-            self.producer(),
-            self.relay_wakeup.clone(),
-        )
-    }
-
-    /// Serves `<prefix>.api.<service>.<verb>`: each request body is decoded as JSON into
-    /// `Request`, handled concurrently, and answered with the JSON result or the error.
-    pub async fn add_endpoint<Request, Response, F, Fut>(
-        &self,
-        verb: &str,
-        handler: F,
-    ) -> anyhow::Result<()>
-    where
-        Request: DeserializeOwned + Send + 'static,
-        Response: Serialize + Send + 'static,
-        F: Fn(Api, Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
-    {
-        let group = self.config.prefix.api_group(self.definition.name)?;
-        let mut endpoint = self
-            .service
-            .group(group)
-            .endpoint(verb)
-            .await
-            .map_err(|error| anyhow::anyhow!("failed to add endpoint {verb}: {error}"))?;
-        let (api, handler, tasks) = (self.api(), Arc::new(handler), self.endpoint_tasks.clone());
-        self.endpoint_tasks.spawn(async move {
-            while let Some(request) = endpoint.next().await {
-                let (api, handler) = (api.clone(), handler.clone());
-                tasks.spawn(async move {
-                    let result = match api::decode_request::<Request>(&request.message.payload) {
-                        Ok(body) => handler(api, body).await,
-                        Err(error) => Err(error),
-                    };
-                    let reply = result
-                        .and_then(|response| {
-                            serde_json::to_vec(&response)
-                                .map_err(|error| ApiError::internal(error.to_string()))
-                        })
-                        .map(bytes::Bytes::from)
-                        .map_err(|error| async_nats::service::error::Error {
-                            code: usize::from(error.code),
-                            status: error.message,
-                        });
-                    if let Err(error) = request.respond(reply).await {
-                        tracing::warn!(%error, "failed to send api reply");
-                    }
-                });
-            }
-        });
-        Ok(())
-    }
-
     /// Runs until `shutdown` is cancelled, then shuts down cleanly.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let relay_wakeup = self.relay_wakeup.clone();
-        let producer = self.producer();
         let context = Arc::new(ConsumeContext {
             js: self.js.clone(),
             store: self.store.clone(),
             handler: self.handler.clone(),
-            producer,
+            producer: producer(&self.definition, &self.config.prefix),
             config: self.config.clone(),
             stats: self.stats.clone(),
-            relay_wakeup: relay_wakeup.clone(),
+            relay_wakeup: self.relay_wakeup.clone(),
         });
         let consumers = TaskTracker::new();
-        for spec in consumer_specs(self.handler.as_ref(), &self.config.prefix) {
+        for spec in consumer_specs(&self.handler.consumes(), &self.config.prefix) {
             consumers.spawn(context.clone().run(spec, shutdown.clone()));
         }
         consumers.close();
@@ -213,16 +165,16 @@ impl Application {
             js: self.js.clone(),
             store: self.store.clone(),
             stats: self.stats.clone(),
-            wakeup: relay_wakeup,
+            wakeup: self.relay_wakeup.clone(),
         };
         let relay_task = tokio::spawn(relay.run(relay_stop.clone()));
-        let timers = tokio::spawn(fire_timers(
+        let timers = tokio::spawn(timers::run(
             self.store.clone(),
             self.stats.clone(),
             self.relay_wakeup.clone(),
             shutdown.clone(),
         ));
-        let pruner = tokio::spawn(prune_inbox(
+        let pruner = tokio::spawn(inbox::prune(
             self.store.clone(),
             self.config.inbox_retention(),
             shutdown.clone(),
@@ -233,17 +185,7 @@ impl Application {
         consumers.wait().await;
         let _ = timers.await;
         relay_stop.cancel();
-        let mut relay_task = relay_task;
-        if tokio::time::timeout(FINAL_PUBLISH_TIMEOUT, &mut relay_task)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "outbox not fully published at shutdown; the rest goes out at the next start"
-            );
-            relay_task.abort();
-            let _ = relay_task.await;
-        }
+        finish_relay(relay_task).await;
         // every task that holds the store ends before this returns, so the store is closed
         pruner.abort();
         let _ = pruner.await;
@@ -261,22 +203,25 @@ impl Application {
     }
 }
 
-/// One consumer per stream that holds any of the handler's event types.
-pub fn consumer_specs(handler: &dyn Handler, subjects: &Subjects) -> Vec<ConsumerSpec> {
-    let mut by_context: BTreeMap<events::Context, Vec<String>> = BTreeMap::new();
-    for event_type in handler.consumes() {
-        by_context
-            .entry(event_type.context())
-            .or_default()
-            .push(subjects.event_type_filter(event_type));
+fn producer(definition: &ServiceDefinition, subjects: &Subjects) -> Producer {
+    Producer {
+        name: definition.name.to_owned(),
+        subjects: subjects.clone(),
     }
-    by_context
-        .into_iter()
-        .map(|(context, filter_subjects)| ConsumerSpec {
-            stream: events::stream::event_stream(subjects, context).name,
-            filter_subjects,
-        })
-        .collect()
+}
+
+/// Lets the relay publish what is left, for a while; the rest goes out at the next start.
+async fn finish_relay(mut relay_task: tokio::task::JoinHandle<()>) {
+    if tokio::time::timeout(FINAL_PUBLISH_TIMEOUT, &mut relay_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "outbox not fully published at shutdown; the rest goes out at the next start"
+        );
+        relay_task.abort();
+        let _ = relay_task.await;
+    }
 }
 
 /// Stream provisioning retries for a while: the broker may be starting at the same time.
@@ -294,62 +239,6 @@ async fn ensure_streams_with_retry(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(error) => return Err(error),
-        }
-    }
-}
-
-/// How often due timers are looked for.
-const TIMER_INTERVAL: Duration = Duration::from_millis(100);
-
-/// Moves due timers into the outbox until shutdown.
-async fn fire_timers(
-    store: Store,
-    stats: Arc<RuntimeStats>,
-    relay_wakeup: Arc<Notify>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let firing = store.clone();
-        let fired = tokio::task::spawn_blocking(move || {
-            let fired = firing.fire_due_timers(Timestamp::now());
-            (fired, firing.pending_timers())
-        })
-        .await
-        .map(|(fired, pending)| {
-            stats.set_pending_timers(pending);
-            fired
-        });
-        match fired {
-            Ok(Ok(0)) => {}
-            Ok(Ok(count)) => match store.flush().await {
-                Ok(()) => {
-                    tracing::debug!(count, "timers fired");
-                    relay_wakeup.notify_one();
-                }
-                Err(error) => tracing::warn!(%error, "flush after firing timers failed"),
-            },
-            Ok(Err(error)) => tracing::warn!(%error, "firing timers failed"),
-            Err(error) => tracing::warn!(%error, "timer task failed"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(TIMER_INTERVAL) => {}
-            _ = shutdown.cancelled() => return,
-        }
-    }
-}
-
-async fn prune_inbox(store: Store, retention: Duration, shutdown: CancellationToken) {
-    loop {
-        let cutoff = Timestamp::now().plus_millis(-(retention.as_millis() as i64));
-        let pruning = store.clone();
-        match tokio::task::spawn_blocking(move || pruning.prune_inbox(cutoff)).await {
-            Ok(Ok(removed)) if removed > 0 => tracing::info!(removed, "pruned inbox"),
-            Ok(Err(error)) => tracing::warn!(%error, "inbox pruning failed"),
-            _ => {}
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(PRUNE_INTERVAL) => {}
-            _ = shutdown.cancelled() => return,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! handler, state, outbox rows and inbox marks → one flush → ack. Storage failures nak with a
 //! delay; a message that keeps failing is dead-lettered after `max_deliver` deliveries.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,14 +15,16 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use events::{Envelope, Timestamp, codec, header};
+use events::{Envelope, EventType, Subjects, Timestamp, codec, header};
 
 use crate::config::RuntimeConfig;
 use crate::dead_letter::{self, DeadLetter};
 use crate::handler::{Handler, Incoming};
 use crate::nats;
 use crate::stats::RuntimeStats;
-use crate::store::{Outcome, Producer, Store};
+use crate::store::Store;
+use crate::store::batch::Outcome;
+use crate::store::outbox::Producer;
 
 /// How long a partly filled batch waits for more messages once several have arrived
 /// together (a sign of load). A lone message is processed at once.
@@ -32,14 +35,14 @@ const IDLE_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Everything the consume loops of one service share.
 #[derive(Clone)]
-pub struct ConsumeContext {
-    pub js: jetstream::Context,
-    pub store: Store,
-    pub handler: Arc<dyn Handler>,
-    pub producer: Producer,
-    pub config: RuntimeConfig,
-    pub stats: Arc<RuntimeStats>,
-    pub relay_wakeup: Arc<Notify>,
+pub(crate) struct ConsumeContext {
+    pub(crate) js: jetstream::Context,
+    pub(crate) store: Store,
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) producer: Producer,
+    pub(crate) config: RuntimeConfig,
+    pub(crate) stats: Arc<RuntimeStats>,
+    pub(crate) relay_wakeup: Arc<Notify>,
 }
 
 impl std::fmt::Debug for ConsumeContext {
@@ -52,9 +55,27 @@ impl std::fmt::Debug for ConsumeContext {
 
 /// One durable pull consumer on one stream, filtered to the handler's event types there.
 #[derive(Debug, Clone)]
-pub struct ConsumerSpec {
-    pub stream: String,
-    pub filter_subjects: Vec<String>,
+pub(crate) struct ConsumerSpec {
+    pub(crate) stream: String,
+    pub(crate) filter_subjects: Vec<String>,
+}
+
+/// One consumer per stream that holds any of the event types the service consumes.
+pub(crate) fn consumer_specs(consumes: &[EventType], subjects: &Subjects) -> Vec<ConsumerSpec> {
+    let mut by_context: BTreeMap<events::Context, Vec<String>> = BTreeMap::new();
+    for event_type in consumes {
+        by_context
+            .entry(event_type.context())
+            .or_default()
+            .push(subjects.event_type_filter(*event_type));
+    }
+    by_context
+        .into_iter()
+        .map(|(context, filter_subjects)| ConsumerSpec {
+            stream: events::stream::event_stream(subjects, context).name,
+            filter_subjects,
+        })
+        .collect()
 }
 
 /// A message taken apart for the batch.
@@ -67,7 +88,7 @@ struct Pulled {
 impl ConsumeContext {
     /// Consumes until `shutdown`; the in-flight batch is finished (flushed and acked) first.
     /// Broker outages and deleted consumers are survived by recreating the consumer.
-    pub async fn run(self: Arc<Self>, spec: ConsumerSpec, shutdown: CancellationToken) {
+    pub(crate) async fn run(self: Arc<Self>, spec: ConsumerSpec, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             if let Err(error) = self.consume(&spec, &shutdown).await {
                 tracing::warn!(stream = %spec.stream, error = %format!("{error:#}"), "consumer interrupted; recreating");

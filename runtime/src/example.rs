@@ -1,44 +1,52 @@
 //! A small example service, used by the runtime's tests and benchmark and as the shortest
-//! complete picture of a handler: it consumes `orders.placed`, counts each order in the tree
-//! `applied` (so a test can see any event applied twice), and emits one
-//! `inventory.stock_reserved` per order.
+//! complete picture of a [`Service`]: it consumes `orders.placed` and decides one
+//! `inventory.stock_reserved` per order, which its `evolve` folds into the tree `applied` (a
+//! count per order, so a test can see any event applied twice).
 
 use events::inventory::{StockLine, StockReserved};
-use events::{Event, EventType};
+use events::{Envelope, Event, EventType};
 
-use crate::app::ServiceDefinition;
-use crate::handler::{HandleError, Handler, Incoming};
-use crate::store::State;
+use crate::handler::{HandleError, Incoming};
+use crate::service::{Service, ServiceDefinition};
+use crate::store::state::{State, StateError};
+use crate::tree::Tree;
 
-pub const DEFINITION: ServiceDefinition = ServiceDefinition {
-    name: "example",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "runtime example: counts orders.placed, emits inventory.stock_reserved",
-};
-
-/// The tree holding how often each order id was applied.
+/// How often each order id was applied.
 pub const APPLIED: &str = "applied";
+const APPLIED_TREE: Tree<u64> = Tree::new(APPLIED);
 
-/// An order whose id starts with this is refused by the handler, to exercise dead letters.
+/// An order whose id starts with this is refused, to exercise dead letters.
 pub const REFUSED_ORDER_PREFIX: &str = "refuse-";
 
-#[derive(Debug, Default)]
-pub struct ExampleHandler;
+/// The example has no settings of its own.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Settings {}
 
-impl Handler for ExampleHandler {
+#[derive(Debug, Default)]
+pub struct Example;
+
+impl Service for Example {
+    const DEFINITION: ServiceDefinition = ServiceDefinition {
+        name: "example",
+        version: env!("CARGO_PKG_VERSION"),
+        description: "runtime example: counts orders.placed, emits inventory.stock_reserved",
+    };
+    const TREES: &'static [&'static str] = &[APPLIED];
+    type Settings = Settings;
+
+    fn new(_: Settings) -> Self {
+        Example
+    }
+
     fn consumes(&self) -> Vec<EventType> {
         vec![EventType::OrderPlaced]
     }
 
-    fn trees(&self) -> Vec<&'static str> {
-        vec![APPLIED]
+    fn folds(&self) -> Vec<EventType> {
+        vec![EventType::StockReserved]
     }
 
-    fn handle(
-        &self,
-        state: &mut State<'_>,
-        incoming: &Incoming,
-    ) -> Result<Vec<Event>, HandleError> {
+    fn decide(&self, _: &mut State<'_>, incoming: &Incoming) -> Result<Vec<Event>, HandleError> {
         let Event::OrderPlaced(placed) = &incoming.event else {
             return Ok(vec![]);
         };
@@ -48,9 +56,6 @@ impl Handler for ExampleHandler {
                 placed.order_id
             )));
         }
-        let key = placed.order_id.as_bytes();
-        let count: u64 = state.load(APPLIED, key)?.unwrap_or(0);
-        state.put(APPLIED, key, &(count + 1))?;
         let lines = placed
             .lines
             .iter()
@@ -59,25 +64,18 @@ impl Handler for ExampleHandler {
                 quantity: line.quantity,
             })
             .collect();
-        Ok(vec![
-            StockReserved {
-                order_id: placed.order_id.clone(),
-                lines,
-            }
-            .into(),
-        ])
+        let reserved = StockReserved {
+            order_id: placed.order_id.clone(),
+            lines,
+        };
+        Ok(vec![reserved.into()])
     }
 
-    /// Each `inventory.stock_reserved` it published records one application.
-    fn rebuild_from(&self) -> Vec<EventType> {
-        vec![EventType::StockReserved]
-    }
-
-    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
-        if let Event::StockReserved(reserved) = &incoming.event {
-            let key = reserved.order_id.as_bytes();
-            let count: u64 = state.load(APPLIED, key)?.unwrap_or(0);
-            state.put(APPLIED, key, &(count + 1))?;
+    /// Each `inventory.stock_reserved` records one application.
+    fn evolve(&self, state: &mut State<'_>, event: &Event, _: &Envelope) -> Result<(), StateError> {
+        if let Event::StockReserved(reserved) = event {
+            let count = APPLIED_TREE.load(state, &reserved.order_id)?.unwrap_or(0);
+            APPLIED_TREE.save(state, &reserved.order_id, &(count + 1))?;
         }
         Ok(())
     }

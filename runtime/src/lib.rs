@@ -1,71 +1,104 @@
 //! What every shop service shares, written once: configuration, telemetry, the NATS
-//! connection, stream provisioning, the consume loop (decode → inbox → handler → one sled
-//! transaction with the outbox → flush → ack), the outbox relay, dead letters, `$SRV`
-//! registration and clean shutdown.
+//! connection, stream provisioning, the consume loop (decode → inbox → evolve, decide, evolve
+//! → one sled transaction with the outbox → flush → ack), the outbox relay, timers, dead
+//! letters, `$SRV` registration, rebuilds and clean shutdown.
 //!
-//! A service supplies a [`Handler`] and a [`ServiceDefinition`]; its `main.rs` is:
+//! A service implements [`Service`] once; its `main.rs` is one line:
 //!
 //! ```no_run
-//! # use std::sync::Arc;
-//! # use clap::Parser;
-//! # #[derive(clap::Parser)] struct Cli { #[command(flatten)] runtime: runtime::RuntimeConfig }
-//! # async fn run() -> anyhow::Result<()> {
-//! let cli = Cli::parse();
-//! let handler = Arc::new(runtime::example::ExampleHandler);
-//! let definition = runtime::example::DEFINITION;
-//! runtime::run_service(cli.runtime, definition, handler.clone(), |config| {
-//!     runtime::Application::build(config, definition, handler)
-//! })
-//! .await
-//! # }
+//! fn main() -> std::process::ExitCode {
+//!     runtime::main::<runtime::example::Example>()
+//! }
 //! ```
+//!
+//! Layers, bottom up (no module imports one above it; `scripts/check_cycles.py` checks):
+//! `store::state` → `store::*` → `handler`, `tree` → `api` → `endpoint` → `service` →
+//! `consumer`, `relay`, `timers`, `inbox`, `srv` → `app`, `rebuild` → this file.
 
 pub mod api;
 pub mod app;
 pub mod client;
 pub mod config;
-pub mod consumer;
+mod consumer;
 pub mod dead_letter;
+pub mod endpoint;
 pub mod example;
 pub mod handler;
+mod inbox;
 pub mod nats;
-pub mod outbox;
 pub mod rebuild;
-
+mod relay;
+pub mod scenario;
 pub mod service;
 pub mod shutdown;
+mod srv;
 pub mod stats;
 pub mod store;
 pub mod telemetry;
+mod timers;
+pub mod tree;
 
-use std::future::Future;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
 
 pub use api::{Api, ApiError};
-pub use app::{Application, ServiceDefinition};
+pub use app::Application;
 pub use client::ApiClient;
 pub use config::{LogFormat, RuntimeConfig};
-pub use handler::{HandleError, Handler, Incoming};
+pub use endpoint::Endpoints;
+pub use handler::{HandleError, Incoming};
+pub use service::{Service, ServiceDefinition};
 pub use stats::{RuntimeStats, StatsSnapshot};
 pub use store::{State, StateError, Store, StoreError};
+pub use tree::Tree;
 
-/// What every service's `main` does: logging, signal handling, build, run until SIGINT or
-/// SIGTERM. `build` registers the service's handler and API endpoints. With `--rebuild` it
-/// rebuilds the (stopped) service's store from the streams with `handler` instead, and exits.
-pub async fn run_service<F, Fut>(
-    config: RuntimeConfig,
-    definition: ServiceDefinition,
-    handler: std::sync::Arc<dyn Handler>,
-    build: F,
-) -> anyhow::Result<()>
-where
-    F: FnOnce(RuntimeConfig) -> Fut,
-    Fut: Future<Output = anyhow::Result<Application>>,
-{
+/// A service binary's command line: the runtime's flags and the service's own.
+#[derive(Debug, clap::Parser)]
+struct ServiceCli<Settings: clap::Args> {
+    #[command(flatten)]
+    runtime: RuntimeConfig,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+/// A service binary's whole `main`: parse the command line (`--help` shows the runtime's and
+/// the service's flags), start tokio, [`run`]. A failure is printed with its causes and makes
+/// the process exit with status 1, so a supervisor sees it and restarts the service.
+pub fn main<S: Service>() -> ExitCode {
+    match start::<S>() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "service failed");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start<S: Service>() -> anyhow::Result<()> {
+    let definition = S::DEFINITION;
+    let matches = ServiceCli::<S::Settings>::command()
+        .name(definition.name)
+        .about(definition.description)
+        .version(definition.version)
+        .get_matches();
+    let cli =
+        ServiceCli::<S::Settings>::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run::<S>(cli.runtime, cli.settings))
+}
+
+/// Logging, signal handling, build, run until SIGINT or SIGTERM. With `--rebuild` it rebuilds
+/// the (stopped) service's store from the streams instead, and returns.
+pub async fn run<S: Service>(config: RuntimeConfig, settings: S::Settings) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     if config.rebuild {
-        return rebuild::run(config, definition, handler).await;
+        return rebuild::run::<S>(config, settings).await;
     }
     let shutdown = shutdown::on_signals();
-    let app = build(config).await?;
+    let app = Application::build::<S>(config, settings).await?;
     app.run_until_stopped(shutdown).await
 }

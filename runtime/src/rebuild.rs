@@ -15,11 +15,12 @@ use tokio::sync::mpsc;
 
 use events::{Envelope, EventType, Timestamp, codec};
 
-use crate::app::ServiceDefinition;
 use crate::config::RuntimeConfig;
 use crate::handler::{Handler, Incoming};
 use crate::nats;
-use crate::store::Store;
+use crate::service::{Service, ServiceDefinition};
+use crate::store::state::TreeSet;
+use crate::store::{Store, StoreError};
 
 /// What a rebuild did.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub struct RebuildReport {
     pub events: usize,
     /// Reading, folding and flushing (not the digest, not the swap).
     pub seconds: f64,
-    /// The digest of the rebuilt trees (see `Handler::rebuilt_trees`).
+    /// The digest of every service tree of the rebuilt store (local trees carried over).
     pub digest: u64,
     /// The store now in use, and where the previous one was moved.
     pub store: PathBuf,
@@ -191,30 +192,35 @@ async fn read_stream(
     Ok(())
 }
 
-/// Rebuilds the store of a stopped service and swaps it in.
-pub async fn rebuild(
+/// Rebuilds the store of stopped service `S` and swaps it in.
+pub async fn rebuild<S: Service>(
+    config: &RuntimeConfig,
+    settings: S::Settings,
+) -> anyhow::Result<RebuildReport> {
+    rebuild_with(config, S::DEFINITION, Arc::new(S::new(settings))).await
+}
+
+async fn rebuild_with(
     config: &RuntimeConfig,
     definition: ServiceDefinition,
     handler: Arc<dyn Handler>,
 ) -> anyhow::Result<RebuildReport> {
-    let rebuild_from = handler.rebuild_from();
+    let folds = handler.folds();
     anyhow::ensure!(
-        !rebuild_from.is_empty(),
-        "{} cannot be rebuilt from the streams",
+        !folds.is_empty(),
+        "{} folds no events: it cannot be rebuilt from the streams",
         definition.name
     );
+    let trees = TreeSet {
+        names: handler.trees(),
+        local: handler.local_trees(),
+    };
     let live = config.store_dir(definition.name);
     let cache = config.cache_mb * 1024 * 1024;
-    if live.exists() {
-        drop(
-            Store::open(&live, cache, &handler.trees())
-                .context("the store is in use: stop the service first")?,
-        );
-    }
     let client = nats::connect(config, &format!("{}-rebuild", definition.name)).await?;
     let js = nats::jetstream(client);
     let started = Instant::now();
-    let mut types = rebuild_from;
+    let mut types = folds;
     for consumed in handler.consumes() {
         if !types.contains(&consumed) {
             types.push(consumed);
@@ -222,16 +228,25 @@ pub async fn rebuild(
     }
     let stamp = Timestamp::now().unix_millis();
     let fresh = PathBuf::from(format!("{}.rebuild-{stamp}", live.display()));
-    let store = Store::open_for_rebuild(&fresh, cache, &handler.trees())?;
+    let store = Store::open_for_rebuild(&fresh, cache, trees)?;
+    if live.exists() {
+        let previous = Store::open(&live, cache, trees.names)
+            .context("the store is in use: stop the service first")?;
+        let copied = store.copy_trees(&previous, trees.local)?;
+        tracing::info!(copied, trees = ?trees.local, "local trees carried over");
+    }
     // fold batch by batch on a blocking thread while the streams are still being read
     let (sender, mut receiver) = mpsc::channel::<Vec<Incoming>>(4);
     let folding = {
         let (store, handler) = (store.clone(), handler.clone());
         tokio::task::spawn_blocking(move || {
-            while let Some(batch) = receiver.blocking_recv() {
-                store.evolve_batch(handler.as_ref(), &batch)?;
+            let mut seen = std::collections::HashSet::new();
+            while let Some(mut batch) = receiver.blocking_recv() {
+                // an event re-published after the duplicate window is in a stream twice
+                batch.retain(|incoming| seen.insert(incoming.envelope.event_id.clone()));
+                store.fold_batch(handler.as_ref(), &batch)?;
             }
-            Ok::<_, crate::store::StoreError>(())
+            Ok::<_, StoreError>(())
         })
     };
     let read = read_events(&js, config, &types, sender).await;
@@ -241,7 +256,7 @@ pub async fn rebuild(
     store.flush().await?;
     let seconds = started.elapsed().as_secs_f64();
     // the digest is for checking the result, not part of the work it measures
-    let digest = store.digest_of(&handler.rebuilt_trees())?;
+    let digest = store.digest()?;
     drop(store);
     let previous = if live.exists() {
         let previous = PathBuf::from(format!("{}.previous-{stamp}", live.display()));
@@ -263,12 +278,9 @@ pub async fn rebuild(
 }
 
 /// `<service> --rebuild`: rebuild, print the report, exit.
-pub async fn run(
-    config: RuntimeConfig,
-    definition: ServiceDefinition,
-    handler: Arc<dyn Handler>,
-) -> anyhow::Result<()> {
-    let report = rebuild(&config, definition, handler).await?;
+pub async fn run<S: Service>(config: RuntimeConfig, settings: S::Settings) -> anyhow::Result<()> {
+    let definition = S::DEFINITION;
+    let report = rebuild::<S>(&config, settings).await?;
     println!(
         "rebuilt {} from {} events in {:.2} s ({:.0} events/s); digest {:016x}; store {}{}",
         definition.name,

@@ -1,68 +1,113 @@
-//! Registration with the NATS service API (`async_nats::service`): `$SRV.PING`, `$SRV.INFO` and
-//! `$SRV.STATS` describe every running service, and `<prefix>.api.<service>.status` answers
-//! with the runtime's counters. Services add their own endpoints to the same group.
+//! [`Service`]: the one trait a shop service implements. Its definition, settings, trees,
+//! the events it consumes and folds, its rules (`decide`), its state changes (`evolve`) and its
+//! API. The runtime does everything else: the consume loop, the outbox, timers, `$SRV`, the
+//! binary's command line (`runtime::main::<MyService>()`) and rebuilds.
+//!
+//! State is a fold of events through one `evolve` per service:
+//!
+//! - live, for each incoming event the runtime runs `evolve` for the event itself (when the
+//!   service folds its type), then `decide` on the result, then `evolve` for every event
+//!   `decide` returned, all in one transaction;
+//! - an API command is `decide` (the command's closure) → events → `evolve`, the same way;
+//! - a rebuild runs the same `evolve` over the streams.
+//!
+//! So a rebuilt store equals the live one by construction. `decide` cannot write folded
+//! trees (see [`Phase`](crate::store::state::Phase)); only the service's *local* trees, state
+//! that no event records, are written there, and a rebuild carries those over unchanged.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::fmt::Debug;
 
-use async_nats::service::{Service, ServiceExt};
-use futures::StreamExt;
-use tokio_util::task::TaskTracker;
+use events::{Envelope, Event, EventType};
 
-use events::Subjects;
+use crate::endpoint::Endpoints;
+use crate::handler::{HandleError, Handler, Incoming};
+use crate::store::state::{State, StateError};
 
-use crate::app::ServiceDefinition;
-use crate::stats::RuntimeStats;
-use crate::store::Store;
-
-/// Registers the service and its `status` endpoint; the endpoint task runs on `tasks`.
-pub async fn register(
-    client: &async_nats::Client,
-    subjects: &Subjects,
-    definition: &ServiceDefinition,
-    stats: Arc<RuntimeStats>,
-    store: Store,
-    tasks: &TaskTracker,
-) -> anyhow::Result<Service> {
-    let ServiceDefinition {
-        name,
-        version,
-        description,
-    } = *definition;
-    let (stats_for_srv, store_for_srv) = (stats.clone(), store.clone());
-    let service = client
-        .service_builder()
-        .description(description)
-        .metadata(HashMap::from([(
-            "prefix".to_owned(),
-            subjects.prefix().to_owned(),
-        )]))
-        .stats_handler(move |_endpoint, _stats| {
-            serde_json::to_value(exact_snapshot(&stats_for_srv, &store_for_srv)).unwrap_or_default()
-        })
-        .start(name, version)
-        .await
-        .map_err(|error| anyhow::anyhow!("failed to register service {name}: {error}"))?;
-    let mut status = service
-        .group(subjects.api_group(name)?)
-        .endpoint("status")
-        .await
-        .map_err(|error| anyhow::anyhow!("failed to add status endpoint: {error}"))?;
-    tasks.spawn(async move {
-        while let Some(request) = status.next().await {
-            let body = serde_json::to_vec(&exact_snapshot(&stats, &store)).unwrap_or_default();
-            if let Err(error) = request.respond(Ok(body.into())).await {
-                tracing::warn!(%error, "failed to answer status request");
-            }
-        }
-    });
-    Ok(service)
+/// Name, version and one-line description, as shown by `$SRV.INFO` and `--help`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefinition {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub description: &'static str,
 }
 
-/// The counters, with the outbox backlog and pending timers read from the store itself.
-fn exact_snapshot(stats: &RuntimeStats, store: &Store) -> crate::stats::StatsSnapshot {
-    let mut snapshot = stats.snapshot();
-    snapshot.outbox_backlog = store.outbox_len() as u64;
-    snapshot.pending_timers = store.pending_timers() as u64;
-    snapshot
+/// A shop service: implement this once and its `main.rs` is `runtime::main::<Self>()`.
+pub trait Service: Send + Sync + Sized + 'static {
+    /// What `$SRV.INFO` and `--help` show; `name` is also the store's directory name.
+    const DEFINITION: ServiceDefinition;
+    /// The sled trees the service owns; [`State`] gives access to these only.
+    const TREES: &'static [&'static str];
+    /// The trees among [`Service::TREES`] that no event records (written by `decide` and API
+    /// commands directly, carried over by a rebuild). Empty for most services.
+    const LOCAL_TREES: &'static [&'static str] = &[];
+
+    /// The service's own command-line flags and environment variables (`clap::Args`), with
+    /// defaults; an empty struct when it has none.
+    type Settings: clap::Args + Clone + Debug + Default + Send + Sync + 'static;
+
+    /// The service, configured.
+    fn new(settings: Self::Settings) -> Self;
+
+    /// The event types this service consumes. The runtime creates one durable consumer per
+    /// stream these types live on, filtered to exactly these types.
+    fn consumes(&self) -> Vec<EventType>;
+
+    /// The event types [`Service::evolve`] folds into state: the service's own events (the
+    /// outcomes of its decisions) and the facts it copies from others. A rebuild reads these.
+    fn folds(&self) -> Vec<EventType>;
+
+    /// The rules: what happens because of `incoming`, given the current state. Returns the
+    /// events to publish (each is then folded with `evolve`); may set timers and write local
+    /// trees; `HandleError::Invalid` sends `incoming` to the dead-letter stream.
+    fn decide(&self, state: &mut State<'_>, incoming: &Incoming)
+    -> Result<Vec<Event>, HandleError>;
+
+    /// The state change one event records (no decisions, no timers, no clock: use
+    /// `envelope.occurred_at`). Only types in [`Service::folds`] arrive here.
+    fn evolve(
+        &self,
+        state: &mut State<'_>,
+        event: &Event,
+        envelope: &Envelope,
+    ) -> Result<(), StateError>;
+
+    /// The service's API endpoints (`<prefix>.api.<service>.<verb>`); none by default.
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        let _ = endpoints;
+    }
+}
+
+impl<S: Service> Handler for S {
+    fn trees(&self) -> &'static [&'static str] {
+        S::TREES
+    }
+
+    fn local_trees(&self) -> &'static [&'static str] {
+        S::LOCAL_TREES
+    }
+
+    fn consumes(&self) -> Vec<EventType> {
+        Service::consumes(self)
+    }
+
+    fn folds(&self) -> Vec<EventType> {
+        Service::folds(self)
+    }
+
+    fn decide(
+        &self,
+        state: &mut State<'_>,
+        incoming: &Incoming,
+    ) -> Result<Vec<Event>, HandleError> {
+        Service::decide(self, state, incoming)
+    }
+
+    fn evolve(
+        &self,
+        state: &mut State<'_>,
+        event: &Event,
+        envelope: &Envelope,
+    ) -> Result<(), StateError> {
+        Service::evolve(self, state, event, envelope)
+    }
 }

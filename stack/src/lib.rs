@@ -1,48 +1,93 @@
 //! The whole shop in one process: the six services, each with its own sled store under one
 //! data directory, against one broker. For system tests and benchmarks; `shopctl up` runs the
 //! services as separate processes instead.
+//!
+//! The list of services is written once, in the `shop_services!` call below: it generates
+//! [`StackConfig`] (one settings field per service), [`SERVICES`], [`build`], [`trees`] and
+//! [`rebuild`]. A test checks it names the contract's contexts (`events::Context::ALL`), which
+//! is where `shopctl` reads the names of the binaries it runs.
 
 use std::path::PathBuf;
 
-use std::sync::Arc;
-
-use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition, Store};
+use runtime::rebuild::RebuildReport;
+use runtime::{Application, RuntimeConfig, Service, Store};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Every service, in start order.
-pub const SERVICES: [&str; 6] = [
-    "catalog",
-    "inventory",
-    "orders",
-    "payments",
-    "shipping",
-    "support",
-];
+macro_rules! shop_services {
+    ($($field:ident: $service:ty),+ $(,)?) => {
+        /// How to run the stack.
+        #[derive(Debug, Clone)]
+        pub struct StackConfig {
+            /// The runtime settings every service shares; `data_dir` is the parent of the
+            /// stores.
+            pub runtime: RuntimeConfig,
+            pub data_dir: PathBuf,
+            $(
+                #[doc = concat!("The settings of ", stringify!($field), ".")]
+                pub $field: <$service as Service>::Settings,
+            )+
+        }
 
-/// How to run the stack.
-#[derive(Debug, Clone)]
-pub struct StackConfig {
-    /// The runtime settings every service shares; `data_dir` is the parent of the stores.
-    pub runtime: RuntimeConfig,
-    pub data_dir: PathBuf,
-    pub orders: orders::Settings,
-    pub payments: payments::Settings,
-    pub shipping: shipping::Settings,
+        impl StackConfig {
+            /// Defaults for a local broker, with stores under `data_dir`.
+            pub fn new(nats_url: &str, data_dir: PathBuf, prefix: &str) -> Self {
+                StackConfig {
+                    runtime: RuntimeConfig::for_tests(nats_url, data_dir.clone(), prefix),
+                    data_dir,
+                    $($field: Default::default(),)+
+                }
+            }
+        }
+
+        /// Every service, in start order.
+        pub const SERVICES: &[&str] = &[$(<$service as Service>::DEFINITION.name),+];
+
+        /// Builds one service by name.
+        pub async fn build(name: &str, config: &StackConfig) -> anyhow::Result<Application> {
+            let runtime = config.service_config(name);
+            $(
+                if name == <$service as Service>::DEFINITION.name {
+                    return Application::build::<$service>(runtime, config.$field.clone()).await;
+                }
+            )+
+            anyhow::bail!("unknown service {name:?}")
+        }
+
+        /// The sled trees of one service, by name.
+        pub fn trees(name: &str) -> anyhow::Result<&'static [&'static str]> {
+            $(
+                if name == <$service as Service>::DEFINITION.name {
+                    return Ok(<$service as Service>::TREES);
+                }
+            )+
+            anyhow::bail!("unknown service {name:?}")
+        }
+
+        /// Rebuilds one stopped service's store from the streams and swaps it in.
+        pub async fn rebuild(name: &str, config: &StackConfig) -> anyhow::Result<RebuildReport> {
+            let runtime = config.service_config(name);
+            $(
+                if name == <$service as Service>::DEFINITION.name {
+                    return runtime::rebuild::rebuild::<$service>(&runtime, config.$field.clone())
+                        .await;
+                }
+            )+
+            anyhow::bail!("unknown service {name:?}")
+        }
+    };
 }
 
-impl StackConfig {
-    /// Defaults for a local broker, with stores under `data_dir`.
-    pub fn new(nats_url: &str, data_dir: PathBuf, prefix: &str) -> Self {
-        StackConfig {
-            runtime: RuntimeConfig::for_tests(nats_url, data_dir.clone(), prefix),
-            data_dir,
-            orders: orders::Settings::default(),
-            payments: payments::Settings::default(),
-            shipping: shipping::Settings::default(),
-        }
-    }
+shop_services!(
+    catalog: catalog::Catalog,
+    inventory: inventory::Inventory,
+    orders: orders::Orders,
+    payments: payments::Payments,
+    shipping: shipping::Shipping,
+    support: support::Support,
+);
 
+impl StackConfig {
     /// The runtime settings of one service (its own store under `data_dir`).
     pub fn service_config(&self, name: &str) -> RuntimeConfig {
         RuntimeConfig {
@@ -50,36 +95,6 @@ impl StackConfig {
             ..self.runtime.clone()
         }
     }
-}
-
-/// Builds one service by name.
-pub async fn build(name: &str, config: &StackConfig) -> anyhow::Result<Application> {
-    let runtime = config.service_config(name);
-    match name {
-        "catalog" => catalog::build(runtime).await,
-        "inventory" => inventory::build(runtime).await,
-        "orders" => orders::build(runtime, config.orders).await,
-        "payments" => payments::build(runtime, config.payments).await,
-        "shipping" => shipping::build(runtime, config.shipping).await,
-        "support" => support::build(runtime).await,
-        other => anyhow::bail!("unknown service {other:?}"),
-    }
-}
-
-/// A service's definition and event handler, by name (for rebuilds).
-pub fn definition_and_handler(
-    name: &str,
-    config: &StackConfig,
-) -> anyhow::Result<(ServiceDefinition, Arc<dyn Handler>)> {
-    Ok(match name {
-        "catalog" => (catalog::DEFINITION, catalog::handler()),
-        "inventory" => (inventory::DEFINITION, inventory::handler()),
-        "orders" => (orders::DEFINITION, orders::handler(config.orders)),
-        "payments" => (payments::DEFINITION, payments::handler(config.payments)),
-        "shipping" => (shipping::DEFINITION, shipping::handler(config.shipping)),
-        "support" => (support::DEFINITION, support::handler()),
-        other => anyhow::bail!("unknown service {other:?}"),
-    })
 }
 
 /// One service running in this process.
@@ -101,7 +116,7 @@ pub struct Stack {
 impl Stack {
     /// Starts every service.
     pub async fn start(config: StackConfig) -> anyhow::Result<Stack> {
-        Self::start_only(config, &SERVICES).await
+        Self::start_only(config, SERVICES).await
     }
 
     /// Starts the named services only (others can be started later).
@@ -163,5 +178,14 @@ impl Stack {
             service.task.await??;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_services_are_the_contracts_contexts() {
+        let contexts: Vec<&str> = events::Context::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(super::SERVICES, contexts.as_slice());
     }
 }

@@ -35,14 +35,7 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
     let client = async_nats::connect(server.url()).await.expect("connect");
     let api = ApiClient::new(client, Subjects::new("up").expect("prefix"))
         .with_timeout(Duration::from_secs(5));
-    for service in [
-        "catalog",
-        "inventory",
-        "orders",
-        "payments",
-        "shipping",
-        "support",
-    ] {
+    for service in events::Context::ALL.map(events::Context::as_str) {
         eventually(service, || async {
             api.call::<_, serde_json::Value>(service, "status", &events::api::Empty {})
                 .await

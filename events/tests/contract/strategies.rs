@@ -205,17 +205,26 @@ pub(crate) fn event_of(event_type: EventType) -> BoxedStrategy<Event> {
                 .into()
             })
             .boxed(),
-        EventType::OrderConfirmed => (id(), id(), order_lines(), currency())
-            .prop_map(|(order_id, customer_id, (lines, total_minor), currency)| {
-                OrderConfirmed {
-                    order_id,
-                    customer_id,
-                    lines,
-                    total_minor,
-                    currency,
-                }
-                .into()
-            })
+        EventType::OrderConfirmed => (
+            id(),
+            id(),
+            order_lines(),
+            currency(),
+            prop::option::of(id()),
+        )
+            .prop_map(
+                |(order_id, customer_id, (lines, total_minor), currency, authorization_id)| {
+                    OrderConfirmed {
+                        order_id,
+                        customer_id,
+                        lines,
+                        total_minor,
+                        currency,
+                        authorization_id,
+                    }
+                    .into()
+                },
+            )
             .boxed(),
         EventType::OrderRejected => (id(), id(), rejection_reason(), text())
             .prop_map(|(order_id, customer_id, reason, detail)| {

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
@@ -13,7 +12,7 @@ use events::orders::{OrderLine, OrderPlaced};
 use events::{Envelope, Event, EventType, Subjects, Timestamp, codec, header};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use runtime::example::{APPLIED, DEFINITION, ExampleHandler};
+use runtime::example::{APPLIED, Example};
 use runtime::{Application, RuntimeConfig, Store};
 use testkit::{ChildProcess, NatsServer};
 use tokio::task::JoinHandle;
@@ -232,7 +231,7 @@ pub(crate) struct RunningApp {
 }
 
 pub(crate) async fn spawn_app(config: RuntimeConfig) -> RunningApp {
-    let app = Application::build(config, DEFINITION, Arc::new(ExampleHandler))
+    let app = Application::build::<Example>(config, Default::default())
         .await
         .expect("build app");
     let store = app.store().clone();

@@ -3,30 +3,58 @@
 //! - Consumes: nothing (the catalog is the source of product facts).
 //! - Publishes: `catalog.product_added`, `catalog.product_updated`, `catalog.product_discontinued`.
 //! - API (`<prefix>.api.catalog.<verb>`): `add`, `update`, `discontinue`, `get`, `list`.
-//! - sled trees: `products` (sku → product).
+//! - sled trees: `products` (sku → product), a fold of the catalog's own events.
 
 pub mod domain;
 pub mod handlers;
 pub mod store;
 
-use std::sync::Arc;
+use events::{Envelope, Event, EventType};
+use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
-use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
+/// The catalog service.
+#[derive(Debug, Default)]
+pub struct Catalog;
 
-pub const DEFINITION: ServiceDefinition = ServiceDefinition {
-    name: "catalog",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "product listings",
-};
+/// The catalog has no settings of its own.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Settings {}
 
-/// The service's event handler (also used by `--rebuild`).
-pub fn handler() -> Arc<dyn Handler> {
-    Arc::new(handlers::CatalogHandler)
-}
+impl Service for Catalog {
+    const DEFINITION: ServiceDefinition = ServiceDefinition {
+        name: events::Context::Catalog.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        description: "product listings",
+    };
+    const TREES: &'static [&'static str] = store::TREES;
+    type Settings = Settings;
 
-/// Builds the service: runtime, event handler and API endpoints.
-pub async fn build(config: RuntimeConfig) -> anyhow::Result<Application> {
-    let app = Application::build(config, DEFINITION, handler()).await?;
-    handlers::register_api(&app).await?;
-    Ok(app)
+    fn new(_: Settings) -> Self {
+        Catalog
+    }
+
+    fn consumes(&self) -> Vec<EventType> {
+        vec![]
+    }
+
+    fn folds(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductUpdated,
+            EventType::ProductDiscontinued,
+        ]
+    }
+
+    /// The catalog consumes nothing; everything it decides comes through its API.
+    fn decide(&self, _: &mut State<'_>, _: &Incoming) -> Result<Vec<Event>, HandleError> {
+        Ok(vec![])
+    }
+
+    fn evolve(&self, state: &mut State<'_>, event: &Event, _: &Envelope) -> Result<(), StateError> {
+        domain::evolve(state, event)
+    }
+
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        handlers::endpoints(endpoints);
+    }
 }

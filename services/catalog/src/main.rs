@@ -1,23 +1,5 @@
-//! The catalog service binary.
+//! The catalog service binary (`shop-catalog --help` lists its flags).
 
-use clap::Parser;
-
-/// Product listings of the shop.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Cli {
-    #[command(flatten)]
-    runtime: runtime::RuntimeConfig,
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    runtime::run_service(
-        cli.runtime,
-        catalog::DEFINITION,
-        catalog::handler(),
-        catalog::build,
-    )
-    .await
+fn main() -> std::process::ExitCode {
+    runtime::main::<catalog::Catalog>()
 }

@@ -1,4 +1,6 @@
-//! Pure inventory rules: reserve all lines of an order or none, release, commit, restock.
+//! Inventory's rules and state: `decide` (reserve all lines of an order or none, release,
+//! commit, restock) and `evolve`, the one fold of inventory's events into stock levels and
+//! reservations that live handling and rebuilds share.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +11,9 @@ use events::inventory::{
     RejectionReason, ReleaseReason, ReservationCommitted, ReservationRejected, ReservationReleased,
     Restocked, ShortLine, StockLine, StockReserved,
 };
+use runtime::{ApiError, State, StateError};
+
+use crate::store::{RESERVATIONS, STOCK};
 
 /// Stock of one sku. `received = available + reserved + sold` always holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +57,52 @@ pub struct Reservation {
     pub status: ReservationStatus,
 }
 
+/// Why an inventory request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InventoryError {
+    #[error("quantity must be between 1 and {max}, got {0}", max = u32::MAX)]
+    BadQuantity(i64),
+    #[error("unknown sku {0}")]
+    UnknownSku(String),
+}
+
+impl From<InventoryError> for ApiError {
+    fn from(error: InventoryError) -> Self {
+        let code = match error {
+            InventoryError::BadQuantity(_) => 400,
+            InventoryError::UnknownSku(_) => 404,
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+/// What happens because of an event inventory consumes.
+pub fn decide(state: &State<'_>, event: &Event) -> Result<Vec<Event>, StateError> {
+    let decided = match event {
+        Event::OrderPlaced(placed) => {
+            if RESERVATIONS.contains(state, &placed.order_id)? {
+                return Ok(vec![]); // decided before, or cancelled before it arrived (tombstone)
+            }
+            let lines: Vec<(String, u32)> = placed
+                .lines
+                .iter()
+                .map(|line| (line.sku.clone(), line.quantity))
+                .collect();
+            let stock = STOCK.load_many(state, lines.iter().map(|(sku, _)| sku.as_str()))?;
+            Some(reserve(&placed.order_id, &lines, &stock))
+        }
+        Event::OrderCancelled(cancelled) => match RESERVATIONS.load(state, &cancelled.order_id)? {
+            Some(reservation) => release(&reservation),
+            None => Some(tombstone(&cancelled.order_id)),
+        },
+        Event::OrderConfirmed(confirmed) => RESERVATIONS
+            .load(state, &confirmed.order_id)?
+            .and_then(|reservation| commit(&reservation)),
+        _ => None,
+    };
+    Ok(decided.into_iter().collect())
+}
+
 /// The quantity of each sku an order asks for (repeated skus add up).
 fn demand(lines: &[(String, u32)]) -> BTreeMap<String, u64> {
     let mut demand = BTreeMap::new();
@@ -61,18 +112,14 @@ fn demand(lines: &[(String, u32)]) -> BTreeMap<String, u64> {
     demand
 }
 
-/// Decides a reservation for an order. `stock` has the current stock of every sku in the
-/// order (absent = never heard of). Returns the new stock levels to save, the reservation and
-/// the event.
-pub fn reserve(
-    order_id: &str,
-    lines: &[(String, u32)],
+/// Why `stock` cannot serve `demand`, and the short lines.
+fn shortfall(
+    demand: &BTreeMap<String, u64>,
     stock: &BTreeMap<String, Stock>,
-) -> (Vec<Stock>, Reservation, Event) {
-    let demand = demand(lines);
+) -> Option<(RejectionReason, Vec<ShortLine>)> {
     let mut reason = None;
     let mut short_lines = Vec::new();
-    for (sku, wanted) in &demand {
+    for (sku, wanted) in demand {
         match stock.get(sku) {
             None => reason = reason.or(Some(RejectionReason::UnknownSku)),
             Some(level) if !level.listed => reason = reason.or(Some(RejectionReason::UnknownSku)),
@@ -81,213 +128,186 @@ pub fn reserve(
             }
             Some(level) if level.available < *wanted => {
                 reason = reason.or(Some(RejectionReason::InsufficientStock));
-                let requested = u32::try_from(*wanted).unwrap_or(u32::MAX);
                 short_lines.push(ShortLine {
                     sku: sku.clone(),
-                    requested,
+                    requested: u32::try_from(*wanted).unwrap_or(u32::MAX),
                     available: level.available,
                 });
             }
             Some(_) => {}
         }
     }
-    let stock_lines: Vec<StockLine> = demand
+    reason.map(|reason| (reason, short_lines))
+}
+
+/// Reserves every line of an order or none. `stock` has the current stock of every sku in
+/// the order (absent = never heard of).
+pub fn reserve(order_id: &str, lines: &[(String, u32)], stock: &BTreeMap<String, Stock>) -> Event {
+    let demand = demand(lines);
+    if let Some((reason, short_lines)) = shortfall(&demand, stock) {
+        // a rejected reservation holds nothing (and `reservation_rejected` lists only short lines)
+        return ReservationRejected {
+            order_id: order_id.to_owned(),
+            reason,
+            short_lines,
+        }
+        .into();
+    }
+    let lines = demand
         .iter()
         .map(|(sku, quantity)| StockLine {
             sku: sku.clone(),
             quantity: u32::try_from(*quantity).unwrap_or(u32::MAX),
         })
         .collect();
-    if let Some(reason) = reason {
-        // a rejected reservation holds nothing (and `reservation_rejected` lists only short lines)
-        let reservation = Reservation {
-            order_id: order_id.to_owned(),
-            lines: vec![],
-            status: ReservationStatus::Rejected,
-        };
-        let event = ReservationRejected {
-            order_id: order_id.to_owned(),
-            reason,
-            short_lines,
-        };
-        return (vec![], reservation, event.into());
+    StockReserved {
+        order_id: order_id.to_owned(),
+        lines,
     }
-    let updated = demand
-        .iter()
-        .filter_map(|(sku, wanted)| {
-            let mut level = stock.get(sku)?.clone();
-            level.available -= wanted;
-            level.reserved += wanted;
-            Some(level)
-        })
-        .collect();
-    let reservation = Reservation {
-        order_id: order_id.to_owned(),
-        lines: stock_lines.clone(),
-        status: ReservationStatus::Reserved,
-    };
-    let event = StockReserved {
-        order_id: order_id.to_owned(),
-        lines: stock_lines,
-    };
-    (updated, reservation, event.into())
+    .into()
 }
 
 /// Gives a reservation's units back; only a `Reserved` reservation changes.
-pub fn release(
-    reservation: &Reservation,
-    stock: &BTreeMap<String, Stock>,
-) -> Option<(Vec<Stock>, Reservation, Event)> {
-    if reservation.status != ReservationStatus::Reserved {
-        return None;
-    }
-    let updated = move_units(&reservation.lines, stock, |level, quantity| {
-        level.reserved -= quantity.min(level.reserved);
-        level.available += quantity;
-    });
-    let released = Reservation {
-        status: ReservationStatus::Released,
-        ..reservation.clone()
-    };
-    let event = ReservationReleased {
-        order_id: reservation.order_id.clone(),
-        lines: reservation.lines.clone(),
+pub fn release(reservation: &Reservation) -> Option<Event> {
+    (reservation.status == ReservationStatus::Reserved).then(|| {
+        ReservationReleased {
+            order_id: reservation.order_id.clone(),
+            lines: reservation.lines.clone(),
+            reason: ReleaseReason::OrderCancelled,
+        }
+        .into()
+    })
+}
+
+/// The release of an order inventory never saw: nothing is held, and nothing will be.
+fn tombstone(order_id: &str) -> Event {
+    ReservationReleased {
+        order_id: order_id.to_owned(),
+        lines: vec![],
         reason: ReleaseReason::OrderCancelled,
-    };
-    Some((updated, released, event.into()))
+    }
+    .into()
 }
 
 /// Turns a reservation's units into sold units; only a `Reserved` reservation changes.
-pub fn commit(
-    reservation: &Reservation,
-    stock: &BTreeMap<String, Stock>,
-) -> Option<(Vec<Stock>, Reservation, Event)> {
-    if reservation.status != ReservationStatus::Reserved {
-        return None;
+pub fn commit(reservation: &Reservation) -> Option<Event> {
+    (reservation.status == ReservationStatus::Reserved).then(|| {
+        ReservationCommitted {
+            order_id: reservation.order_id.clone(),
+            lines: reservation.lines.clone(),
+        }
+        .into()
+    })
+}
+
+/// Adds units to a sku's stock (the sku need not be listed yet: goods may arrive first).
+pub fn restock(
+    existing: Option<&Stock>,
+    sku: &str,
+    quantity: i64,
+) -> Result<Event, InventoryError> {
+    let quantity = u32::try_from(quantity)
+        .ok()
+        .filter(|quantity| *quantity >= 1)
+        .ok_or(InventoryError::BadQuantity(quantity))?;
+    let available = existing.map_or(0, |level| level.available) + u64::from(quantity);
+    Ok(Restocked {
+        sku: sku.to_owned(),
+        quantity_added: quantity,
+        available,
     }
-    let updated = move_units(&reservation.lines, stock, |level, quantity| {
-        level.reserved -= quantity.min(level.reserved);
-        level.sold += quantity;
-    });
-    let committed = Reservation {
-        status: ReservationStatus::Committed,
-        ..reservation.clone()
-    };
-    let event = ReservationCommitted {
-        order_id: reservation.order_id.clone(),
-        lines: reservation.lines.clone(),
-    };
-    Some((updated, committed, event.into()))
+    .into())
+}
+
+/// The state change each event records.
+pub fn evolve(state: &mut State<'_>, event: &Event) -> Result<(), StateError> {
+    match event {
+        Event::ProductAdded(added) => update_stock(state, &added.sku, |level| level.listed = true),
+        Event::ProductDiscontinued(discontinued) => {
+            update_stock(state, &discontinued.sku, |level| {
+                level.listed = true;
+                level.discontinued = true;
+            })
+        }
+        Event::Restocked(restocked) => update_stock(state, &restocked.sku, |level| {
+            level.available += u64::from(restocked.quantity_added)
+        }),
+        Event::StockReserved(reserved) => {
+            move_units(state, &reserved.lines, |level, quantity| {
+                level.available = level.available.saturating_sub(quantity);
+                level.reserved += quantity;
+            })?;
+            save(
+                state,
+                &reserved.order_id,
+                &reserved.lines,
+                ReservationStatus::Reserved,
+            )
+        }
+        Event::ReservationRejected(rejected) => {
+            save(state, &rejected.order_id, &[], ReservationStatus::Rejected)
+        }
+        Event::ReservationReleased(released) => {
+            move_units(state, &released.lines, |level, quantity| {
+                level.reserved -= quantity.min(level.reserved);
+                level.available += quantity;
+            })?;
+            save(
+                state,
+                &released.order_id,
+                &released.lines,
+                ReservationStatus::Released,
+            )
+        }
+        Event::ReservationCommitted(committed) => {
+            move_units(state, &committed.lines, |level, quantity| {
+                level.reserved -= quantity.min(level.reserved);
+                level.sold += quantity;
+            })?;
+            save(
+                state,
+                &committed.order_id,
+                &committed.lines,
+                ReservationStatus::Committed,
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
+fn update_stock(
+    state: &mut State<'_>,
+    sku: &str,
+    change: impl FnOnce(&mut Stock),
+) -> Result<(), StateError> {
+    let mut level = STOCK.load(state, sku)?.unwrap_or_else(|| Stock::new(sku));
+    change(&mut level);
+    STOCK.save(state, sku, &level)
 }
 
 fn move_units(
+    state: &mut State<'_>,
     lines: &[StockLine],
-    stock: &BTreeMap<String, Stock>,
     apply: impl Fn(&mut Stock, u64),
-) -> Vec<Stock> {
-    lines
-        .iter()
-        .filter_map(|line| {
-            let mut level = stock.get(&line.sku)?.clone();
-            apply(&mut level, u64::from(line.quantity));
-            Some(level)
-        })
-        .collect()
+) -> Result<(), StateError> {
+    for line in lines {
+        update_stock(state, &line.sku, |level| {
+            apply(level, u64::from(line.quantity))
+        })?;
+    }
+    Ok(())
 }
 
-/// Adds units to a sku's stock.
-pub fn restock(existing: Option<Stock>, sku: &str, quantity: u32) -> (Stock, Event) {
-    let mut level = existing.unwrap_or_else(|| Stock::new(sku));
-    level.available += u64::from(quantity);
-    let event = Restocked {
-        sku: sku.to_owned(),
-        quantity_added: quantity,
-        available: level.available,
+fn save(
+    state: &mut State<'_>,
+    order_id: &str,
+    lines: &[StockLine],
+    status: ReservationStatus,
+) -> Result<(), StateError> {
+    let reservation = Reservation {
+        order_id: order_id.to_owned(),
+        lines: lines.to_vec(),
+        status,
     };
-    (level, event.into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn listed(sku: &str, available: u64) -> (String, Stock) {
-        (
-            sku.to_owned(),
-            Stock {
-                sku: sku.into(),
-                listed: true,
-                available,
-                ..Default::default()
-            },
-        )
-    }
-
-    #[test]
-    fn reserves_all_lines_or_none() {
-        let stock: BTreeMap<_, _> = [listed("A", 5), listed("B", 1)].into();
-        let (updated, reservation, event) = reserve(
-            "o1",
-            &[("A".into(), 2), ("B".into(), 1), ("A".into(), 1)],
-            &stock,
-        );
-        assert_eq!(reservation.status, ReservationStatus::Reserved);
-        assert_eq!(event.event_type(), events::EventType::StockReserved);
-        let a = updated.iter().find(|level| level.sku == "A").unwrap();
-        assert_eq!((a.available, a.reserved, a.received()), (2, 3, 5));
-
-        let (updated, reservation, event) =
-            reserve("o2", &[("A".into(), 1), ("B".into(), 2)], &stock);
-        assert!(
-            updated.is_empty(),
-            "nothing is reserved when one line is short"
-        );
-        assert_eq!(reservation.status, ReservationStatus::Rejected);
-        let Event::ReservationRejected(rejected) = event else {
-            panic!()
-        };
-        assert_eq!(rejected.reason, RejectionReason::InsufficientStock);
-        assert_eq!(rejected.short_lines[0].sku, "B");
-    }
-
-    #[test]
-    fn unknown_and_discontinued_skus_are_rejected() {
-        let mut stock: BTreeMap<_, _> = [listed("A", 5)].into();
-        let (_, _, event) = reserve("o1", &[("Z".into(), 1)], &stock);
-        assert!(
-            matches!(event, Event::ReservationRejected(ref r) if r.reason == RejectionReason::UnknownSku)
-        );
-        stock.get_mut("A").unwrap().discontinued = true;
-        let (_, _, event) = reserve("o1", &[("A".into(), 1)], &stock);
-        assert!(
-            matches!(event, Event::ReservationRejected(ref r) if r.reason == RejectionReason::DiscontinuedSku)
-        );
-    }
-
-    #[test]
-    fn release_and_commit_keep_the_books_balanced() {
-        let stock: BTreeMap<_, _> = [listed("A", 5)].into();
-        let (updated, reservation, _) = reserve("o1", &[("A".into(), 2)], &stock);
-        let stock: BTreeMap<_, _> = updated
-            .into_iter()
-            .map(|level| (level.sku.clone(), level))
-            .collect();
-        let (released, after_release, _) = release(&reservation, &stock).unwrap();
-        assert_eq!((released[0].available, released[0].reserved), (5, 0));
-        assert!(
-            release(&after_release, &stock).is_none(),
-            "releasing twice changes nothing"
-        );
-        let (sold, after_commit, _) = commit(&reservation, &stock).unwrap();
-        assert_eq!(
-            (
-                sold[0].available,
-                sold[0].reserved,
-                sold[0].sold,
-                sold[0].received()
-            ),
-            (3, 0, 2, 5)
-        );
-        assert!(commit(&after_commit, &stock).is_none());
-    }
+    RESERVATIONS.save(state, order_id, &reservation)
 }

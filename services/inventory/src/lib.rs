@@ -4,10 +4,12 @@
 //!   `orders.placed` (reserve every line or reject the order), `orders.cancelled` (release),
 //!   `orders.confirmed` (commit: the reserved units are sold).
 //! - Publishes: `inventory.restocked`, `inventory.stock_reserved`,
-//!   `inventory.reservation_rejected`, `inventory.reservation_released`,
-//!   `inventory.reservation_committed`.
+//!   `inventory.reservation_rejected`, `inventory.reservation_released` (with no lines when
+//!   the order was cancelled before inventory saw it: a tombstone, so a late `orders.placed`
+//!   reserves nothing), `inventory.reservation_committed`.
 //! - API (`<prefix>.api.inventory.<verb>`): `restock`, `get`.
-//! - sled trees: `stock` (sku → stock levels), `reservations` (order id → reservation).
+//! - sled trees: `stock` (sku → stock levels), `reservations` (order id → reservation); both
+//!   are folds of the catalog's listings and inventory's own events.
 //!
 //! Invariant: per sku, received = available + reserved + sold, and available never goes
 //! below zero (every quantity is unsigned and checked before it is taken).
@@ -16,24 +18,65 @@ pub mod domain;
 pub mod handlers;
 pub mod store;
 
-use std::sync::Arc;
+use events::{Envelope, Event, EventType};
+use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
-use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
+/// The inventory service.
+#[derive(Debug, Default)]
+pub struct Inventory;
 
-pub const DEFINITION: ServiceDefinition = ServiceDefinition {
-    name: "inventory",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "stock levels and order reservations",
-};
+/// Inventory has no settings of its own.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Settings {}
 
-/// The service's event handler (also used by `--rebuild`).
-pub fn handler() -> Arc<dyn Handler> {
-    Arc::new(handlers::InventoryHandler)
-}
+impl Service for Inventory {
+    const DEFINITION: ServiceDefinition = ServiceDefinition {
+        name: events::Context::Inventory.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        description: "stock levels and order reservations",
+    };
+    const TREES: &'static [&'static str] = store::TREES;
+    type Settings = Settings;
 
-/// Builds the service: runtime, event handler and API endpoints.
-pub async fn build(config: RuntimeConfig) -> anyhow::Result<Application> {
-    let app = Application::build(config, DEFINITION, handler()).await?;
-    handlers::register_api(&app).await?;
-    Ok(app)
+    fn new(_: Settings) -> Self {
+        Inventory
+    }
+
+    fn consumes(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductDiscontinued,
+            EventType::OrderPlaced,
+            EventType::OrderCancelled,
+            EventType::OrderConfirmed,
+        ]
+    }
+
+    fn folds(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductDiscontinued,
+            EventType::Restocked,
+            EventType::StockReserved,
+            EventType::ReservationRejected,
+            EventType::ReservationReleased,
+            EventType::ReservationCommitted,
+        ]
+    }
+
+    fn decide(
+        &self,
+        state: &mut State<'_>,
+        incoming: &Incoming,
+    ) -> Result<Vec<Event>, HandleError> {
+        Ok(domain::decide(state, &incoming.event)?)
+    }
+
+    fn evolve(&self, state: &mut State<'_>, event: &Event, _: &Envelope) -> Result<(), StateError> {
+        domain::evolve(state, event)
+    }
+
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        handlers::endpoints(endpoints);
+    }
 }

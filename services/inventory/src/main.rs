@@ -1,23 +1,5 @@
-//! The inventory service binary.
+//! The inventory service binary (`shop-inventory --help` lists its flags).
 
-use clap::Parser;
-
-/// Stock levels and order reservations of the shop.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Cli {
-    #[command(flatten)]
-    runtime: runtime::RuntimeConfig,
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    runtime::run_service(
-        cli.runtime,
-        inventory::DEFINITION,
-        inventory::handler(),
-        inventory::build,
-    )
-    .await
+fn main() -> std::process::ExitCode {
+    runtime::main::<inventory::Inventory>()
 }

@@ -1,5 +1,7 @@
-//! Pure checkout rules: carts, and pricing an order from the catalog facts the service
-//! consumed (never from prices a client sends).
+//! Orders' rules and state: checkout (carts, and pricing an order from the catalog facts the
+//! service consumed, never from prices a client sends), `decide` for the saga's replies (the
+//! saga's own rules are in `saga`), and `evolve`, the one fold of catalog facts, known
+//! customers and the saga's own events that live handling, API commands and rebuilds share.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use events::api::Item;
 use events::orders::{OrderLine, OrderPlaced};
+use events::{Event, Timestamp};
+use runtime::{ApiError, State, StateError};
+
+use crate::saga::{self, Effect, Timeouts};
+use crate::store::{CUSTOMERS, ORDERS, PRODUCTS};
 
 /// The most units of one sku in one order or cart.
 pub const MAX_QUANTITY: i64 = 10_000;
@@ -38,6 +45,133 @@ pub enum CheckoutError {
     MixedCurrencies(String, String),
     #[error("order total is too large")]
     TooLarge,
+    #[error("order {0} belongs to another customer")]
+    AnotherCustomersOrder(String),
+    #[error("unknown order {0}")]
+    UnknownOrder(String),
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(error: CheckoutError) -> Self {
+        let code = match error {
+            CheckoutError::UnknownSku(_)
+            | CheckoutError::UnknownCustomer(_)
+            | CheckoutError::UnknownOrder(_) => 404,
+            CheckoutError::Discontinued(_)
+            | CheckoutError::MixedCurrencies(..)
+            | CheckoutError::AnotherCustomersOrder(_) => 409,
+            CheckoutError::BadQuantity { .. }
+            | CheckoutError::NoLines
+            | CheckoutError::TooLarge => 400,
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+/// What happens because of an event orders consumes: catalog facts and known customers are
+/// only folded; every other event is a reply to an order's saga.
+pub fn decide(
+    state: &mut State<'_>,
+    event: &Event,
+    timeouts: Timeouts,
+) -> Result<Vec<Event>, StateError> {
+    if matches!(
+        event,
+        Event::ProductAdded(_)
+            | Event::ProductUpdated(_)
+            | Event::ProductDiscontinued(_)
+            | Event::AccountOpened(_)
+    ) {
+        return Ok(vec![]);
+    }
+    let Some(saga) = ORDERS.load(state, event.key())? else {
+        tracing::warn!(
+            order_id = event.key(),
+            "reply for an order this service does not know; ignored"
+        );
+        return Ok(vec![]);
+    };
+    let effects = saga::step(&saga, event, state.now(), timeouts);
+    apply_effects(state, &saga.order_id, effects)
+}
+
+/// Sets or clears the order's deadline timer and returns the events to publish now.
+pub fn apply_effects(
+    state: &mut State<'_>,
+    order_id: &str,
+    effects: Vec<Effect>,
+) -> Result<Vec<Event>, StateError> {
+    let timer = format!("deadline/{order_id}");
+    let mut emitted = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Emit(event) => emitted.push(event),
+            Effect::Deadline(at, event) => state.schedule(&timer, at, event)?,
+            Effect::ClearDeadline => state.cancel_timer(&timer)?,
+        }
+    }
+    Ok(emitted)
+}
+
+/// Orders refuses customers it has not seen open an account. (A storage failure while
+/// looking reads as "unknown" here, but the transaction never commits on it: `State` keeps
+/// the failure and the runtime re-runs or fails the step.)
+pub fn require_customer(state: &State<'_>, customer_id: &str) -> Result<(), CheckoutError> {
+    match CUSTOMERS.contains(state, customer_id) {
+        Ok(true) => Ok(()),
+        _ => Err(CheckoutError::UnknownCustomer(customer_id.to_owned())),
+    }
+}
+
+/// The state change each event records: prices and known customers from others' facts, each
+/// saga from its own events.
+pub fn evolve(state: &mut State<'_>, event: &Event, at: Timestamp) -> Result<(), StateError> {
+    match event {
+        Event::ProductAdded(added) => {
+            let entry = PriceEntry {
+                sku: added.sku.clone(),
+                name: added.name.clone(),
+                price_minor: added.price_minor,
+                currency: added.currency.clone(),
+                active: true,
+            };
+            PRODUCTS.save(state, &added.sku, &entry)
+        }
+        Event::ProductUpdated(updated) => {
+            let active = PRODUCTS
+                .load(state, &updated.sku)?
+                .is_none_or(|entry| entry.active);
+            let entry = PriceEntry {
+                sku: updated.sku.clone(),
+                name: updated.name.clone(),
+                price_minor: updated.price_minor,
+                currency: updated.currency.clone(),
+                active,
+            };
+            PRODUCTS.save(state, &updated.sku, &entry)
+        }
+        Event::ProductDiscontinued(discontinued) => {
+            match PRODUCTS.load(state, &discontinued.sku)? {
+                Some(entry) => PRODUCTS.save(
+                    state,
+                    &discontinued.sku,
+                    &PriceEntry {
+                        active: false,
+                        ..entry
+                    },
+                ),
+                None => Ok(()),
+            }
+        }
+        Event::AccountOpened(opened) => CUSTOMERS.save(state, &opened.customer_id, &()),
+        event => {
+            let order_id = event.key();
+            match saga::apply(ORDERS.load(state, order_id)?.as_ref(), event, at) {
+                Some(next) => ORDERS.save(state, order_id, &next),
+                None => Ok(()),
+            }
+        }
+    }
 }
 
 /// Checks a requested quantity.

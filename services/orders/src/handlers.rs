@@ -1,259 +1,91 @@
-//! Orders' event handlers (catalog facts, known customers, the saga's replies) and API
-//! endpoints (carts, checkout, queries).
+//! Orders' API endpoints: carts (`cart_add`, `cart_remove`: commands on the local `carts`
+//! tree; `cart_show`), checkout (`place`: prices the order and starts its saga) and queries
+//! (`get`, `list`).
 
 use events::api::{
     Cart, CartAdd, CartRemove, CustomerRequest, ListOrders, Order, OrderList, OrderRequest,
     PlaceOrder,
 };
-use events::{Event, EventType};
 use runtime::api::require_id;
-use runtime::{Api, ApiError, Application, HandleError, Handler, Incoming, State};
+use runtime::{Api, ApiError, Endpoints, State};
 
-use crate::domain::{self, CheckoutError, PriceEntry};
-use crate::saga::{self, Effect, Saga, Timeouts};
-use crate::store;
+use crate::domain::{self, CheckoutError};
+use crate::saga::{self, Saga, Timeouts};
+use crate::store::{CARTS, ORDERS, PRODUCTS};
 
-#[derive(Debug)]
-pub struct OrdersHandler {
-    pub timeouts: Timeouts,
+pub fn endpoints(endpoints: &mut Endpoints, timeouts: Timeouts) {
+    endpoints
+        .add("cart_add", cart_add)
+        .add("cart_remove", cart_remove)
+        .add("cart_show", cart_show)
+        .add("place", move |api, request| place(api, request, timeouts))
+        .add("get", get)
+        .add("list", list);
 }
 
-impl Handler for OrdersHandler {
-    fn consumes(&self) -> Vec<EventType> {
-        vec![
-            EventType::ProductAdded,
-            EventType::ProductUpdated,
-            EventType::ProductDiscontinued,
-            EventType::AccountOpened,
-            EventType::StockReserved,
-            EventType::ReservationRejected,
-            EventType::PaymentAuthorized,
-            EventType::PaymentDeclined,
-            EventType::PaymentCaptured,
-            EventType::Shipped,
-            EventType::DeadlinePassed,
-        ]
-    }
-
-    fn trees(&self) -> Vec<&'static str> {
-        vec![
-            store::PRODUCTS,
-            store::CUSTOMERS,
-            store::CARTS,
-            store::ORDERS,
-        ]
-    }
-
-    fn handle(
-        &self,
-        state: &mut State<'_>,
-        incoming: &Incoming,
-    ) -> Result<Vec<Event>, HandleError> {
-        match &incoming.event {
-            Event::ProductAdded(added) => {
-                let entry = PriceEntry {
-                    sku: added.sku.clone(),
-                    name: added.name.clone(),
-                    price_minor: added.price_minor,
-                    currency: added.currency.clone(),
-                    active: true,
-                };
-                store::save_price(state, &entry)?;
-                Ok(vec![])
-            }
-            Event::ProductUpdated(updated) => {
-                let active =
-                    store::load_price(state, &updated.sku)?.is_none_or(|entry| entry.active);
-                let entry = PriceEntry {
-                    sku: updated.sku.clone(),
-                    name: updated.name.clone(),
-                    price_minor: updated.price_minor,
-                    currency: updated.currency.clone(),
-                    active,
-                };
-                store::save_price(state, &entry)?;
-                Ok(vec![])
-            }
-            Event::ProductDiscontinued(discontinued) => {
-                if let Some(mut entry) = store::load_price(state, &discontinued.sku)? {
-                    entry.active = false;
-                    store::save_price(state, &entry)?;
-                }
-                Ok(vec![])
-            }
-            Event::AccountOpened(opened) => {
-                store::add_customer(state, &opened.customer_id)?;
-                Ok(vec![])
-            }
-            event => {
-                let Some(saga) = store::load_saga(state, event.key())? else {
-                    tracing::warn!(
-                        order_id = event.key(),
-                        "reply for an order this service does not know; ignored"
-                    );
-                    return Ok(vec![]);
-                };
-                match saga::step(&saga, event, incoming.now, self.timeouts) {
-                    Some((next, effects)) => {
-                        store::save_saga(state, &next)?;
-                        Ok(apply_effects(state, &next.order_id, effects))
-                    }
-                    None => Ok(vec![]),
-                }
-            }
-        }
-    }
-
-    fn rebuild_from(&self) -> Vec<EventType> {
-        vec![
-            EventType::ProductAdded,
-            EventType::ProductUpdated,
-            EventType::ProductDiscontinued,
-            EventType::AccountOpened,
-            EventType::OrderPlaced,
-            EventType::PaymentRequested,
-            EventType::PaymentAuthorized,
-            EventType::OrderConfirmed,
-            EventType::OrderRejected,
-            EventType::OrderCancelled,
-            EventType::OrderCompleted,
-            EventType::PaymentCaptureRequested,
-            EventType::PaymentVoidRequested,
-            EventType::PaymentRefundRequested,
-        ]
-    }
-
-    /// Carts are local to the service and not events: a rebuild starts them empty.
-    fn rebuilt_trees(&self) -> Vec<&'static str> {
-        vec![store::PRODUCTS, store::CUSTOMERS, store::ORDERS]
-    }
-
-    /// Prices and customers as live; each saga from the events that recorded its decisions.
-    fn evolve(&self, state: &mut State<'_>, incoming: &Incoming) -> Result<(), HandleError> {
-        let at = incoming.envelope.occurred_at;
-        match &incoming.event {
-            Event::ProductAdded(_)
-            | Event::ProductUpdated(_)
-            | Event::ProductDiscontinued(_)
-            | Event::AccountOpened(_) => {
-                self.handle(state, incoming)?;
-            }
-            Event::OrderPlaced(placed) => {
-                let (saga, _) = saga::start(placed.clone(), at, self.timeouts);
-                store::save_saga(state, &saga)?;
-            }
-            event => {
-                let Some(saga) = store::load_saga(state, event.key())? else {
-                    return Ok(());
-                };
-                if let Some(next) = saga::fold(&saga, event, at) {
-                    store::save_saga(state, &next)?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Sets or clears the order's deadline timer and returns the events to publish now.
-fn apply_effects(state: &mut State<'_>, order_id: &str, effects: Vec<Effect>) -> Vec<Event> {
-    let timer = format!("deadline/{order_id}");
-    let mut emitted = Vec::new();
-    for effect in effects {
-        match effect {
-            Effect::Emit(event) => emitted.push(event),
-            Effect::Deadline(at, event) => state.schedule(&timer, at, event),
-            Effect::ClearDeadline => state.cancel_timer(&timer),
-        }
-    }
-    emitted
-}
-
-impl From<CheckoutError> for ApiError {
-    fn from(error: CheckoutError) -> Self {
-        let code = match error {
-            CheckoutError::UnknownSku(_) | CheckoutError::UnknownCustomer(_) => 404,
-            CheckoutError::Discontinued(_) | CheckoutError::MixedCurrencies(..) => 409,
-            CheckoutError::BadQuantity { .. }
-            | CheckoutError::NoLines
-            | CheckoutError::TooLarge => 400,
-        };
-        ApiError::new(code, error.to_string())
-    }
-}
-
-pub async fn register_api(app: &Application, timeouts: Timeouts) -> anyhow::Result<()> {
-    app.add_endpoint("cart_add", cart_add).await?;
-    app.add_endpoint("cart_remove", cart_remove).await?;
-    app.add_endpoint("cart_show", cart_show).await?;
-    app.add_endpoint("place", move |api, request| place(api, request, timeouts))
-        .await?;
-    app.add_endpoint("get", get).await?;
-    app.add_endpoint("list", list).await
-}
-
-fn require_customer(state: &State<'_>, customer_id: &str) -> Result<(), ApiError> {
-    if store::customer_known(state, customer_id)? {
-        Ok(())
-    } else {
-        Err(CheckoutError::UnknownCustomer(customer_id.to_owned()).into())
-    }
+/// The reply of the cart commands: the cart as it now is.
+fn cart(state: &State<'_>, customer_id: &str) -> Result<Cart, ApiError> {
+    Ok(Cart {
+        customer_id: customer_id.to_owned(),
+        items: CARTS.load(state, customer_id)?.unwrap_or_default(),
+    })
 }
 
 async fn cart_add(api: Api, request: CartAdd) -> Result<Cart, ApiError> {
     require_id("customer_id", &request.customer_id)?;
     require_id("sku", &request.sku)?;
     let added = domain::quantity(&request.sku, request.quantity)?;
-    api.command(move |state| {
-        require_customer(state, &request.customer_id)?;
-        let entry = store::load_price(state, &request.sku)?
-            .ok_or_else(|| CheckoutError::UnknownSku(request.sku.clone()))?;
-        if !entry.active {
-            return Err(CheckoutError::Discontinued(request.sku.clone()).into());
-        }
-        let items = domain::cart_add(
-            &store::load_cart(state, &request.customer_id)?,
-            &request.sku,
-            added,
-        )?;
-        store::save_cart(state, &request.customer_id, &items)?;
-        Ok((
-            Cart {
-                customer_id: request.customer_id.clone(),
-                items,
-            },
-            vec![],
-        ))
-    })
+    let customer_id = request.customer_id.clone();
+    api.command(
+        move |state| {
+            domain::require_customer(state, &request.customer_id)?;
+            let entry = PRODUCTS
+                .load(state, &request.sku)?
+                .ok_or_else(|| CheckoutError::UnknownSku(request.sku.clone()))?;
+            if !entry.active {
+                return Err(CheckoutError::Discontinued(request.sku.clone()).into());
+            }
+            let items = CARTS.load(state, &request.customer_id)?.unwrap_or_default();
+            let items = domain::cart_add(&items, &request.sku, added)?;
+            CARTS.save(state, &request.customer_id, &items)?;
+            Ok(vec![])
+        },
+        move |state, _| cart(state, &customer_id),
+    )
     .await
 }
 
 async fn cart_remove(api: Api, request: CartRemove) -> Result<Cart, ApiError> {
     require_id("customer_id", &request.customer_id)?;
-    api.command(move |state| {
-        let mut items = store::load_cart(state, &request.customer_id)?;
-        items.retain(|item| item.sku != request.sku);
-        store::save_cart(state, &request.customer_id, &items)?;
-        Ok((
-            Cart {
-                customer_id: request.customer_id.clone(),
-                items,
-            },
-            vec![],
-        ))
-    })
+    let customer_id = request.customer_id.clone();
+    api.command(
+        move |state| {
+            let mut items = CARTS.load(state, &request.customer_id)?.unwrap_or_default();
+            items.retain(|item| item.sku != request.sku);
+            if items.is_empty() {
+                CARTS.remove(state, &request.customer_id)?;
+            } else {
+                CARTS.save(state, &request.customer_id, &items)?;
+            }
+            Ok(vec![])
+        },
+        move |state, _| cart(state, &customer_id),
+    )
     .await
 }
 
 async fn cart_show(api: Api, request: CustomerRequest) -> Result<Cart, ApiError> {
-    let items = store::get_cart(api.store(), &request.customer_id)?;
+    let items = CARTS
+        .get(api.store(), &request.customer_id)?
+        .unwrap_or_default();
     Ok(Cart {
         customer_id: request.customer_id,
         items,
     })
 }
 
-/// Checkout: price the items (or the cart) from catalog facts, start the saga.
+/// Checkout: price the items (or the cart) from catalog facts, start the saga. Placing the
+/// same `order_id` again returns the order as it is (an idempotent retry).
 async fn place(api: Api, request: PlaceOrder, timeouts: Timeouts) -> Result<Order, ApiError> {
     require_id("customer_id", &request.customer_id)?;
     for item in &request.items {
@@ -266,44 +98,50 @@ async fn place(api: Api, request: PlaceOrder, timeouts: Timeouts) -> Result<Orde
         .order_id
         .clone()
         .unwrap_or_else(events::new_event_id);
-    api.command(move |state| {
-        require_customer(state, &request.customer_id)?;
-        if let Some(existing) = store::load_saga(state, &order_id)? {
-            // a retry of a request that already succeeded
-            if existing.customer_id != request.customer_id {
-                return Err(ApiError::conflict(format!(
-                    "order {order_id} belongs to another customer"
-                )));
+    let reply_id = order_id.clone();
+    api.command(
+        move |state| {
+            domain::require_customer(state, &request.customer_id)?;
+            if let Some(existing) = ORDERS.load(state, &order_id)? {
+                if existing.customer_id != request.customer_id {
+                    return Err(CheckoutError::AnotherCustomersOrder(order_id.clone()).into());
+                }
+                return Ok(vec![]); // a retry of a request that already succeeded
             }
-            return Ok((view(&existing), vec![]));
-        }
-        let from_cart = request.items.is_empty();
-        let items = if from_cart {
-            store::load_cart(state, &request.customer_id)?
-        } else {
-            request.items.clone()
-        };
-        let prices = store::load_prices(state, items.iter().map(|item| item.sku.as_str()))?;
-        let placed = domain::price(&order_id, &request.customer_id, &items, &prices)?;
-        let (saga, effects) = saga::start(placed, state.now(), timeouts);
-        store::save_saga(state, &saga)?;
-        if from_cart {
-            store::save_cart(state, &request.customer_id, &Vec::new())?;
-        }
-        let events = apply_effects(state, &saga.order_id, effects);
-        Ok((view(&saga), events))
-    })
+            let from_cart = request.items.is_empty();
+            let items = if from_cart {
+                CARTS.load(state, &request.customer_id)?.unwrap_or_default()
+            } else {
+                request.items.clone()
+            };
+            let prices = PRODUCTS.load_many(state, items.iter().map(|item| item.sku.as_str()))?;
+            let placed = domain::price(&order_id, &request.customer_id, &items, &prices)?;
+            if from_cart {
+                CARTS.remove(state, &request.customer_id)?;
+            }
+            let effects = saga::start(placed, state.now(), timeouts);
+            Ok(domain::apply_effects(state, &order_id, effects)?)
+        },
+        move |state, _| {
+            let saga = ORDERS
+                .load(state, &reply_id)?
+                .ok_or_else(|| CheckoutError::UnknownOrder(reply_id.clone()))?;
+            Ok(view(&saga))
+        },
+    )
     .await
 }
 
 async fn get(api: Api, request: OrderRequest) -> Result<Order, ApiError> {
-    let saga = store::get_saga(api.store(), &request.order_id)?
-        .ok_or_else(|| ApiError::not_found(format!("unknown order {}", request.order_id)))?;
+    let saga = ORDERS
+        .get(api.store(), &request.order_id)?
+        .ok_or_else(|| CheckoutError::UnknownOrder(request.order_id.clone()))?;
     Ok(view(&saga))
 }
 
 async fn list(api: Api, request: ListOrders) -> Result<OrderList, ApiError> {
-    let mut orders: Vec<Order> = store::list_sagas(api.store())?
+    let mut orders: Vec<Order> = ORDERS
+        .all(api.store())?
         .iter()
         .filter(|saga| {
             request
@@ -317,6 +155,7 @@ async fn list(api: Api, request: ListOrders) -> Result<OrderList, ApiError> {
     Ok(OrderList { orders })
 }
 
+/// The API's view of an order.
 fn view(saga: &Saga) -> Order {
     Order {
         order_id: saga.order_id.clone(),

@@ -14,21 +14,17 @@
 //!   `get`, `list`.
 //! - sled trees: `products` (sku → price), `customers` (customer id → ()), `carts`
 //!   (customer id → items), `orders` (order id → saga state). Deadlines are runtime timers.
+//!   Every tree but `carts` is a fold of events (catalog facts, opened accounts, the saga's
+//!   own events). `carts` is *local*: a cart is a customer's scratch pad, not a fact another
+//!   service may react to, so cart changes are not published; a rebuild carries the tree over.
 
 pub mod domain;
 pub mod handlers;
 pub mod saga;
 pub mod store;
 
-use std::sync::Arc;
-
-use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
-
-pub const DEFINITION: ServiceDefinition = ServiceDefinition {
-    name: "orders",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "carts, checkout and the order saga",
-};
+use events::{Envelope, Event, EventType};
+use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
 /// How long the saga waits for each participant before it compensates.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -59,16 +55,81 @@ impl Settings {
     }
 }
 
-/// The service's event handler (also used by `--rebuild`).
-pub fn handler(settings: Settings) -> Arc<dyn Handler> {
-    Arc::new(handlers::OrdersHandler {
-        timeouts: settings.timeouts(),
-    })
+/// The orders service.
+#[derive(Debug)]
+pub struct Orders {
+    timeouts: saga::Timeouts,
 }
 
-/// Builds the service: runtime, event handler and API endpoints.
-pub async fn build(config: RuntimeConfig, settings: Settings) -> anyhow::Result<Application> {
-    let app = Application::build(config, DEFINITION, handler(settings)).await?;
-    handlers::register_api(&app, settings.timeouts()).await?;
-    Ok(app)
+impl Service for Orders {
+    const DEFINITION: ServiceDefinition = ServiceDefinition {
+        name: events::Context::Orders.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        description: "carts, checkout and the order saga",
+    };
+    const TREES: &'static [&'static str] = store::TREES;
+    const LOCAL_TREES: &'static [&'static str] = store::LOCAL_TREES;
+    type Settings = Settings;
+
+    fn new(settings: Settings) -> Self {
+        Orders {
+            timeouts: settings.timeouts(),
+        }
+    }
+
+    fn consumes(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductUpdated,
+            EventType::ProductDiscontinued,
+            EventType::AccountOpened,
+            EventType::StockReserved,
+            EventType::ReservationRejected,
+            EventType::PaymentAuthorized,
+            EventType::PaymentDeclined,
+            EventType::PaymentCaptured,
+            EventType::Shipped,
+            EventType::DeadlinePassed,
+        ]
+    }
+
+    /// Catalog facts, opened accounts, and every saga decision.
+    fn folds(&self) -> Vec<EventType> {
+        vec![
+            EventType::ProductAdded,
+            EventType::ProductUpdated,
+            EventType::ProductDiscontinued,
+            EventType::AccountOpened,
+            EventType::OrderPlaced,
+            EventType::PaymentRequested,
+            EventType::OrderConfirmed,
+            EventType::OrderRejected,
+            EventType::OrderCancelled,
+            EventType::OrderCompleted,
+            EventType::PaymentCaptureRequested,
+            EventType::PaymentVoidRequested,
+            EventType::PaymentRefundRequested,
+        ]
+    }
+
+    fn decide(
+        &self,
+        state: &mut State<'_>,
+        incoming: &Incoming,
+    ) -> Result<Vec<Event>, HandleError> {
+        Ok(domain::decide(state, &incoming.event, self.timeouts)?)
+    }
+
+    fn evolve(
+        &self,
+        state: &mut State<'_>,
+        event: &Event,
+        envelope: &Envelope,
+    ) -> Result<(), StateError> {
+        domain::evolve(state, event, envelope.occurred_at)
+    }
+
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        handlers::endpoints(endpoints, self.timeouts);
+    }
 }

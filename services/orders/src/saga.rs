@@ -1,4 +1,7 @@
-//! The order saga: a pure state machine `(Saga, Event) -> (Saga, effects)`.
+//! The order saga, as two pure functions: [`step`] decides what an event means for an order
+//! (`(Saga, Event) -> effects`: events to publish and the deadline to set), and [`apply`]
+//! folds the saga's own events into its state. The state changes only through `apply`, live
+//! and in rebuilds alike.
 //!
 //! ```text
 //! placed ─► AwaitingStock ─ stock_reserved ─► AwaitingPayment ─ authorized ─► Confirmed
@@ -10,7 +13,7 @@
 //! Compensation: a cancelled order's reservation is released by inventory (it consumes
 //! `orders.cancelled`); an authorization that arrives after the saga gave up is voided; a
 //! capture that should not exist is refunded. Every decision is an event on the orders
-//! stream. Terminal states (`Completed`, `Rejected`, `Cancelled`) are never left, and an event
+//! stream, and the saga's state is the fold of those events. Terminal states (`Completed`, `Rejected`, `Cancelled`) are never left, and an event
 //! that does not fit the current state changes nothing — which makes duplicates and stale
 //! deadlines harmless.
 
@@ -109,47 +112,22 @@ fn deadline(order_id: &str, step: SagaStep, at: Timestamp) -> Effect {
 }
 
 /// A new saga for a placed order: announce it and start the reservation deadline.
-pub fn start(placed: OrderPlaced, now: Timestamp, timeouts: Timeouts) -> (Saga, Vec<Effect>) {
-    let saga = Saga {
-        order_id: placed.order_id.clone(),
-        customer_id: placed.customer_id.clone(),
-        lines: placed.lines.clone(),
-        total_minor: placed.total_minor,
-        currency: placed.currency.clone(),
-        status: Status::AwaitingStock,
-        reason: None,
-        authorization_id: None,
-        capture_requested: false,
-        voids_requested: vec![],
-        refunds_requested: vec![],
-        placed_at: now,
-        updated_at: now,
-    };
-    let effects = vec![
+pub fn start(placed: OrderPlaced, now: Timestamp, timeouts: Timeouts) -> Vec<Effect> {
+    vec![
         deadline(
-            &saga.order_id,
+            &placed.order_id,
             SagaStep::Reservation,
             now.plus_millis(timeouts.reservation_ms),
         ),
         Effect::Emit(placed.into()),
-    ];
-    (saga, effects)
+    ]
 }
 
-/// The saga's answer to one event: `None` when the event changes nothing.
-pub fn step(
-    saga: &Saga,
-    event: &Event,
-    now: Timestamp,
-    timeouts: Timeouts,
-) -> Option<(Saga, Vec<Effect>)> {
-    let mut next = Saga {
-        updated_at: now,
-        ..saga.clone()
-    };
-    let effects = match (saga.status, event) {
+/// The saga's answer to one event: what to publish and which deadline to set or clear
+/// (empty when the event changes nothing).
+pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> Vec<Effect> {
+    match (saga.status, event) {
         (Status::AwaitingStock, Event::StockReserved(_)) => {
-            next.status = Status::AwaitingPayment;
             let request = PaymentRequested {
                 order_id: saga.order_id.clone(),
                 customer_id: saga.customer_id.clone(),
@@ -166,7 +144,6 @@ pub fn step(
             ]
         }
         (Status::AwaitingStock, Event::ReservationRejected(rejected)) => {
-            next.status = Status::Rejected;
             let detail = rejected
                 .short_lines
                 .iter()
@@ -178,7 +155,6 @@ pub fn step(
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            next.reason = Some(wire_name(&rejected.reason));
             let event = OrderRejected {
                 order_id: saga.order_id.clone(),
                 customer_id: saga.customer_id.clone(),
@@ -191,7 +167,7 @@ pub fn step(
             if passed.step == SagaStep::Reservation =>
         {
             cancel(
-                &mut next,
+                saga,
                 CancellationReason::ReservationTimedOut,
                 "inventory did not answer in time".into(),
             )
@@ -200,25 +176,24 @@ pub fn step(
             if passed.step == SagaStep::Payment =>
         {
             cancel(
-                &mut next,
+                saga,
                 CancellationReason::PaymentTimedOut,
                 "payments did not answer in time".into(),
             )
         }
         (Status::AwaitingPayment, Event::PaymentDeclined(declined)) => cancel(
-            &mut next,
+            saga,
             CancellationReason::PaymentDeclined,
             wire_name(&declined.reason),
         ),
         (Status::AwaitingPayment, Event::PaymentAuthorized(authorized)) => {
-            next.status = Status::Confirmed;
-            next.authorization_id = Some(authorized.authorization_id.clone());
             let event = OrderConfirmed {
                 order_id: saga.order_id.clone(),
                 customer_id: saga.customer_id.clone(),
                 lines: saga.lines.clone(),
                 total_minor: saga.total_minor,
                 currency: saga.currency.clone(),
+                authorization_id: Some(authorized.authorization_id.clone()),
             };
             vec![Effect::ClearDeadline, Effect::Emit(event.into())]
         }
@@ -227,7 +202,6 @@ pub fn step(
                 && !saga.voids_requested.contains(&late.authorization_id) =>
         {
             // the answer came after the saga gave up: release the money
-            next.voids_requested.push(late.authorization_id.clone());
             let void = PaymentVoidRequested {
                 order_id: saga.order_id.clone(),
                 authorization_id: late.authorization_id.clone(),
@@ -235,8 +209,6 @@ pub fn step(
             vec![Effect::Emit(void.into())]
         }
         (Status::Confirmed, Event::Shipped(_)) => {
-            next.status = Status::Shipped;
-            next.capture_requested = true;
             let capture = PaymentCaptureRequested {
                 order_id: saga.order_id.clone(),
                 authorization_id: saga.authorization_id.clone().unwrap_or_default(),
@@ -246,7 +218,6 @@ pub fn step(
             vec![Effect::Emit(capture.into())]
         }
         (Status::Shipped, Event::PaymentCaptured(_)) => {
-            next.status = Status::Completed;
             let completed = OrderCompleted {
                 order_id: saga.order_id.clone(),
                 customer_id: saga.customer_id.clone(),
@@ -259,8 +230,6 @@ pub fn step(
                 && !saga.refunds_requested.contains(&captured.authorization_id) =>
         {
             // a capture the saga never asked for (or asked for a cancelled order): give it back
-            next.refunds_requested
-                .push(captured.authorization_id.clone());
             let refund = PaymentRefundRequested {
                 order_id: saga.order_id.clone(),
                 authorization_id: captured.authorization_id.clone(),
@@ -269,40 +238,37 @@ pub fn step(
             };
             vec![Effect::Emit(refund.into())]
         }
-        _ => return None,
-    };
-    Some((next, effects))
+        _ => vec![],
+    }
 }
 
-fn cancel(next: &mut Saga, reason: CancellationReason, detail: String) -> Vec<Effect> {
-    next.status = Status::Cancelled;
-    next.reason = Some(format!("{}: {detail}", wire_name(&reason)));
+fn cancel(saga: &Saga, reason: CancellationReason, detail: String) -> Vec<Effect> {
     let event = OrderCancelled {
-        order_id: next.order_id.clone(),
-        customer_id: next.customer_id.clone(),
+        order_id: saga.order_id.clone(),
+        customer_id: saga.customer_id.clone(),
         reason,
         detail,
     };
     vec![Effect::ClearDeadline, Effect::Emit(event.into())]
 }
 
-/// The saga state an event recorded, for rebuilding the store from the streams: the
-/// decisions are already made, so this only replays their bookkeeping (`None`: no change).
-pub fn fold(saga: &Saga, event: &Event, at: Timestamp) -> Option<Saga> {
+/// The saga after one of its own events, which happened `at` (`None`: the event changes
+/// nothing). The one place the saga's state changes.
+pub fn apply(saga: Option<&Saga>, event: &Event, at: Timestamp) -> Option<Saga> {
+    if let Event::OrderPlaced(placed) = event {
+        return saga.is_none().then(|| new_saga(placed, at));
+    }
+    let saga = saga?;
     let mut next = Saga {
         updated_at: at,
         ..saga.clone()
     };
     match event {
         Event::PaymentRequested(_) => next.status = Status::AwaitingPayment,
-        Event::PaymentAuthorized(authorized) if saga.status == Status::AwaitingPayment => {
-            // recorded with the confirmation that follows it
-            return Some(Saga {
-                authorization_id: Some(authorized.authorization_id.clone()),
-                ..saga.clone()
-            });
+        Event::OrderConfirmed(confirmed) => {
+            next.status = Status::Confirmed;
+            next.authorization_id = confirmed.authorization_id.clone();
         }
-        Event::OrderConfirmed(_) => next.status = Status::Confirmed,
         Event::OrderRejected(rejected) => {
             next.status = Status::Rejected;
             next.reason = Some(wire_name(&rejected.reason));
@@ -333,4 +299,22 @@ pub fn fold(saga: &Saga, event: &Event, at: Timestamp) -> Option<Saga> {
         _ => return None,
     }
     Some(next)
+}
+
+fn new_saga(placed: &OrderPlaced, at: Timestamp) -> Saga {
+    Saga {
+        order_id: placed.order_id.clone(),
+        customer_id: placed.customer_id.clone(),
+        lines: placed.lines.clone(),
+        total_minor: placed.total_minor,
+        currency: placed.currency.clone(),
+        status: Status::AwaitingStock,
+        reason: None,
+        authorization_id: None,
+        capture_requested: false,
+        voids_requested: vec![],
+        refunds_requested: vec![],
+        placed_at: at,
+        updated_at: at,
+    }
 }

@@ -72,7 +72,8 @@ impl World {
             currency: "EUR".into(),
         };
         let now = Timestamp::UNIX_EPOCH;
-        let (saga, effects) = saga::start(placed, now, TIMEOUTS);
+        let effects = saga::start(placed.clone(), now, TIMEOUTS);
+        let saga = saga::apply(None, &placed.into(), now).expect("a new saga");
         let mut world = World {
             script,
             saga,
@@ -98,7 +99,13 @@ impl World {
             match effect {
                 Effect::Deadline(_, event) => self.deadline = Some(event),
                 Effect::ClearDeadline => self.deadline = None,
-                Effect::Emit(event) => self.participants(&event),
+                Effect::Emit(event) => {
+                    // the saga's state is the fold of what it emits
+                    if let Some(next) = saga::apply(Some(&self.saga), &event, self.now) {
+                        self.saga = next;
+                    }
+                    self.participants(&event);
+                }
             }
         }
     }
@@ -210,10 +217,8 @@ impl World {
     fn deliver(&mut self, event: Event) {
         self.now = self.now.plus_millis(10);
         let before = self.saga.status;
-        if let Some((next, effects)) = saga::step(&self.saga, &event, self.now, TIMEOUTS) {
-            self.saga = next;
-            self.apply(effects);
-        }
+        let effects = saga::step(&self.saga, &event, self.now, TIMEOUTS);
+        self.apply(effects);
         assert!(
             !before.is_terminal() || self.saga.status == before,
             "left terminal {before:?} for {:?}",

@@ -1,13 +1,18 @@
-//! Pure payment rules: authorize within the credit limit, capture, void and refund at most once.
+//! Payments' rules and state: `decide` (authorize within the credit limit; capture, void and
+//! refund at most once) and `evolve`, the one fold of payments' events into accounts and
+//! payments that live handling, API commands and rebuilds share.
 
 use serde::{Deserialize, Serialize};
 
 use events::Event;
 use events::orders::PaymentRequested;
 use events::payments::{
-    DeclineReason, PaymentAuthorized, PaymentCaptured, PaymentDeclined, PaymentRefunded,
-    PaymentVoided,
+    AccountOpened, DeclineReason, PaymentAuthorized, PaymentCaptured, PaymentDeclined,
+    PaymentRefunded, PaymentVoided,
 };
+use runtime::{ApiError, HandleError, State, StateError};
+
+use crate::store::{ACCOUNTS, PAYMENTS};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -60,13 +65,93 @@ pub fn knob_declines(order_id: &str, decline_rate: f64) -> bool {
     (hash % 10_000) as f64 / 10_000.0 < decline_rate
 }
 
-/// Authorizes or declines a payment request. Returns the updated account (when money is held),
-/// the payment record and the event.
+/// Why payments refuses a request or an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentsError {
+    #[error("{operation:?} requested for order {order_id}, which has no payment")]
+    NoPayment {
+        operation: Operation,
+        order_id: String,
+    },
+    #[error("payment of order {0} names unknown customer")]
+    PaymentWithoutAccount(String),
+    #[error("account {0} already exists")]
+    AccountExists(String),
+    #[error("unknown customer {0}")]
+    UnknownCustomer(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<PaymentsError> for ApiError {
+    fn from(error: PaymentsError) -> Self {
+        let code = match error {
+            PaymentsError::Invalid(_) => 400,
+            PaymentsError::UnknownCustomer(_) => 404,
+            PaymentsError::AccountExists(_) => 409,
+            PaymentsError::NoPayment { .. } | PaymentsError::PaymentWithoutAccount(_) => 500,
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+impl From<PaymentsError> for HandleError {
+    fn from(error: PaymentsError) -> Self {
+        HandleError::Invalid(error.to_string())
+    }
+}
+
+/// What happens because of a request the saga sent.
+pub fn decide(
+    state: &State<'_>,
+    event: &Event,
+    decline_rate: f64,
+) -> Result<Vec<Event>, HandleError> {
+    let (order_id, operation) = match event {
+        Event::PaymentRequested(request) => {
+            if PAYMENTS.contains(state, &request.order_id)? {
+                return Ok(vec![]); // one payment per order
+            }
+            let account = ACCOUNTS.load(state, &request.customer_id)?;
+            return Ok(vec![authorize(request, account.as_ref(), decline_rate)]);
+        }
+        Event::PaymentCaptureRequested(request) => (&request.order_id, Operation::Capture),
+        Event::PaymentVoidRequested(request) => (&request.order_id, Operation::Void),
+        Event::PaymentRefundRequested(request) => (&request.order_id, Operation::Refund),
+        _ => return Ok(vec![]),
+    };
+    let payment = PAYMENTS
+        .load(state, order_id)?
+        .ok_or_else(|| PaymentsError::NoPayment {
+            operation,
+            order_id: order_id.clone(),
+        })?;
+    if !ACCOUNTS.contains(state, &payment.customer_id)? {
+        return Err(PaymentsError::PaymentWithoutAccount(order_id.clone()).into());
+    }
+    // `None`: repeated or out of order, nothing to do
+    Ok(settle(&payment, operation).into_iter().collect())
+}
+
+/// A new account, as requested; refused if the customer has one.
+pub fn open_account(
+    existing: Option<&Account>,
+    opened: AccountOpened,
+) -> Result<Event, PaymentsError> {
+    if existing.is_some() {
+        return Err(PaymentsError::AccountExists(opened.customer_id));
+    }
+    events::validate::Validate::validate(&opened)
+        .map_err(|error| PaymentsError::Invalid(error.to_string()))?;
+    Ok(opened.into())
+}
+
+/// Authorizes or declines a payment request.
 pub fn authorize(
     request: &PaymentRequested,
     account: Option<&Account>,
     decline_rate: f64,
-) -> (Option<Account>, Payment, Event) {
+) -> Event {
     let reason = match account {
         None => Some(DeclineReason::UnknownCustomer),
         Some(account) if account.currency != request.currency => {
@@ -80,106 +165,29 @@ pub fn authorize(
         }
         Some(_) => None,
     };
-    let authorization_id = format!("auth-{}", request.order_id);
-    let payment = |status| Payment {
-        order_id: request.order_id.clone(),
-        customer_id: request.customer_id.clone(),
-        authorization_id: authorization_id.clone(),
-        amount_minor: request.amount_minor,
-        currency: request.currency.clone(),
-        status,
-    };
-    match (reason, account) {
-        (None, Some(account)) => {
-            let mut account = account.clone();
-            account.held_minor += request.amount_minor;
-            let event = PaymentAuthorized {
-                order_id: request.order_id.clone(),
-                customer_id: request.customer_id.clone(),
-                authorization_id: authorization_id.clone(),
-                amount_minor: request.amount_minor,
-                currency: request.currency.clone(),
-            };
-            (
-                Some(account),
-                payment(PaymentStatus::Authorized),
-                event.into(),
-            )
+    match reason {
+        None => PaymentAuthorized {
+            order_id: request.order_id.clone(),
+            customer_id: request.customer_id.clone(),
+            authorization_id: authorization_id(&request.order_id),
+            amount_minor: request.amount_minor,
+            currency: request.currency.clone(),
         }
-        (reason, _) => {
-            let event = PaymentDeclined {
-                order_id: request.order_id.clone(),
-                customer_id: request.customer_id.clone(),
-                reason: reason.unwrap_or(DeclineReason::Unknown),
-                amount_minor: request.amount_minor,
-                currency: request.currency.clone(),
-            };
-            (None, payment(PaymentStatus::Declined), event.into())
+        .into(),
+        Some(reason) => PaymentDeclined {
+            order_id: request.order_id.clone(),
+            customer_id: request.customer_id.clone(),
+            reason,
+            amount_minor: request.amount_minor,
+            currency: request.currency.clone(),
         }
+        .into(),
     }
 }
 
-/// The next state of a payment and its account for a capture, void or refund; `None` when the
-/// payment is not in the state the operation needs (a repeat, or out of order).
-pub fn settle(
-    payment: &Payment,
-    account: &Account,
-    operation: Operation,
-) -> Option<(Account, Payment, Event)> {
-    let (from, to) = match operation {
-        Operation::Capture => (PaymentStatus::Authorized, PaymentStatus::Captured),
-        Operation::Void => (PaymentStatus::Authorized, PaymentStatus::Voided),
-        Operation::Refund => (PaymentStatus::Captured, PaymentStatus::Refunded),
-    };
-    if payment.status != from {
-        return None;
-    }
-    let mut account = account.clone();
-    let amount = payment.amount_minor;
-    match operation {
-        Operation::Capture => {
-            account.held_minor -= amount;
-            account.captured_minor += amount;
-        }
-        Operation::Void => account.held_minor -= amount,
-        Operation::Refund => account.captured_minor -= amount,
-    }
-    let (order_id, authorization_id, currency) = (
-        payment.order_id.clone(),
-        payment.authorization_id.clone(),
-        payment.currency.clone(),
-    );
-    let event: Event = match operation {
-        Operation::Capture => PaymentCaptured {
-            order_id,
-            authorization_id,
-            amount_minor: amount,
-            currency,
-        }
-        .into(),
-        Operation::Void => PaymentVoided {
-            order_id,
-            authorization_id,
-            amount_minor: amount,
-            currency,
-        }
-        .into(),
-        Operation::Refund => PaymentRefunded {
-            order_id,
-            authorization_id,
-            amount_minor: amount,
-            currency,
-        }
-        .into(),
-    };
-    Some((
-        account,
-        Payment {
-            status: to,
-            ..payment.clone()
-        },
-        event,
-    ))
+/// The one authorization id of an order's payment.
+pub fn authorization_id(order_id: &str) -> String {
+    format!("auth-{order_id}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,68 +197,138 @@ pub enum Operation {
     Refund,
 }
 
+impl Operation {
+    /// The payment status the operation needs, and the one it leaves.
+    fn transition(self) -> (PaymentStatus, PaymentStatus) {
+        match self {
+            Operation::Capture => (PaymentStatus::Authorized, PaymentStatus::Captured),
+            Operation::Void => (PaymentStatus::Authorized, PaymentStatus::Voided),
+            Operation::Refund => (PaymentStatus::Captured, PaymentStatus::Refunded),
+        }
+    }
+
+    /// The money it moves on the account.
+    fn apply(self, account: &mut Account, amount: i64) {
+        match self {
+            Operation::Capture => {
+                account.held_minor -= amount;
+                account.captured_minor += amount;
+            }
+            Operation::Void => account.held_minor -= amount,
+            Operation::Refund => account.captured_minor -= amount,
+        }
+    }
+}
+
+/// The event of a capture, void or refund; `None` when the payment is not in the state the
+/// operation needs (a repeat, or out of order).
+pub fn settle(payment: &Payment, operation: Operation) -> Option<Event> {
+    if payment.status != operation.transition().0 {
+        return None;
+    }
+    let (order_id, authorization_id, amount_minor, currency) = (
+        payment.order_id.clone(),
+        payment.authorization_id.clone(),
+        payment.amount_minor,
+        payment.currency.clone(),
+    );
+    Some(match operation {
+        Operation::Capture => PaymentCaptured {
+            order_id,
+            authorization_id,
+            amount_minor,
+            currency,
+        }
+        .into(),
+        Operation::Void => PaymentVoided {
+            order_id,
+            authorization_id,
+            amount_minor,
+            currency,
+        }
+        .into(),
+        Operation::Refund => PaymentRefunded {
+            order_id,
+            authorization_id,
+            amount_minor,
+            currency,
+        }
+        .into(),
+    })
+}
+
+/// The state change each payments event records.
+pub fn evolve(state: &mut State<'_>, event: &Event) -> Result<(), StateError> {
+    match event {
+        Event::AccountOpened(opened) => {
+            let account = Account {
+                customer_id: opened.customer_id.clone(),
+                credit_limit_minor: opened.credit_limit_minor,
+                currency: opened.currency.clone(),
+                held_minor: 0,
+                captured_minor: 0,
+            };
+            ACCOUNTS.save(state, &opened.customer_id, &account)
+        }
+        Event::PaymentAuthorized(e) => {
+            if let Some(mut account) = ACCOUNTS.load(state, &e.customer_id)? {
+                account.held_minor += e.amount_minor;
+                ACCOUNTS.save(state, &e.customer_id, &account)?;
+            }
+            let payment = Payment {
+                order_id: e.order_id.clone(),
+                customer_id: e.customer_id.clone(),
+                authorization_id: e.authorization_id.clone(),
+                amount_minor: e.amount_minor,
+                currency: e.currency.clone(),
+                status: PaymentStatus::Authorized,
+            };
+            PAYMENTS.save(state, &e.order_id, &payment)
+        }
+        Event::PaymentDeclined(e) => {
+            let payment = Payment {
+                order_id: e.order_id.clone(),
+                customer_id: e.customer_id.clone(),
+                authorization_id: authorization_id(&e.order_id),
+                amount_minor: e.amount_minor,
+                currency: e.currency.clone(),
+                status: PaymentStatus::Declined,
+            };
+            PAYMENTS.save(state, &e.order_id, &payment)
+        }
+        Event::PaymentCaptured(e) => settled(state, &e.order_id, Operation::Capture),
+        Event::PaymentVoided(e) => settled(state, &e.order_id, Operation::Void),
+        Event::PaymentRefunded(e) => settled(state, &e.order_id, Operation::Refund),
+        _ => Ok(()),
+    }
+}
+
+/// A capture, void or refund that happened: the payment moves on and the account with it.
+fn settled(state: &mut State<'_>, order_id: &str, operation: Operation) -> Result<(), StateError> {
+    let Some(payment) = PAYMENTS.load(state, order_id)? else {
+        return Ok(());
+    };
+    let (from, to) = operation.transition();
+    if payment.status != from {
+        return Ok(());
+    }
+    if let Some(mut account) = ACCOUNTS.load(state, &payment.customer_id)? {
+        operation.apply(&mut account, payment.amount_minor);
+        ACCOUNTS.save(state, &payment.customer_id, &account)?;
+    }
+    PAYMENTS.save(
+        state,
+        order_id,
+        &Payment {
+            status: to,
+            ..payment
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn account(limit: i64) -> Account {
-        Account {
-            customer_id: "c".into(),
-            credit_limit_minor: limit,
-            currency: "EUR".into(),
-            held_minor: 0,
-            captured_minor: 0,
-        }
-    }
-
-    fn request(amount: i64) -> PaymentRequested {
-        PaymentRequested {
-            order_id: "o1".into(),
-            customer_id: "c".into(),
-            amount_minor: amount,
-            currency: "EUR".into(),
-        }
-    }
-
-    #[test]
-    fn authorizes_within_the_limit_and_declines_beyond() {
-        let (held, payment, event) = authorize(&request(100), Some(&account(150)), 0.0);
-        assert_eq!(held.unwrap().available_minor(), 50);
-        assert_eq!(payment.status, PaymentStatus::Authorized);
-        assert_eq!(event.event_type(), events::EventType::PaymentAuthorized);
-        let (held, _, event) = authorize(&request(200), Some(&account(150)), 0.0);
-        assert!(held.is_none());
-        assert!(
-            matches!(event, Event::PaymentDeclined(ref d) if d.reason == DeclineReason::InsufficientCredit)
-        );
-        let (_, _, event) = authorize(&request(1), None, 0.0);
-        assert!(
-            matches!(event, Event::PaymentDeclined(ref d) if d.reason == DeclineReason::UnknownCustomer)
-        );
-        let (_, _, event) = authorize(&request(1), Some(&account(150)), 1.0);
-        assert!(
-            matches!(event, Event::PaymentDeclined(ref d) if d.reason == DeclineReason::IssuerDeclined)
-        );
-    }
-
-    #[test]
-    fn capture_void_and_refund_happen_at_most_once() {
-        let (held, payment, _) = authorize(&request(100), Some(&account(150)), 0.0);
-        let held = held.unwrap();
-        let (captured_account, captured, _) = settle(&payment, &held, Operation::Capture).unwrap();
-        assert_eq!(
-            (captured_account.held_minor, captured_account.captured_minor),
-            (0, 100)
-        );
-        assert!(settle(&captured, &captured_account, Operation::Capture).is_none());
-        assert!(settle(&captured, &captured_account, Operation::Void).is_none());
-        let (refunded_account, refunded, _) =
-            settle(&captured, &captured_account, Operation::Refund).unwrap();
-        assert_eq!(refunded_account.captured_minor, 0);
-        assert!(settle(&refunded, &refunded_account, Operation::Refund).is_none());
-        let (voided_account, _, _) = settle(&payment, &held, Operation::Void).unwrap();
-        assert_eq!(voided_account.available_minor(), 150);
-    }
 
     #[test]
     fn the_decline_knob_is_stable_and_roughly_the_rate() {

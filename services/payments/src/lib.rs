@@ -15,15 +15,8 @@ pub mod domain;
 pub mod handlers;
 pub mod store;
 
-use std::sync::Arc;
-
-use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
-
-pub const DEFINITION: ServiceDefinition = ServiceDefinition {
-    name: "payments",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "customer accounts: authorize, capture, void, refund",
-};
+use events::{Envelope, Event, EventType};
+use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
 /// Knobs for demos and tests (latency comes from the runtime's `--processing-delay-ms`).
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
@@ -34,16 +27,60 @@ pub struct Settings {
     pub decline_rate: f64,
 }
 
-/// The service's event handler (also used by `--rebuild`).
-pub fn handler(settings: Settings) -> Arc<dyn Handler> {
-    Arc::new(handlers::PaymentsHandler {
-        decline_rate: settings.decline_rate.clamp(0.0, 1.0),
-    })
+/// The payments service.
+#[derive(Debug, Default)]
+pub struct Payments {
+    decline_rate: f64,
 }
 
-/// Builds the service: runtime, event handler and API endpoints.
-pub async fn build(config: RuntimeConfig, settings: Settings) -> anyhow::Result<Application> {
-    let app = Application::build(config, DEFINITION, handler(settings)).await?;
-    handlers::register_api(&app).await?;
-    Ok(app)
+impl Service for Payments {
+    const DEFINITION: ServiceDefinition = ServiceDefinition {
+        name: events::Context::Payments.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        description: "customer accounts: authorize, capture, void, refund",
+    };
+    const TREES: &'static [&'static str] = store::TREES;
+    type Settings = Settings;
+
+    fn new(settings: Settings) -> Self {
+        Payments {
+            decline_rate: settings.decline_rate.clamp(0.0, 1.0),
+        }
+    }
+
+    fn consumes(&self) -> Vec<EventType> {
+        vec![
+            EventType::PaymentRequested,
+            EventType::PaymentCaptureRequested,
+            EventType::PaymentVoidRequested,
+            EventType::PaymentRefundRequested,
+        ]
+    }
+
+    fn folds(&self) -> Vec<EventType> {
+        vec![
+            EventType::AccountOpened,
+            EventType::PaymentAuthorized,
+            EventType::PaymentDeclined,
+            EventType::PaymentCaptured,
+            EventType::PaymentVoided,
+            EventType::PaymentRefunded,
+        ]
+    }
+
+    fn decide(
+        &self,
+        state: &mut State<'_>,
+        incoming: &Incoming,
+    ) -> Result<Vec<Event>, HandleError> {
+        domain::decide(state, &incoming.event, self.decline_rate)
+    }
+
+    fn evolve(&self, state: &mut State<'_>, event: &Event, _: &Envelope) -> Result<(), StateError> {
+        domain::evolve(state, event)
+    }
+
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        handlers::endpoints(endpoints);
+    }
 }

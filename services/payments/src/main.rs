@@ -1,23 +1,5 @@
-//! The payments service binary.
+//! The payments service binary (`shop-payments --help` lists its flags).
 
-use clap::Parser;
-
-/// Customer accounts and payments of the shop.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Cli {
-    #[command(flatten)]
-    runtime: runtime::RuntimeConfig,
-    #[command(flatten)]
-    settings: payments::Settings,
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let handler = payments::handler(cli.settings);
-    runtime::run_service(cli.runtime, payments::DEFINITION, handler, |config| {
-        payments::build(config, cli.settings)
-    })
-    .await
+fn main() -> std::process::ExitCode {
+    runtime::main::<payments::Payments>()
 }

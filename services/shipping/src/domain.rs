@@ -1,11 +1,17 @@
-//! Pure shipping rules: a shipment per confirmed order, moving created → shipped → delivered.
+//! Shipping's rules and state: a shipment per confirmed order, moving created → shipped →
+//! delivered on timers (`decide`), and `evolve`, the one fold of shipping's events into the
+//! `shipments` tree that live handling and rebuilds share.
 
 use serde::{Deserialize, Serialize};
 
-use events::Event;
 use events::inventory::StockLine;
 use events::orders::OrderConfirmed;
 use events::shipping::{Delivered, ShipmentCreated, Shipped};
+use events::{Event, Timestamp};
+use runtime::{HandleError, State, StateError};
+
+use crate::Settings;
+use crate::store::SHIPMENTS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShipmentStatus {
@@ -47,11 +53,41 @@ pub fn tracking_number(order_id: &str) -> String {
     format!("TRK-{tail}")
 }
 
-/// The shipment for a confirmed order, the event announcing it, and the event to publish
-/// when the parcel leaves.
-pub fn create(confirmed: &OrderConfirmed) -> (Shipment, Event, Event) {
+/// What happens because of an event shipping consumes: a confirmed order gets a shipment
+/// and a timer that ships it; a shipped parcel gets a timer that delivers it.
+pub fn decide(
+    state: &mut State<'_>,
+    event: &Event,
+    settings: &Settings,
+) -> Result<Vec<Event>, HandleError> {
+    let now = state.now();
+    match event {
+        Event::OrderConfirmed(confirmed) => {
+            if SHIPMENTS.contains(state, &confirmed.order_id)? {
+                return Ok(vec![]);
+            }
+            let (created, shipped) = create(confirmed);
+            let at = now.plus_millis(settings.ship_delay_ms);
+            state.schedule(&format!("ship/{}", confirmed.order_id), at, shipped)?;
+            Ok(vec![created])
+        }
+        // `evolve` has already recorded the parcel as shipped
+        Event::Shipped(shipped) => {
+            let shipment = SHIPMENTS.load(state, &shipped.order_id)?;
+            if let Some(delivered) = shipment.as_ref().and_then(delivery) {
+                let at: Timestamp = now.plus_millis(settings.deliver_delay_ms);
+                state.schedule(&format!("deliver/{}", shipped.order_id), at, delivered)?;
+            }
+            Ok(vec![])
+        }
+        _ => Ok(vec![]),
+    }
+}
+
+/// The event announcing a confirmed order's shipment, and the event to publish when the
+/// parcel leaves.
+pub fn create(confirmed: &OrderConfirmed) -> (Event, Event) {
     let shipment_id = format!("ship-{}", confirmed.order_id);
-    let tracking_number = tracking_number(&confirmed.order_id);
     let lines: Vec<StockLine> = confirmed
         .lines
         .iter()
@@ -60,14 +96,6 @@ pub fn create(confirmed: &OrderConfirmed) -> (Shipment, Event, Event) {
             quantity: line.quantity,
         })
         .collect();
-    let shipment = Shipment {
-        order_id: confirmed.order_id.clone(),
-        shipment_id: shipment_id.clone(),
-        customer_id: confirmed.customer_id.clone(),
-        lines: lines.clone(),
-        tracking_number: tracking_number.clone(),
-        status: ShipmentStatus::Created,
-    };
     let created = ShipmentCreated {
         order_id: confirmed.order_id.clone(),
         shipment_id: shipment_id.clone(),
@@ -77,34 +105,55 @@ pub fn create(confirmed: &OrderConfirmed) -> (Shipment, Event, Event) {
     let shipped = Shipped {
         order_id: confirmed.order_id.clone(),
         shipment_id,
-        tracking_number,
+        tracking_number: tracking_number(&confirmed.order_id),
     };
-    (shipment, created.into(), shipped.into())
+    (created.into(), shipped.into())
 }
 
-/// Records that the parcel left; returns the delivery event to schedule.
-pub fn shipped(shipment: &Shipment) -> Option<(Shipment, Event)> {
-    (shipment.status == ShipmentStatus::Created).then(|| {
-        let delivered = Delivered {
+/// The delivery to schedule for a shipment that just shipped.
+pub fn delivery(shipment: &Shipment) -> Option<Event> {
+    (shipment.status == ShipmentStatus::Shipped).then(|| {
+        Delivered {
             order_id: shipment.order_id.clone(),
             shipment_id: shipment.shipment_id.clone(),
-        };
-        (
-            Shipment {
-                status: ShipmentStatus::Shipped,
-                ..shipment.clone()
-            },
-            delivered.into(),
-        )
+        }
+        .into()
     })
 }
 
-/// Records the delivery.
-pub fn delivered(shipment: &Shipment) -> Option<Shipment> {
-    (shipment.status == ShipmentStatus::Shipped).then(|| Shipment {
-        status: ShipmentStatus::Delivered,
-        ..shipment.clone()
-    })
+/// The shipment after `event`; `None` when the event changes nothing (a shipment only moves
+/// forward, once per step).
+pub fn apply(existing: Option<&Shipment>, event: &Event) -> Option<Shipment> {
+    let moved = |from: ShipmentStatus, to: ShipmentStatus| {
+        existing
+            .filter(|shipment| shipment.status == from)
+            .map(|shipment| Shipment {
+                status: to,
+                ..shipment.clone()
+            })
+    };
+    match event {
+        Event::ShipmentCreated(created) if existing.is_none() => Some(Shipment {
+            order_id: created.order_id.clone(),
+            shipment_id: created.shipment_id.clone(),
+            customer_id: created.customer_id.clone(),
+            lines: created.lines.clone(),
+            tracking_number: tracking_number(&created.order_id),
+            status: ShipmentStatus::Created,
+        }),
+        Event::Shipped(_) => moved(ShipmentStatus::Created, ShipmentStatus::Shipped),
+        Event::Delivered(_) => moved(ShipmentStatus::Shipped, ShipmentStatus::Delivered),
+        _ => None,
+    }
+}
+
+/// The state change each shipping event records.
+pub fn evolve(state: &mut State<'_>, event: &Event) -> Result<(), StateError> {
+    let order_id = event.key();
+    if let Some(shipment) = apply(SHIPMENTS.load(state, order_id)?.as_ref(), event) {
+        SHIPMENTS.save(state, order_id, &shipment)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -118,15 +167,29 @@ mod tests {
         else {
             panic!()
         };
-        let (shipment, created, shipped_event) = create(&confirmed);
+        let (created, shipped_event) = create(&confirmed);
         assert_eq!(created.event_type(), events::EventType::ShipmentCreated);
         assert_eq!(shipped_event.event_type(), events::EventType::Shipped);
-        assert!(delivered(&shipment).is_none(), "not before shipping");
-        let (shipment, delivery) = shipped(&shipment).unwrap();
+        let shipment = apply(None, &created).unwrap();
+        assert!(apply(Some(&shipment), &created).is_none(), "created once");
+        assert!(delivery(&shipment).is_none(), "not before shipping");
+        let delivered_event = Event::from(Delivered {
+            order_id: shipment.order_id.clone(),
+            shipment_id: shipment.shipment_id.clone(),
+        });
+        assert!(
+            apply(Some(&shipment), &delivered_event).is_none(),
+            "not delivered before shipping"
+        );
+        let shipment = apply(Some(&shipment), &shipped_event).unwrap();
+        let delivery = delivery(&shipment).unwrap();
         assert_eq!(delivery.event_type(), events::EventType::Delivered);
-        assert!(shipped(&shipment).is_none(), "ships once");
+        assert!(
+            apply(Some(&shipment), &shipped_event).is_none(),
+            "ships once"
+        );
         assert_eq!(
-            delivered(&shipment).unwrap().status,
+            apply(Some(&shipment), &delivery).unwrap().status,
             ShipmentStatus::Delivered
         );
     }

@@ -4,7 +4,7 @@
 //!   `shipping.delivered` (which its timers publish) to record progress.
 //! - Publishes: `shipping.shipment_created`, `shipping.shipped`, `shipping.delivered`.
 //! - API (`<prefix>.api.shipping.<verb>`): `get`.
-//! - sled trees: `shipments` (order id → shipment).
+//! - sled trees: `shipments` (order id → shipment), a fold of shipping's own events.
 //!
 //! The delays are runtime timers: they are stored with the shipment's transaction, survive
 //! restarts, and publish their event through the outbox like everything else.
@@ -13,15 +13,8 @@ pub mod domain;
 pub mod handlers;
 pub mod store;
 
-use std::sync::Arc;
-
-use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
-
-pub const DEFINITION: ServiceDefinition = ServiceDefinition {
-    name: "shipping",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "shipments of confirmed orders",
-};
+use events::{Envelope, Event, EventType};
+use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Settings {
@@ -42,14 +35,54 @@ impl Default for Settings {
     }
 }
 
-/// The service's event handler (also used by `--rebuild`).
-pub fn handler(settings: Settings) -> Arc<dyn Handler> {
-    Arc::new(handlers::ShippingHandler { settings })
+/// The shipping service.
+#[derive(Debug, Default)]
+pub struct Shipping {
+    settings: Settings,
 }
 
-/// Builds the service: runtime, event handler and API endpoints.
-pub async fn build(config: RuntimeConfig, settings: Settings) -> anyhow::Result<Application> {
-    let app = Application::build(config, DEFINITION, handler(settings)).await?;
-    handlers::register_api(&app).await?;
-    Ok(app)
+impl Service for Shipping {
+    const DEFINITION: ServiceDefinition = ServiceDefinition {
+        name: events::Context::Shipping.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        description: "shipments of confirmed orders",
+    };
+    const TREES: &'static [&'static str] = store::TREES;
+    type Settings = Settings;
+
+    fn new(settings: Settings) -> Self {
+        Shipping { settings }
+    }
+
+    fn consumes(&self) -> Vec<EventType> {
+        vec![
+            EventType::OrderConfirmed,
+            EventType::Shipped,
+            EventType::Delivered,
+        ]
+    }
+
+    fn folds(&self) -> Vec<EventType> {
+        vec![
+            EventType::ShipmentCreated,
+            EventType::Shipped,
+            EventType::Delivered,
+        ]
+    }
+
+    fn decide(
+        &self,
+        state: &mut State<'_>,
+        incoming: &Incoming,
+    ) -> Result<Vec<Event>, HandleError> {
+        domain::decide(state, &incoming.event, &self.settings)
+    }
+
+    fn evolve(&self, state: &mut State<'_>, event: &Event, _: &Envelope) -> Result<(), StateError> {
+        domain::evolve(state, event)
+    }
+
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        handlers::endpoints(endpoints);
+    }
 }

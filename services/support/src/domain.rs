@@ -1,10 +1,16 @@
-//! Pure support rules: what each event adds to an order's timeline, and when a ticket opens.
+//! Support's rules and state: what each event adds to an order's timeline, when a ticket
+//! opens by itself (`decide`), and `evolve`, the one fold of the events support reads and
+//! publishes into timelines and tickets, shared by live handling, API commands and rebuilds.
 
 use serde::{Deserialize, Serialize};
 
 use events::codec::wire_name;
+use events::orders::{CancellationReason, OrderCancelled};
 use events::support::{TicketOpened, TicketResolved, TicketSource, TimelineEntry};
 use events::{Event, Timestamp};
+use runtime::{ApiError, State, StateError};
+
+use crate::store::{TICKETS, TIMELINES};
 
 /// The most timeline entries kept per order (the story of one order is short; this bounds
 /// the store against a runaway producer).
@@ -68,15 +74,72 @@ pub fn record(timeline: &mut Vec<TimelineEntry>, occurred_at: Timestamp, event: 
     timeline.truncate(MAX_TIMELINE);
 }
 
+/// Why a support request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SupportError {
+    #[error("message must not be empty")]
+    EmptyMessage,
+    #[error("unknown ticket {0}")]
+    UnknownTicket(String),
+}
+
+impl From<SupportError> for ApiError {
+    fn from(error: SupportError) -> Self {
+        let code = match error {
+            SupportError::EmptyMessage => 400,
+            SupportError::UnknownTicket(_) => 404,
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+/// What happens because of an order event: a cancelled order gets one system ticket, with
+/// the order's timeline so far (`evolve` has already added the cancellation to it).
+pub fn decide(state: &State<'_>, event: &Event) -> Result<Vec<Event>, StateError> {
+    let Event::OrderCancelled(cancelled) = event else {
+        return Ok(vec![]);
+    };
+    let order_id = &cancelled.order_id;
+    if TICKETS.contains(state, &system_ticket_id(order_id))? {
+        return Ok(vec![]);
+    }
+    let timeline = TIMELINES.load(state, order_id)?.unwrap_or_default();
+    let message = cancellation_message(cancelled);
+    Ok(vec![system_ticket(
+        order_id,
+        &cancelled.customer_id,
+        message,
+        timeline,
+    )])
+}
+
+/// What the system ticket of a cancelled order says.
+pub fn cancellation_message(cancelled: &OrderCancelled) -> String {
+    match cancelled.reason {
+        CancellationReason::PaymentDeclined => format!("payment declined: {}", cancelled.detail),
+        CancellationReason::PaymentTimedOut => {
+            "payment did not answer in time; order cancelled".to_owned()
+        }
+        CancellationReason::ReservationTimedOut => {
+            "inventory did not answer in time; order cancelled".to_owned()
+        }
+        CancellationReason::Unknown => format!("order cancelled: {}", cancelled.detail),
+    }
+}
+
+fn system_ticket_id(order_id: &str) -> String {
+    format!("tick-{order_id}")
+}
+
 /// The ticket the shop opens by itself when an order fails; one per order.
 pub fn system_ticket(
     order_id: &str,
     customer_id: &str,
     message: String,
     timeline: Vec<TimelineEntry>,
-) -> (Ticket, Event) {
+) -> Event {
     open(
-        format!("tick-{order_id}"),
+        system_ticket_id(order_id),
         order_id,
         customer_id,
         TicketSource::System,
@@ -85,7 +148,7 @@ pub fn system_ticket(
     )
 }
 
-/// A new ticket and its event.
+/// The event that opens a ticket.
 pub fn open(
     ticket_id: String,
     order_id: &str,
@@ -93,45 +156,75 @@ pub fn open(
     source: TicketSource,
     message: String,
     timeline: Vec<TimelineEntry>,
-) -> (Ticket, Event) {
-    let ticket = Ticket {
+) -> Event {
+    TicketOpened {
         ticket_id,
         order_id: order_id.to_owned(),
         customer_id: customer_id.to_owned(),
         source,
         message,
         timeline,
-        resolved: false,
-        resolution: String::new(),
-    };
-    let event = TicketOpened {
-        ticket_id: ticket.ticket_id.clone(),
-        order_id: ticket.order_id.clone(),
-        customer_id: ticket.customer_id.clone(),
-        source,
-        message: ticket.message.clone(),
-        timeline: ticket.timeline.clone(),
-    };
-    (ticket, event.into())
+    }
+    .into()
 }
 
-/// Closes a ticket; resolving twice publishes nothing new.
-pub fn resolve(ticket: &Ticket, resolution: String, now: Timestamp) -> (Ticket, Vec<Event>) {
-    if ticket.resolved {
-        return (ticket.clone(), vec![]);
+/// The event that closes a ticket; resolving twice publishes nothing new.
+pub fn resolve(ticket: &Ticket, resolution: String, now: Timestamp) -> Option<Event> {
+    (!ticket.resolved).then(|| {
+        TicketResolved {
+            ticket_id: ticket.ticket_id.clone(),
+            order_id: ticket.order_id.clone(),
+            resolution,
+            resolved_at: Some(now),
+        }
+        .into()
+    })
+}
+
+/// The ticket after a ticket event; `None` when it changes nothing.
+pub fn apply(existing: Option<Ticket>, event: &Event) -> Option<Ticket> {
+    match event {
+        Event::TicketOpened(opened) if existing.is_none() => Some(Ticket {
+            ticket_id: opened.ticket_id.clone(),
+            order_id: opened.order_id.clone(),
+            customer_id: opened.customer_id.clone(),
+            source: opened.source,
+            message: opened.message.clone(),
+            timeline: opened.timeline.clone(),
+            resolved: false,
+            resolution: String::new(),
+        }),
+        Event::TicketResolved(resolved) => existing.map(|ticket| Ticket {
+            resolved: true,
+            resolution: resolved.resolution.clone(),
+            ..ticket
+        }),
+        _ => None,
     }
-    let resolved = Ticket {
-        resolved: true,
-        resolution: resolution.clone(),
-        ..ticket.clone()
-    };
-    let event = TicketResolved {
-        ticket_id: ticket.ticket_id.clone(),
-        order_id: ticket.order_id.clone(),
-        resolution,
-        resolved_at: Some(now),
-    };
-    (resolved, vec![event.into()])
+}
+
+/// The state change each event records: tickets from support's own events, a timeline entry
+/// from every order event support reads.
+pub fn evolve(
+    state: &mut State<'_>,
+    event: &Event,
+    occurred_at: Timestamp,
+) -> Result<(), StateError> {
+    match event {
+        Event::TicketOpened(TicketOpened { ticket_id, .. })
+        | Event::TicketResolved(TicketResolved { ticket_id, .. }) => {
+            if let Some(ticket) = apply(TICKETS.load(state, ticket_id)?, event) {
+                TICKETS.save(state, ticket_id, &ticket)?;
+            }
+            Ok(())
+        }
+        event => {
+            let order_id = event.key();
+            let mut timeline = TIMELINES.load(state, order_id)?.unwrap_or_default();
+            record(&mut timeline, occurred_at, event);
+            TIMELINES.save(state, order_id, &timeline)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -154,15 +247,14 @@ mod tests {
 
     #[test]
     fn a_ticket_resolves_once() {
-        let (ticket, opened) = system_ticket("o1", "c1", "payment declined".into(), vec![]);
-        assert_eq!(ticket.ticket_id, "tick-o1");
+        let opened = system_ticket("o1", "c1", "payment declined".into(), vec![]);
         assert_eq!(opened.event_type(), events::EventType::TicketOpened);
-        let (resolved, events) = resolve(&ticket, "refunded".into(), Timestamp::UNIX_EPOCH);
-        assert!(resolved.resolved && events.len() == 1);
-        assert!(
-            resolve(&resolved, "again".into(), Timestamp::UNIX_EPOCH)
-                .1
-                .is_empty()
-        );
+        let ticket = apply(None, &opened).unwrap();
+        assert_eq!(ticket.ticket_id, "tick-o1");
+        assert!(apply(Some(ticket.clone()), &opened).is_none(), "opens once");
+        let resolution = resolve(&ticket, "refunded".into(), Timestamp::UNIX_EPOCH).unwrap();
+        let resolved = apply(Some(ticket), &resolution).unwrap();
+        assert!(resolved.resolved);
+        assert!(resolve(&resolved, "again".into(), Timestamp::UNIX_EPOCH).is_none());
     }
 }

@@ -8,30 +8,80 @@
 //!   opens a ticket by itself on `orders.cancelled` (a declined payment or a saga timeout).
 //! - Publishes: `support.ticket_opened`, `support.ticket_updated`, `support.ticket_resolved`.
 //! - API (`<prefix>.api.support.<verb>`): `open`, `list`, `resolve`.
-//! - sled trees: `tickets` (ticket id → ticket), `timelines` (order id → timeline).
+//! - sled trees: `tickets` (ticket id → ticket), `timelines` (order id → timeline); both are
+//!   folds of the events support reads and publishes.
 
 pub mod domain;
 pub mod handlers;
 pub mod store;
 
-use std::sync::Arc;
+use events::{Envelope, Event, EventType};
+use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
-use runtime::{Application, Handler, RuntimeConfig, ServiceDefinition};
+/// The support service.
+#[derive(Debug, Default)]
+pub struct Support;
 
-pub const DEFINITION: ServiceDefinition = ServiceDefinition {
-    name: "support",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "customer-support tickets",
-};
+/// Support has no settings of its own.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Settings {}
 
-/// The service's event handler (also used by `--rebuild`).
-pub fn handler() -> Arc<dyn Handler> {
-    Arc::new(handlers::SupportHandler)
-}
+impl Service for Support {
+    const DEFINITION: ServiceDefinition = ServiceDefinition {
+        name: events::Context::Support.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        description: "customer-support tickets",
+    };
+    const TREES: &'static [&'static str] = store::TREES;
+    type Settings = Settings;
 
-/// Builds the service: runtime, event handler and API endpoints.
-pub async fn build(config: RuntimeConfig) -> anyhow::Result<Application> {
-    let app = Application::build(config, DEFINITION, handler()).await?;
-    handlers::register_api(&app).await?;
-    Ok(app)
+    fn new(_: Settings) -> Self {
+        Support
+    }
+
+    fn consumes(&self) -> Vec<EventType> {
+        vec![
+            EventType::OrderPlaced,
+            EventType::OrderConfirmed,
+            EventType::OrderRejected,
+            EventType::OrderCancelled,
+            EventType::OrderCompleted,
+            EventType::DeadlinePassed,
+            EventType::StockReserved,
+            EventType::ReservationRejected,
+            EventType::PaymentAuthorized,
+            EventType::PaymentDeclined,
+            EventType::PaymentCaptured,
+            EventType::PaymentVoided,
+            EventType::Shipped,
+        ]
+    }
+
+    /// Everything it consumes (timelines) and its own ticket events.
+    fn folds(&self) -> Vec<EventType> {
+        let mut types = self.consumes();
+        types.extend([EventType::TicketOpened, EventType::TicketResolved]);
+        types
+    }
+
+    fn decide(
+        &self,
+        state: &mut State<'_>,
+        incoming: &Incoming,
+    ) -> Result<Vec<Event>, HandleError> {
+        Ok(domain::decide(state, &incoming.event)?)
+    }
+
+    fn evolve(
+        &self,
+        state: &mut State<'_>,
+        event: &Event,
+        envelope: &Envelope,
+    ) -> Result<(), StateError> {
+        domain::evolve(state, event, envelope.occurred_at)
+    }
+
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        handlers::endpoints(endpoints);
+    }
 }

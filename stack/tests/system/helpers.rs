@@ -72,7 +72,7 @@ impl TestShop {
     }
 
     pub(crate) async fn start() -> TestShop {
-        Self::start_with(&stack::SERVICES, |_| {}).await
+        Self::start_with(stack::SERVICES, |_| {}).await
     }
 
     /// Products TEA (8.99), MUG (14.50), KETTLE (39.99) with `stock` units each, and customers
@@ -329,8 +329,9 @@ impl TestShop {
 /// Net captures per order from the payments store: captured = 1, refunded = 0 (after a
 /// capture), anything else = 0.
 pub(crate) fn net_captures(shop: &TestShop) -> HashMap<String, i64> {
-    let payments: Vec<payments::domain::Payment> =
-        payments::store::list_payments(shop.store("payments")).expect("payments");
+    let payments: Vec<payments::domain::Payment> = payments::store::PAYMENTS
+        .all(shop.store("payments"))
+        .expect("payments");
     payments
         .into_iter()
         .map(|payment| {
@@ -342,7 +343,8 @@ pub(crate) fn net_captures(shop: &TestShop) -> HashMap<String, i64> {
 
 /// Per sku: received == available + reserved + sold, from the inventory store.
 pub(crate) fn stock_levels(shop: &TestShop) -> BTreeMap<String, inventory::domain::Stock> {
-    inventory::store::list(shop.store("inventory"))
+    inventory::store::STOCK
+        .all(shop.store("inventory"))
         .expect("stock")
         .into_iter()
         .map(|level| (level.sku.clone(), level))

@@ -10,7 +10,7 @@ const SKUS: [(&str, i64); 3] = [("TEA", 400), ("MUG", 300), ("KETTLE", 150)];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_orders_with_mixed_outcomes_keep_the_invariants() {
-    let shop = TestShop::start_with(&stack::SERVICES, |config| {
+    let shop = TestShop::start_with(stack::SERVICES, |config| {
         config.payments.decline_rate = 0.1;
         config.orders.payment_timeout_ms = 20_000;
         config.orders.reservation_timeout_ms = 20_000;

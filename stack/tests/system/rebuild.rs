@@ -1,5 +1,6 @@
-//! Every service's store rebuilt from the streams equals the live one (digest of the trees
-//! events record), and the service runs on the rebuilt store afterwards.
+//! Every service's store rebuilt from the streams equals the live one (digest of every tree:
+//! folded trees by construction, local trees carried over), and the service runs on the
+//! rebuilt store afterwards.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_rebuilt_from_the_streams_equals_its_live_store() {
-    let mut shop = TestShop::start_with(&stack::SERVICES, |config| {
+    let mut shop = TestShop::start_with(stack::SERVICES, |config| {
         config.orders.payment_timeout_ms = 1_000
     })
     .await;
@@ -57,20 +58,15 @@ async fn every_service_rebuilt_from_the_streams_equals_its_live_store() {
     shop.wait_until_quiet().await;
 
     for service in stack::SERVICES {
-        let (definition, handler) =
-            stack::definition_and_handler(service, &shop.config).expect("service");
         let runtime_config = shop.config.service_config(service);
         shop.stack.stop_service(service).await.expect("stop");
         let live = {
-            let store = Store::open(
-                &runtime_config.store_dir(service),
-                8 * 1024 * 1024,
-                &handler.trees(),
-            )
-            .expect("live store");
-            store.digest_of(&handler.rebuilt_trees()).expect("digest")
+            let trees = stack::trees(service).expect("service");
+            let store = Store::open(&runtime_config.store_dir(service), 8 * 1024 * 1024, trees)
+                .expect("live store");
+            store.digest().expect("digest")
         };
-        let report = runtime::rebuild::rebuild(&runtime_config, definition, handler)
+        let report = stack::rebuild(service, &shop.config)
             .await
             .expect("rebuild");
         assert!(report.events > 0, "{service}: nothing read");

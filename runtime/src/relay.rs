@@ -28,16 +28,16 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What the relay needs.
 #[derive(Debug, Clone)]
-pub struct Relay {
-    pub js: jetstream::Context,
-    pub store: Store,
-    pub stats: Arc<RuntimeStats>,
-    pub wakeup: Arc<Notify>,
+pub(crate) struct Relay {
+    pub(crate) js: jetstream::Context,
+    pub(crate) store: Store,
+    pub(crate) stats: Arc<RuntimeStats>,
+    pub(crate) wakeup: Arc<Notify>,
 }
 
 impl Relay {
     /// Runs until `stop` is cancelled and the outbox is empty (or the broker is unreachable).
-    pub async fn run(self, stop: CancellationToken) {
+    pub(crate) async fn run(self, stop: CancellationToken) {
         self.stats.set_outbox_backlog(self.store.outbox_len());
         loop {
             match self.sweep().await {
@@ -66,7 +66,7 @@ impl Relay {
 
     /// Publishes about [`SWEEP_EVENTS`] events; returns how many were acknowledged. A row is
     /// removed once every event in it is acknowledged; otherwise it is published again later.
-    pub async fn sweep(&self) -> anyhow::Result<usize> {
+    pub(crate) async fn sweep(&self) -> anyhow::Result<usize> {
         let rows = self.store.outbox_batch(SWEEP_EVENTS)?;
         if rows.is_empty() {
             return Ok(0);

@@ -1,0 +1,98 @@
+//! API endpoints: a service lists them in [`Service::endpoints`](crate::service::Service)
+//! as `(verb, async fn(Api, Request) -> Result<Response, ApiError>)`, and the runtime serves
+//! each on `<prefix>.api.<service>.<verb>` through the NATS service API, so `$SRV` lists it.
+//! Every request gets an answer: its JSON result, or an error with a code and a message.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_util::task::TaskTracker;
+
+use crate::api::{Api, ApiError, decode_request};
+
+type Respond = Arc<dyn Fn(Api, Bytes) -> BoxFuture<'static, Result<Bytes, ApiError>> + Send + Sync>;
+
+/// The endpoints a service serves, by verb.
+#[derive(Default)]
+pub struct Endpoints {
+    endpoints: Vec<(&'static str, Respond)>,
+}
+
+impl std::fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verbs: Vec<&str> = self.endpoints.iter().map(|(verb, _)| *verb).collect();
+        f.debug_struct("Endpoints").field("verbs", &verbs).finish()
+    }
+}
+
+impl Endpoints {
+    /// Serves `verb`: each request body is decoded as JSON into `Request` (an empty body as
+    /// `{}`), handled concurrently, and answered with the JSON `Response` or the error.
+    pub fn add<Request, Response, F, Fut>(&mut self, verb: &'static str, handler: F) -> &mut Self
+    where
+        Request: DeserializeOwned + Send + 'static,
+        Response: Serialize + Send + 'static,
+        F: Fn(Api, Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let respond: Respond = Arc::new(move |api, body| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let request = decode_request::<Request>(&body)?;
+                let response = handler(api, request).await?;
+                serde_json::to_vec(&response)
+                    .map(Bytes::from)
+                    .map_err(|error| ApiError::internal(error.to_string()))
+            })
+        });
+        self.endpoints.push((verb, respond));
+        self
+    }
+
+    /// The verbs, in the order they were added.
+    pub fn verbs(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.endpoints.iter().map(|(verb, _)| *verb)
+    }
+}
+
+/// Registers every endpoint in `group` of `service` and answers its requests on `tasks`.
+pub(crate) async fn serve(
+    service: &async_nats::service::Service,
+    group: &str,
+    endpoints: Endpoints,
+    api: Api,
+    tasks: &TaskTracker,
+) -> anyhow::Result<()> {
+    for (verb, respond) in endpoints.endpoints {
+        let mut endpoint = service
+            .group(group)
+            .endpoint(verb)
+            .await
+            .map_err(|error| anyhow::anyhow!("failed to add endpoint {verb}: {error}"))?;
+        let (api, tasks_for_requests) = (api.clone(), tasks.clone());
+        tasks.spawn(async move {
+            while let Some(request) = endpoint.next().await {
+                let (api, respond) = (api.clone(), respond.clone());
+                tasks_for_requests.spawn(async move {
+                    let reply =
+                        respond(api, request.message.payload.clone())
+                            .await
+                            .map_err(|error| async_nats::service::error::Error {
+                                code: usize::from(error.code),
+                                status: error.message,
+                            });
+                    if let Err(error) = request.respond(reply).await {
+                        tracing::warn!(%error, "failed to send api reply");
+                    }
+                });
+            }
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! A batch of incoming events in one transaction. For each event: skip it if its id is in
+//! the inbox; otherwise fold the event itself (when the service folds its type), `decide`,
+//! and fold every event `decide` returned — the same `evolve` a rebuild runs — then stage
+//! the inbox mark. The events the batch emits go into one outbox row. Nothing is durable
+//! until [`Store::flush`].
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use events::{Envelope, Event, EventType};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use super::outbox::{OutboxRecord, OutboxRow, Producer, new_outbox_record};
+use super::state::{Phase, State};
+use super::timers::apply_timer_change;
+use super::{
+    FIRST_SERVICE_TREE, INBOX, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox,
+    transaction_error,
+};
+use crate::handler::{HandleError, Handler, Incoming};
+
+/// What happened to one incoming event in a committed batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied; `emitted` events were added to the outbox.
+    Applied { emitted: usize },
+    /// Its event id was already in the inbox: nothing changed.
+    Duplicate,
+    /// The service refused it for good; it belongs in the dead-letter stream.
+    Invalid(String),
+}
+
+type Abort = ConflictableTransactionError<StoreError>;
+
+impl Store {
+    /// Applies a batch in one transaction (see the module doc).
+    pub(crate) fn apply_batch(
+        &self,
+        handler: &dyn Handler,
+        producer: &Producer,
+        batch: &[Incoming],
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let folds = handler.folds();
+        let result = self.trees[..].transaction(|views| {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut row = OutboxRow {
+                records: Vec::new(),
+            };
+            for incoming in batch {
+                let step = Step {
+                    handler,
+                    folds: &folds,
+                    producer,
+                    incoming,
+                };
+                outcomes.push(self.apply_one(views, &step, &mut row.records)?);
+            }
+            if !row.records.is_empty() {
+                let bytes = row.encode().map_err(Abort::Abort)?;
+                views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
+            }
+            Ok(outcomes)
+        });
+        result.map_err(transaction_error)
+    }
+
+    fn apply_one(
+        &self,
+        views: &[TransactionalTree],
+        step: &Step<'_>,
+        outbox: &mut Vec<OutboxRecord>,
+    ) -> Result<Outcome, Abort> {
+        let incoming = step.incoming;
+        let event_id = incoming.envelope.event_id.as_bytes();
+        if views[INBOX].get(event_id)?.is_some() {
+            return Ok(Outcome::Duplicate);
+        }
+        let mut state = State::new(&views[FIRST_SERVICE_TREE..], self.tree_set(), incoming.now);
+        let envelope = &incoming.envelope;
+        let span = tracing::info_span!(
+            "event",
+            event_id = %envelope.event_id,
+            event_type = %envelope.event_type,
+            correlation_id = %envelope.correlation_id,
+            trace_id = %envelope.traceparent.map(|parent| parent.trace_id_hex()).unwrap_or_default(),
+        );
+        let result = span.in_scope(|| catch_unwind(AssertUnwindSafe(|| step.run(&mut state))));
+        if let Some(failure) = state.take_storage_failure() {
+            return Err(failure.into());
+        }
+        let emitted = match result {
+            Ok(Ok(emitted)) => emitted,
+            Ok(Err(error)) => return Ok(Outcome::Invalid(error.to_string())),
+            Err(panic) => {
+                return Ok(Outcome::Invalid(format!(
+                    "handler panicked: {}",
+                    panic_message(&panic)
+                )));
+            }
+        };
+        let timers = state.commit()?;
+        let count = emitted.len();
+        for (envelope, event) in &emitted {
+            let record = new_outbox_record(step.producer, envelope, event).map_err(Abort::Abort)?;
+            outbox.push(record);
+        }
+        for change in timers {
+            let record = |event: &Event| {
+                new_outbox_record(step.producer, &step.envelope_for(event), event)
+                    .map_err(Abort::Abort)
+            };
+            apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
+        }
+        views[INBOX].insert(event_id, &inbox::applied_at(incoming.now))?;
+        Ok(Outcome::Applied { emitted: count })
+    }
+}
+
+/// One incoming event and what it needs to be applied.
+struct Step<'a> {
+    handler: &'a dyn Handler,
+    folds: &'a [EventType],
+    producer: &'a Producer,
+    incoming: &'a Incoming,
+}
+
+impl Step<'_> {
+    /// The envelope of an event this step emits: caused by the incoming one.
+    fn envelope_for(&self, event: &Event) -> Envelope {
+        let incoming = self.incoming;
+        Envelope::caused_by(
+            &incoming.envelope,
+            event.event_type(),
+            incoming.now,
+            &self.producer.name,
+        )
+    }
+
+    /// Fold the incoming fact, decide, fold what was decided.
+    fn run(&self, state: &mut State<'_>) -> Result<Vec<(Envelope, Event)>, HandleError> {
+        let incoming = self.incoming;
+        if self.folds.contains(&incoming.envelope.event_type) {
+            state.set_phase(Phase::Evolve, incoming.envelope.occurred_at);
+            self.handler
+                .evolve(state, &incoming.event, &incoming.envelope)?;
+        }
+        state.set_phase(Phase::Decide, incoming.now);
+        let decided = self.handler.decide(state, incoming)?;
+        let mut emitted = Vec::with_capacity(decided.len());
+        for event in decided {
+            let envelope = self.envelope_for(&event);
+            if self.folds.contains(&envelope.event_type) {
+                state.set_phase(Phase::Evolve, envelope.occurred_at);
+                self.handler.evolve(state, &event, &envelope)?;
+            }
+            emitted.push((envelope, event));
+        }
+        Ok(emitted)
+    }
+}
+
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}

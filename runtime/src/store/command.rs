@@ -1,0 +1,182 @@
+//! An API command in one transaction: the command's `decide` closure reads state and returns
+//! the events to publish; each is folded with the service's `evolve`, exactly as live event
+//! handling and rebuilds fold it; then `view` reads the result for the reply. The events go
+//! into one outbox row with new root envelopes (correlation id = each event's key). A command
+//! whose `decide` or `view` fails changes nothing.
+//!
+//! The closures' error type is the caller's (`E: From<StateError>`, so `?` works on state
+//! access). A storage conflict is caught here whatever the closure made of it, and the
+//! transaction re-runs: the closures may run more than once, so no side effects in them.
+
+use events::{Envelope, Event, Timestamp};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::outbox::{OutboxRow, Producer, new_outbox_record};
+use super::state::{Phase, State, StateError};
+use super::timers::apply_timer_change;
+use super::{FIRST_SERVICE_TREE, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS};
+use crate::handler::Handler;
+
+/// Why a command did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E> {
+    /// The command refused (bad input, unknown entity, conflict): nothing changed.
+    #[error("command rejected")]
+    Rejected(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Abort<E> = ConflictableTransactionError<CommandError<E>>;
+
+fn abort_store<E>(error: StoreError) -> Abort<E> {
+    ConflictableTransactionError::Abort(CommandError::Store(error))
+}
+
+/// A root envelope for an event that no other event caused.
+fn root_envelope(event: &Event, now: Timestamp, producer: &Producer) -> Envelope {
+    Envelope {
+        traceparent: Some(events::TraceParent::new_root()),
+        ..Envelope::new(event.event_type(), now, &producer.name, event.key())
+    }
+}
+
+impl Store {
+    /// Runs a command (see the module doc). Call [`Store::flush`] before replying.
+    pub(crate) fn execute<T, E>(
+        &self,
+        handler: &dyn Handler,
+        producer: &Producer,
+        now: Timestamp,
+        decide: impl Fn(&mut State<'_>) -> Result<Vec<Event>, E>,
+        view: impl Fn(&State<'_>, &[Event]) -> Result<T, E>,
+    ) -> Result<T, CommandError<E>>
+    where
+        E: From<StateError>,
+    {
+        let folds = handler.folds();
+        let result = self.trees[..].transaction(|views| {
+            let mut state = State::new(&views[FIRST_SERVICE_TREE..], self.tree_set(), now);
+            let outcome = decide(&mut state).and_then(|events| {
+                let mut envelopes = Vec::with_capacity(events.len());
+                for event in &events {
+                    let envelope = root_envelope(event, now, producer);
+                    if folds.contains(&envelope.event_type) {
+                        state.set_phase(Phase::Evolve, now);
+                        handler.evolve(&mut state, event, &envelope)?;
+                    }
+                    envelopes.push(envelope);
+                }
+                let reply = view(&state, &events)?;
+                Ok((events, envelopes, reply))
+            });
+            if let Some(failure) = state.take_storage_failure() {
+                return Err(failure.into());
+            }
+            let (events, envelopes, reply) =
+                outcome.map_err(|error| Abort::Abort(CommandError::Rejected(error)))?;
+            let timers = state.commit()?;
+            let mut row = OutboxRow {
+                records: Vec::with_capacity(events.len()),
+            };
+            for (envelope, event) in envelopes.iter().zip(&events) {
+                let record = new_outbox_record(producer, envelope, event).map_err(abort_store)?;
+                row.records.push(record);
+            }
+            for change in timers {
+                let record = |event: &Event| {
+                    let envelope = match envelopes.first() {
+                        Some(cause) => {
+                            Envelope::caused_by(cause, event.event_type(), now, &producer.name)
+                        }
+                        None => root_envelope(event, now, producer),
+                    };
+                    new_outbox_record(producer, &envelope, event).map_err(abort_store)
+                };
+                apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
+            }
+            if !row.records.is_empty() {
+                let bytes = row.encode().map_err(abort_store)?;
+                views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
+            }
+            Ok(reply)
+        });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => CommandError::Store(StoreError::Sled(error)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::example::{APPLIED, Example};
+    use crate::service::Service;
+
+    fn store() -> (tempfile::TempDir, Store, Producer) {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(&dir.path().join("store"), 8 * 1024 * 1024, Example::TREES).unwrap();
+        let producer = Producer {
+            name: "test".into(),
+            subjects: events::Subjects::default(),
+        };
+        (dir, store, producer)
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Refused;
+
+    impl From<StateError> for Refused {
+        fn from(_: StateError) -> Self {
+            Refused
+        }
+    }
+
+    #[test]
+    fn a_refused_command_changes_nothing() {
+        let (_dir, store, producer) = store();
+        let result: Result<(), _> = store.execute(
+            &Example,
+            &producer,
+            Timestamp::UNIX_EPOCH,
+            |state| {
+                state.schedule("t", Timestamp::UNIX_EPOCH, events::samples::order_placed())?;
+                // folded into `applied` by the example's evolve, then the view refuses
+                Ok(vec![events::samples::sample(
+                    events::EventType::StockReserved,
+                )])
+            },
+            |_, _| Err(Refused),
+        );
+        assert!(matches!(result, Err(CommandError::Rejected(Refused))));
+        assert!(store.tree(APPLIED).unwrap().is_empty());
+        assert_eq!(store.pending_timers(), 0);
+        assert_eq!(store.outbox_len(), 0);
+    }
+
+    #[test]
+    fn a_command_cannot_write_folded_trees_directly() {
+        let (_dir, store, producer) = store();
+        let result: Result<(), CommandError<StateError>> = store.execute(
+            &Example,
+            &producer,
+            Timestamp::UNIX_EPOCH,
+            |state| {
+                state.insert(APPLIED, b"k", b"v".to_vec())?;
+                Ok(vec![])
+            },
+            |_, _| Ok(()),
+        );
+        assert!(
+            matches!(
+                result,
+                Err(CommandError::Rejected(StateError::ReadOnly { .. }))
+            ),
+            "{result:?}"
+        );
+        assert!(store.tree(APPLIED).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,66 @@
+//! Folding events into a store without deciding anything: what a rebuild does with the
+//! events it reads from the streams. The service's `evolve` is the same one live handling
+//! runs; events of the types the service consumes are marked in the inbox, as live
+//! processing would have marked them.
+
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+use super::state::{Phase, State};
+use super::{FIRST_SERVICE_TREE, INBOX, Store, StoreError, inbox, transaction_error};
+use crate::handler::{Handler, Incoming};
+
+impl Store {
+    /// Folds a batch of events (in causal order) into state, in one transaction.
+    pub(crate) fn fold_batch(
+        &self,
+        handler: &dyn Handler,
+        batch: &[Incoming],
+    ) -> Result<(), StoreError> {
+        let (folds, consumes) = (handler.folds(), handler.consumes());
+        let result = self.trees[..].transaction(|views| {
+            for incoming in batch {
+                let envelope = &incoming.envelope;
+                if folds.contains(&envelope.event_type) {
+                    let mut state =
+                        State::new(&views[FIRST_SERVICE_TREE..], self.tree_set(), incoming.now);
+                    state.set_phase(Phase::Evolve, envelope.occurred_at);
+                    let folded = handler.evolve(&mut state, &incoming.event, envelope);
+                    if let Some(failure) = state.take_storage_failure() {
+                        return Err(failure.into());
+                    }
+                    folded.map_err(|error| {
+                        ConflictableTransactionError::Abort(StoreError::Fold(format!(
+                            "cannot fold {} {}: {error}",
+                            envelope.event_type, envelope.event_id
+                        )))
+                    })?;
+                    state.commit()?;
+                }
+                if consumes.contains(&envelope.event_type) {
+                    let event_id = envelope.event_id.as_bytes();
+                    views[INBOX].insert(event_id, &inbox::applied_at(incoming.now))?;
+                }
+            }
+            Ok(())
+        });
+        result.map_err(transaction_error)
+    }
+
+    /// Copies the named trees from `source` unchanged (a rebuild keeps the local trees that
+    /// no event records, such as carts).
+    pub(crate) fn copy_trees(&self, source: &Store, names: &[&str]) -> Result<usize, StoreError> {
+        let mut copied = 0;
+        for name in names {
+            let (Some(from), Some(to)) = (source.tree(name), self.tree(name)) else {
+                continue;
+            };
+            for entry in from.iter() {
+                let (key, value) = entry?;
+                to.insert(key, value)?;
+                copied += 1;
+            }
+        }
+        Ok(copied)
+    }
+}

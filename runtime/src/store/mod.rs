@@ -1,0 +1,268 @@
+//! The service's sled store: its own trees plus the runtime's inbox, outbox and timers, and
+//! the transactions that change them. One file per job:
+//!
+//! - [`state`]: [`State`], a step's window on the service's trees;
+//! - [`batch`]: a batch of incoming events, applied in one transaction;
+//! - [`command`]: an API command, in one transaction;
+//! - [`timers`]: timers set by `decide`, fired into the outbox when due;
+//! - [`outbox`]: the rows the relay publishes;
+//! - [`inbox`]: event ids already applied;
+//! - [`fold`]: folding events into a fresh store (rebuilds);
+//! - [`digest`]: a stable digest of the service's trees, to compare two stores.
+//!
+//! Runtime trees:
+//! - `_runtime.inbox`: event id → applied-at millis; a redelivered event id is skipped.
+//! - `_runtime.outbox`: sequence (big-endian u64) → [`OutboxRow`], the events one batch
+//!   emitted; the relay publishes rows in key order and deletes a row when all its events are
+//!   acknowledged.
+//! - `_runtime.timers`: due-at millis (big-endian) ‖ timer key → [`OutboxRecord`]: events a
+//!   service scheduled for later (saga deadlines, shipping delays). When due they move to the
+//!   outbox, so they survive restarts and go through the event log like any other event.
+//! - `_runtime.timer_index`: timer key → due-at millis, so a timer can be moved or cancelled.
+//!
+//! Why one outbox row per batch rather than per event: a sled write costs 5-10 µs on this
+//! machine class, so the number of writes per event is what bounds throughput (see
+//! docs/performance.md). Per event we write the inbox mark and the service's own state.
+
+pub mod batch;
+pub mod command;
+pub mod digest;
+pub mod fold;
+pub mod inbox;
+pub mod outbox;
+pub mod state;
+pub mod timers;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use events::codec;
+use serde::de::DeserializeOwned;
+use sled::Tree;
+use sled::transaction::TransactionError;
+
+pub use batch::Outcome;
+pub use command::CommandError;
+pub use outbox::{OutboxRecord, OutboxRow, Producer};
+pub use state::{Phase, State, StateError, TreeSet};
+
+pub(crate) const INBOX: usize = 0;
+pub(crate) const OUTBOX: usize = 1;
+pub(crate) const TIMERS: usize = 2;
+pub(crate) const TIMER_INDEX: usize = 3;
+pub(crate) const FIRST_SERVICE_TREE: usize = 4;
+const RUNTIME_TREES: [&str; 4] = [
+    "_runtime.inbox",
+    "_runtime.outbox",
+    "_runtime.timers",
+    "_runtime.timer_index",
+];
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("failed to open sled store at {path}: {source}")]
+    Open { path: String, source: sled::Error },
+    #[error("sled storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("failed to encode an outgoing event: {0}")]
+    Encode(String),
+    #[error("stored value in tree {tree:?} does not decode: {reason}")]
+    Corrupt { tree: String, reason: String },
+    #[error("tree {0:?} is not declared by this service")]
+    UnknownTree(String),
+    #[error("{0}")]
+    Fold(String),
+    #[error("flush task failed: {0}")]
+    FlushTask(String),
+}
+
+/// The service's sled database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<Tree>,
+    names: Vec<&'static str>,
+    local: Vec<&'static str>,
+    flushes: Arc<FlushGate>,
+}
+
+/// Group commit: callers that ask for a flush while one is running share the next one.
+#[derive(Debug, Default)]
+struct FlushGate {
+    /// Flush requests so far (each caller takes a ticket).
+    requested: AtomicU64,
+    /// The highest ticket a completed flush covered; the lock serializes flushes.
+    completed: tokio::sync::Mutex<u64>,
+}
+
+impl Store {
+    /// Opens (or creates) the store with an explicit page-cache size, for reading and for
+    /// tools (no local trees: see [`Store::open_service`]).
+    pub fn open(
+        path: &Path,
+        cache_bytes: u64,
+        service_trees: &[&'static str],
+    ) -> Result<Store, StoreError> {
+        Self::open_with(path, cache_bytes, service_trees, Some(500))
+    }
+
+    /// Opens a running service's store: `local` names the trees `decide` may write.
+    pub(crate) fn open_service(
+        path: &Path,
+        cache_bytes: u64,
+        trees: TreeSet<'static>,
+    ) -> Result<Store, StoreError> {
+        let mut store = Self::open_with(path, cache_bytes, trees.names, Some(500))?;
+        store.local = trees.local.to_vec();
+        Ok(store)
+    }
+
+    /// A store in a temporary directory that sled removes when it is dropped (tests).
+    pub(crate) fn open_temporary(trees: TreeSet<'static>) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(8 * 1024 * 1024)
+            .open()?;
+        let mut handles = Vec::with_capacity(RUNTIME_TREES.len() + trees.names.len());
+        for name in RUNTIME_TREES.iter().chain(trees.names) {
+            handles.push(db.open_tree(name)?);
+        }
+        Ok(Store {
+            db,
+            trees: handles,
+            names: trees.names.to_vec(),
+            local: trees.local.to_vec(),
+            flushes: Arc::default(),
+        })
+    }
+
+    /// A store being written from scratch by a rebuild: no background flushes (one flush at
+    /// the end makes it durable before it is swapped in).
+    pub(crate) fn open_for_rebuild(
+        path: &Path,
+        cache_bytes: u64,
+        trees: TreeSet<'static>,
+    ) -> Result<Store, StoreError> {
+        let mut store = Self::open_with(path, cache_bytes, trees.names, None)?;
+        store.local = trees.local.to_vec();
+        Ok(store)
+    }
+
+    fn open_with(
+        path: &Path,
+        cache_bytes: u64,
+        service_trees: &[&'static str],
+        flush_every_ms: Option<u64>,
+    ) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(flush_every_ms)
+            .open()
+            .map_err(open_error)?;
+        let mut trees = Vec::with_capacity(RUNTIME_TREES.len() + service_trees.len());
+        for name in RUNTIME_TREES.iter().chain(service_trees) {
+            trees.push(db.open_tree(name)?);
+        }
+        Ok(Store {
+            db,
+            trees,
+            names: service_trees.to_vec(),
+            local: Vec::new(),
+            flushes: Arc::default(),
+        })
+    }
+
+    /// The service's trees, as a [`State`] sees them.
+    pub(crate) fn tree_set(&self) -> TreeSet<'_> {
+        TreeSet {
+            names: &self.names,
+            local: &self.local,
+        }
+    }
+
+    /// A service tree, for reads outside the consume loop (API queries, digests).
+    pub fn tree(&self, name: &str) -> Option<&Tree> {
+        let index = self.names.iter().position(|tree| *tree == name)?;
+        self.trees.get(FIRST_SERVICE_TREE + index)
+    }
+
+    fn known_tree(&self, name: &str) -> Result<&Tree, StoreError> {
+        self.tree(name)
+            .ok_or_else(|| StoreError::UnknownTree(name.to_owned()))
+    }
+
+    /// Reads one value stored with [`State::put`], outside any transaction (queries).
+    pub fn read<T: DeserializeOwned>(
+        &self,
+        tree: &str,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        self.known_tree(tree)?
+            .get(key)?
+            .map(|bytes| decode(tree, &bytes))
+            .transpose()
+    }
+
+    /// Every value of a tree, in key order (queries).
+    pub fn read_all<T: DeserializeOwned>(&self, tree: &str) -> Result<Vec<T>, StoreError> {
+        let mut values = Vec::new();
+        for entry in self.known_tree(tree)?.iter() {
+            let (_, bytes) = entry?;
+            values.push(decode(tree, &bytes)?);
+        }
+        Ok(values)
+    }
+
+    /// [`Store::flush`] for code already on a blocking thread.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Makes everything committed so far durable (fsync of sled's log). Call before acking.
+    ///
+    /// This is sled's synchronous `flush` on tokio's blocking pool, not `flush_async`: the
+    /// latter runs on sled's own small thread pool, which also writes the log buffers a flush
+    /// waits for. With several flushes in flight (consume loops, API commands, timers) every
+    /// pool thread can end up waiting for a write queued behind it — a deadlock we hit with
+    /// the whole shop in one process.
+    ///
+    /// Concurrent callers share flushes: a flush that starts after a caller asked covers that
+    /// caller's writes, so many API commands in flight cost a few fsyncs, not one each.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let ticket = self.flushes.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut completed = self.flushes.completed.lock().await;
+        if *completed >= ticket {
+            return Ok(());
+        }
+        let covers = self.flushes.requested.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|error| StoreError::FlushTask(error.to_string()))??;
+        *completed = covers;
+        Ok(())
+    }
+}
+
+fn decode<T: DeserializeOwned>(tree: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    codec::from_bytes(bytes).map_err(|error| StoreError::Corrupt {
+        tree: tree.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+/// The store's error for a failed transaction whose abort error is already a [`StoreError`].
+fn transaction_error(error: TransactionError<StoreError>) -> StoreError {
+    match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(error) => StoreError::Sled(error),
+    }
+}

@@ -1,0 +1,109 @@
+//! Outbox rows: the events a committed step emitted, waiting for the relay to publish them
+//! byte for byte, and how an event becomes a row (subject, envelope headers, payload).
+
+use bytes::Bytes;
+use events::{Envelope, Event, Subjects, codec};
+use serde::{Deserialize, Serialize};
+
+use super::{OUTBOX, Store, StoreError};
+
+/// Who is writing and how outgoing events are addressed.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    pub name: String,
+    pub subjects: Subjects,
+}
+
+/// One event waiting in the outbox: everything needed to publish it again, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    pub subject: String,
+    pub headers: Vec<(String, String)>,
+    pub payload: Bytes,
+}
+
+/// One outbox row: the events a committed batch (or an API call) emitted, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub records: Vec<OutboxRecord>,
+}
+
+impl OutboxRow {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        codec::to_bytes(self).map_err(|error| StoreError::Encode(error.to_string()))
+    }
+}
+
+/// The outbox row for `event` with `envelope`.
+pub fn new_outbox_record(
+    producer: &Producer,
+    envelope: &Envelope,
+    event: &Event,
+) -> Result<OutboxRecord, StoreError> {
+    let subject = producer
+        .subjects
+        .for_event(event)
+        .map_err(|error| StoreError::Encode(error.to_string()))?;
+    let payload = codec::encode(event).map_err(|error| StoreError::Encode(error.to_string()))?;
+    let headers = envelope
+        .to_headers()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    Ok(OutboxRecord {
+        subject,
+        headers,
+        payload: Bytes::from(payload),
+    })
+}
+
+impl Store {
+    /// Outbox rows, oldest first, until they hold at least `min_records` events.
+    pub fn outbox_batch(
+        &self,
+        min_records: usize,
+    ) -> Result<Vec<(sled::IVec, OutboxRow)>, StoreError> {
+        let mut rows = Vec::new();
+        let mut records = 0;
+        for entry in self.trees[OUTBOX].iter() {
+            let (key, value) = entry?;
+            match codec::from_bytes::<OutboxRow>(&value) {
+                Ok(row) => {
+                    records += row.records.len();
+                    rows.push((key, row));
+                }
+                Err(error) => {
+                    tracing::error!(%error, key = ?key, "outbox row does not decode; left in place")
+                }
+            }
+            if records >= min_records {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Adds a row of events that no incoming event caused (API calls, timers), durably.
+    pub async fn append_outbox(&self, records: Vec<OutboxRecord>) -> Result<(), StoreError> {
+        let bytes = OutboxRow { records }.encode()?;
+        let outbox = &self.trees[OUTBOX];
+        outbox.insert(self.db.generate_id()?.to_be_bytes(), bytes)?;
+        self.flush().await
+    }
+
+    /// Removes a published outbox row.
+    pub fn outbox_remove(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.trees[OUTBOX].remove(key)?;
+        Ok(())
+    }
+
+    /// Events waiting in the outbox (reads every row: call it rarely).
+    pub fn outbox_len(&self) -> usize {
+        self.trees[OUTBOX]
+            .iter()
+            .filter_map(Result::ok)
+            .filter_map(|(_, value)| codec::from_bytes::<OutboxRow>(&value).ok())
+            .map(|row| row.records.len())
+            .sum()
+    }
+}

@@ -1,0 +1,263 @@
+//! [`State`]: a handler's window on the service's trees inside one sled transaction.
+//!
+//! Writes are staged and reach the transaction only when the whole step succeeds, so a
+//! refused event or command leaves no trace. Which trees a step may write depends on its
+//! [`Phase`]: `evolve` writes the trees that are a fold of events, `decide` may only read
+//! them (and write the service's *local* trees, state that no event records, such as carts).
+//! That split is what makes a rebuilt store equal to the live one: every folded byte was
+//! written by the same `evolve`, live or rebuilt.
+//!
+//! A storage failure inside a step (a sled conflict, most often) is remembered here, so the
+//! transaction that owns this view can re-run or fail with it whatever error type the
+//! service's code turned it into.
+
+use std::cell::RefCell;
+
+use events::{Event, Timestamp, codec};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+
+/// Why a handler's state access failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StateError {
+    #[error("storage conflict or failure: {0}")]
+    Storage(UnabortableTransactionError),
+    #[error("tree {0:?} is not declared by this service")]
+    UnknownTree(String),
+    #[error("tree {tree:?} cannot be written while the service {phase}")]
+    ReadOnly { tree: String, phase: Phase },
+    #[error("timers can only be set or cancelled while the service decides")]
+    TimerOutsideDecide,
+    #[error("stored value in tree {tree:?} does not decode: {reason}")]
+    Corrupt { tree: String, reason: String },
+    #[error("value for tree {tree:?} does not encode: {reason}")]
+    Encode { tree: String, reason: String },
+}
+
+/// What the code holding a [`State`] is doing, which decides what it may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Choosing what happens: reads everything, writes only local trees, sets timers.
+    Decide,
+    /// Folding a fact into state: writes only folded trees.
+    Evolve,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Decide => "decides (folded trees change only through evolve)",
+            Phase::Evolve => "evolves (local trees change only in decide)",
+        })
+    }
+}
+
+/// The service's trees: their names and which are local (written by `decide`, not folded).
+#[derive(Debug, Clone, Copy)]
+pub struct TreeSet<'a> {
+    pub names: &'a [&'static str],
+    pub local: &'a [&'static str],
+}
+
+/// A change to a named timer, staged by `decide`.
+#[derive(Debug, Clone)]
+pub(crate) enum TimerChange {
+    Set {
+        key: String,
+        at: Timestamp,
+        event: Event,
+    },
+    Cancel {
+        key: String,
+    },
+}
+
+type Staged = (usize, Vec<u8>, Option<Vec<u8>>);
+
+/// A handler's window on the service's trees inside the batch transaction.
+pub struct State<'a> {
+    views: &'a [TransactionalTree],
+    trees: TreeSet<'a>,
+    phase: Phase,
+    staged: Vec<Staged>,
+    timers: Vec<TimerChange>,
+    now: Timestamp,
+    storage_failure: RefCell<Option<UnabortableTransactionError>>,
+}
+
+impl std::fmt::Debug for State<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("trees", &self.trees.names)
+            .field("phase", &self.phase)
+            .field("staged", &self.staged.len())
+            .finish()
+    }
+}
+
+impl<'a> State<'a> {
+    pub(crate) fn new(views: &'a [TransactionalTree], trees: TreeSet<'a>, now: Timestamp) -> Self {
+        State {
+            views,
+            trees,
+            phase: Phase::Decide,
+            staged: Vec::new(),
+            timers: Vec::new(),
+            now,
+            storage_failure: RefCell::new(None),
+        }
+    }
+
+    /// The runtime's clock reading for this batch or call (handlers never read the clock).
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// What the holder of this view may do now.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub(crate) fn set_phase(&mut self, phase: Phase, now: Timestamp) {
+        self.phase = phase;
+        self.now = now;
+    }
+
+    /// Publishes `event` at `at` (or at once, if `at` has passed) — committed with everything
+    /// else, so a timer survives restarts. `key` names the timer within the service:
+    /// scheduling the same key again moves it, and [`State::cancel_timer`] removes it.
+    pub fn schedule(&mut self, key: &str, at: Timestamp, event: Event) -> Result<(), StateError> {
+        self.require_decide()?;
+        self.timers.push(TimerChange::Set {
+            key: key.to_owned(),
+            at,
+            event,
+        });
+        Ok(())
+    }
+
+    /// Removes a pending timer (nothing happens if there is none).
+    pub fn cancel_timer(&mut self, key: &str) -> Result<(), StateError> {
+        self.require_decide()?;
+        self.timers.push(TimerChange::Cancel {
+            key: key.to_owned(),
+        });
+        Ok(())
+    }
+
+    fn require_decide(&self) -> Result<(), StateError> {
+        match self.phase {
+            Phase::Decide => Ok(()),
+            Phase::Evolve => Err(StateError::TimerOutsideDecide),
+        }
+    }
+
+    fn tree_index(&self, tree: &str) -> Result<usize, StateError> {
+        self.trees
+            .names
+            .iter()
+            .position(|name| *name == tree)
+            .ok_or_else(|| StateError::UnknownTree(tree.to_owned()))
+    }
+
+    fn writable_index(&self, tree: &str) -> Result<usize, StateError> {
+        let index = self.tree_index(tree)?;
+        let local = self.trees.local.contains(&tree);
+        match (self.phase, local) {
+            (Phase::Decide, true) | (Phase::Evolve, false) => Ok(index),
+            (phase, _) => Err(StateError::ReadOnly {
+                tree: tree.to_owned(),
+                phase,
+            }),
+        }
+    }
+
+    /// The current bytes under `key`, including this step's own staged writes.
+    pub fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        let index = self.tree_index(tree)?;
+        let staged = self
+            .staged
+            .iter()
+            .rev()
+            .find(|(staged_tree, staged_key, _)| *staged_tree == index && staged_key == key);
+        match staged {
+            Some((_, _, value)) => Ok(value.clone()),
+            None => match self.views[index].get(key) {
+                Ok(value) => Ok(value.map(|value| value.to_vec())),
+                Err(error) => Err(self.remember(error)),
+            },
+        }
+    }
+
+    /// Stages `value` under `key`.
+    pub fn insert(&mut self, tree: &str, key: &[u8], value: Vec<u8>) -> Result<(), StateError> {
+        let index = self.writable_index(tree)?;
+        self.staged.push((index, key.to_vec(), Some(value)));
+        Ok(())
+    }
+
+    /// Stages the removal of `key`.
+    pub fn remove(&mut self, tree: &str, key: &[u8]) -> Result<(), StateError> {
+        let index = self.writable_index(tree)?;
+        self.staged.push((index, key.to_vec(), None));
+        Ok(())
+    }
+
+    /// Reads a value stored with [`State::put`].
+    pub fn load<T: DeserializeOwned>(
+        &self,
+        tree: &str,
+        key: &[u8],
+    ) -> Result<Option<T>, StateError> {
+        self.get(tree, key)?
+            .map(|bytes| {
+                codec::from_bytes(&bytes).map_err(|error| StateError::Corrupt {
+                    tree: tree.to_owned(),
+                    reason: error.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Stages a value, MessagePack-encoded.
+    pub fn put<T: Serialize + ?Sized>(
+        &mut self,
+        tree: &str,
+        key: &[u8],
+        value: &T,
+    ) -> Result<(), StateError> {
+        let bytes = codec::to_bytes(value).map_err(|error| StateError::Encode {
+            tree: tree.to_owned(),
+            reason: error.to_string(),
+        })?;
+        self.insert(tree, key, bytes)
+    }
+
+    fn remember(&self, error: UnabortableTransactionError) -> StateError {
+        self.storage_failure
+            .borrow_mut()
+            .get_or_insert(error.clone());
+        StateError::Storage(error)
+    }
+
+    /// A storage failure seen during this step, whatever the step's code made of it: the
+    /// transaction must re-run (conflict) or fail with it, never commit.
+    pub(crate) fn take_storage_failure(&self) -> Option<UnabortableTransactionError> {
+        self.storage_failure.borrow_mut().take()
+    }
+
+    /// Writes the staged changes into the transaction; returns the timer changes.
+    pub(crate) fn commit(self) -> Result<Vec<TimerChange>, UnabortableTransactionError> {
+        if let Some(failure) = self.storage_failure.into_inner() {
+            return Err(failure);
+        }
+        for (index, key, value) in self.staged {
+            match value {
+                Some(value) => self.views[index].insert(key, value)?,
+                None => self.views[index].remove(key)?,
+            };
+        }
+        Ok(self.timers)
+    }
+}

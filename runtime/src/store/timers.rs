@@ -1,0 +1,180 @@
+//! Timers that `decide` set (saga deadlines, shipping delays): rows keyed by due time ‖ name,
+//! an index from name to due time so a timer can be moved or cancelled, and firing: due
+//! timers move into one outbox row, stamped with the time they fired.
+
+use events::{Event, Timestamp, codec};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use super::outbox::{OutboxRecord, OutboxRow};
+use super::state::TimerChange;
+use super::{OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, transaction_error};
+
+/// Sets, moves or cancels a named timer inside a transaction; `record` addresses the event.
+pub(crate) fn apply_timer_change<E>(
+    timers: &TransactionalTree,
+    index: &TransactionalTree,
+    change: TimerChange,
+    record: impl Fn(&Event) -> Result<OutboxRecord, ConflictableTransactionError<E>>,
+) -> Result<(), ConflictableTransactionError<E>> {
+    let key = match &change {
+        TimerChange::Set { key, .. } | TimerChange::Cancel { key } => key.clone(),
+    };
+    if let Some(old_at) = index.remove(key.as_bytes())? {
+        timers.remove([&old_at[..], key.as_bytes()].concat())?;
+    }
+    if let TimerChange::Set { at, event, .. } = change {
+        let due = at.unix_millis().to_be_bytes();
+        let bytes = codec::to_bytes(&record(&event)?).map_err(|error| {
+            ConflictableTransactionError::Storage(sled::Error::Unsupported(error.to_string()))
+        })?;
+        timers.insert([&due[..], key.as_bytes()].concat(), bytes)?;
+        index.insert(key.as_bytes(), &due)?;
+    }
+    Ok(())
+}
+
+/// A fired timer's event happened when it fired, not when it was scheduled.
+fn restamp(record: &mut OutboxRecord, now: Timestamp) {
+    for (name, value) in &mut record.headers {
+        if name == events::header::OCCURRED_AT {
+            *value = now.to_string();
+        }
+    }
+}
+
+impl Store {
+    /// Moves every timer due at `now` into one outbox row (stamped with the time it fired);
+    /// returns how many fired. Call [`Store::flush`] afterwards.
+    pub fn fire_due_timers(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let end = now.unix_millis().saturating_add(1).to_be_bytes();
+        let mut due = Vec::new();
+        for entry in self.trees[TIMERS].range(..&end[..]).take(1024) {
+            due.push(entry?.0);
+        }
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let trees = (
+            &self.trees[TIMERS],
+            &self.trees[TIMER_INDEX],
+            &self.trees[OUTBOX],
+        );
+        let result = trees.transaction(|(timers, index, outbox)| {
+            // read again inside the transaction: a service may have moved or cancelled a timer
+            // since the scan above, and a cancelled deadline must not fire
+            let mut row = OutboxRow { records: Vec::new() };
+            for row_key in &due {
+                let Some(value) = timers.remove(row_key)? else { continue };
+                let name = &row_key[8..];
+                if index.get(name)?.as_deref() == Some(&row_key[..8]) {
+                    index.remove(name)?;
+                }
+                match codec::from_bytes::<OutboxRecord>(&value) {
+                    Ok(mut record) => {
+                        restamp(&mut record, now);
+                        row.records.push(record);
+                    }
+                    Err(error) => tracing::error!(%error, key = ?row_key, "timer row does not decode; dropped"),
+                }
+            }
+            if !row.records.is_empty() {
+                let bytes = row.encode().map_err(ConflictableTransactionError::Abort)?;
+                outbox.insert(&outbox.generate_id()?.to_be_bytes(), bytes)?;
+            }
+            Ok(row.records.len())
+        });
+        result.map_err(transaction_error)
+    }
+
+    /// Timers waiting to fire.
+    pub fn pending_timers(&self) -> usize {
+        self.trees[TIMERS].len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::example::{APPLIED, Example};
+    use crate::service::Service;
+    use crate::store::outbox::Producer;
+    use crate::store::state::StateError;
+
+    fn store() -> (tempfile::TempDir, Store, Producer) {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(&dir.path().join("store"), 8 * 1024 * 1024, Example::TREES).unwrap();
+        let producer = Producer {
+            name: "test".into(),
+            subjects: events::Subjects::default(),
+        };
+        (dir, store, producer)
+    }
+
+    fn command(
+        store: &Store,
+        producer: &Producer,
+        change: impl Fn(&mut super::super::State<'_>) -> Result<(), StateError>,
+    ) {
+        store
+            .execute(
+                &Example,
+                producer,
+                Timestamp::UNIX_EPOCH,
+                |state| {
+                    change(state)?;
+                    Ok::<_, StateError>(vec![])
+                },
+                |_, _| Ok(()),
+            )
+            .unwrap();
+    }
+
+    fn schedule(store: &Store, producer: &Producer, key: &'static str, at: Timestamp) {
+        command(store, producer, |state| {
+            state.schedule(
+                key,
+                at,
+                events::samples::sample(events::EventType::DeadlinePassed),
+            )
+        });
+    }
+
+    #[test]
+    fn timers_fire_when_due_and_can_be_moved_or_cancelled() {
+        let (_dir, store, producer) = store();
+        let t = |millis| Timestamp::from_unix_millis(millis).unwrap();
+        schedule(&store, &producer, "a", t(100));
+        schedule(&store, &producer, "b", t(100));
+        schedule(&store, &producer, "b", t(300)); // moved
+        schedule(&store, &producer, "c", t(100));
+        command(&store, &producer, |state| state.cancel_timer("c"));
+        assert_eq!(store.pending_timers(), 2);
+        assert_eq!(store.fire_due_timers(t(99)).unwrap(), 0);
+        assert_eq!(
+            store.fire_due_timers(t(100)).unwrap(),
+            1,
+            "only a: b moved, c cancelled"
+        );
+        assert_eq!(store.fire_due_timers(t(299)).unwrap(), 0);
+        assert_eq!(store.fire_due_timers(t(300)).unwrap(), 1);
+        assert_eq!(store.pending_timers(), 0);
+        assert!(
+            store.trees[TIMER_INDEX].is_empty(),
+            "fired timers leave no index entry"
+        );
+        assert_eq!(store.outbox_len(), 2);
+        assert!(store.tree(APPLIED).unwrap().is_empty());
+        let rows = store.outbox_batch(10).unwrap();
+        let occurred = rows[0].1.records[0]
+            .headers
+            .iter()
+            .find(|(name, _)| name == events::header::OCCURRED_AT);
+        assert_eq!(
+            occurred.map(|(_, value)| value.as_str()),
+            Some("1970-01-01T00:00:00.100Z"),
+            "stamped when fired"
+        );
+    }
+}
