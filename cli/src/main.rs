@@ -2,6 +2,9 @@
 //! inventory, accounts, carts, orders, tickets). Errors are one line on stderr and a non-zero
 //! exit; human tables by default, `--json` for scripts.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod bench;
 mod commands;
 

@@ -15,6 +15,9 @@
 //! `store::state` → `store::*` → `handler`, `tree` → `api` → `endpoint` → `service` →
 //! `consumer`, `relay`, `timers`, `inbox`, `srv` → `app`, `rebuild` → this file.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod api;
 pub mod app;
 pub mod client;

@@ -7,6 +7,9 @@
 //! [`rebuild`]. A test checks it names the contract's contexts (`events::Context::ALL`), which
 //! is where `shopctl` reads the names of the binaries it runs.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use std::path::PathBuf;
 
 use runtime::rebuild::RebuildReport;

@@ -8,6 +8,9 @@
 //! `.tools/nats/bin`, or `scripts/nats-server.sh` (which finds one on `PATH` or installs the
 //! pinned version). Without any of them the test panics with instructions.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -112,19 +112,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::example::{APPLIED, Example};
-    use crate::service::Service;
-
-    fn store() -> (tempfile::TempDir, Store, Producer) {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&dir.path().join("store"), 8 * 1024 * 1024, Example::TREES).unwrap();
-        let producer = Producer {
-            name: "test".into(),
-            subjects: events::Subjects::default(),
-        };
-        (dir, store, producer)
-    }
+    use crate::store::test_support::{THINGS, Things, store};
 
     #[derive(Debug, PartialEq)]
     struct Refused;
@@ -137,14 +125,14 @@ mod tests {
 
     #[test]
     fn a_refused_command_changes_nothing() {
-        let (_dir, store, producer) = store();
+        let (store, producer) = store();
         let result: Result<(), _> = store.execute(
-            &Example,
+            &Things,
             &producer,
             Timestamp::UNIX_EPOCH,
             |state| {
                 state.schedule("t", Timestamp::UNIX_EPOCH, events::samples::order_placed())?;
-                // folded into `applied` by the example's evolve, then the view refuses
+                // folded into `things` by the test service's evolve, then the view refuses
                 Ok(vec![events::samples::sample(
                     events::EventType::StockReserved,
                 )])
@@ -152,20 +140,20 @@ mod tests {
             |_, _| Err(Refused),
         );
         assert!(matches!(result, Err(CommandError::Rejected(Refused))));
-        assert!(store.tree(APPLIED).unwrap().is_empty());
+        assert!(store.tree(THINGS).unwrap().is_empty());
         assert_eq!(store.pending_timers(), 0);
         assert_eq!(store.outbox_len(), 0);
     }
 
     #[test]
     fn a_command_cannot_write_folded_trees_directly() {
-        let (_dir, store, producer) = store();
+        let (store, producer) = store();
         let result: Result<(), CommandError<StateError>> = store.execute(
-            &Example,
+            &Things,
             &producer,
             Timestamp::UNIX_EPOCH,
             |state| {
-                state.insert(APPLIED, b"k", b"v".to_vec())?;
+                state.insert(THINGS, b"k", b"v".to_vec())?;
                 Ok(vec![])
             },
             |_, _| Ok(()),
@@ -177,6 +165,6 @@ mod tests {
             ),
             "{result:?}"
         );
-        assert!(store.tree(APPLIED).unwrap().is_empty());
+        assert!(store.tree(THINGS).unwrap().is_empty());
     }
 }

@@ -96,30 +96,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::example::{APPLIED, Example};
-    use crate::service::Service;
     use crate::store::outbox::Producer;
     use crate::store::state::StateError;
-
-    fn store() -> (tempfile::TempDir, Store, Producer) {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&dir.path().join("store"), 8 * 1024 * 1024, Example::TREES).unwrap();
-        let producer = Producer {
-            name: "test".into(),
-            subjects: events::Subjects::default(),
-        };
-        (dir, store, producer)
-    }
+    use crate::store::test_support::{THINGS, Things, store};
 
     fn command(
         store: &Store,
         producer: &Producer,
-        change: impl Fn(&mut super::super::State<'_>) -> Result<(), StateError>,
+        change: impl Fn(&mut crate::store::state::State<'_>) -> Result<(), StateError>,
     ) {
         store
             .execute(
-                &Example,
+                &Things,
                 producer,
                 Timestamp::UNIX_EPOCH,
                 |state| {
@@ -143,7 +131,7 @@ mod tests {
 
     #[test]
     fn timers_fire_when_due_and_can_be_moved_or_cancelled() {
-        let (_dir, store, producer) = store();
+        let (store, producer) = store();
         let t = |millis| Timestamp::from_unix_millis(millis).unwrap();
         schedule(&store, &producer, "a", t(100));
         schedule(&store, &producer, "b", t(100));
@@ -165,7 +153,7 @@ mod tests {
             "fired timers leave no index entry"
         );
         assert_eq!(store.outbox_len(), 2);
-        assert!(store.tree(APPLIED).unwrap().is_empty());
+        assert!(store.tree(THINGS).unwrap().is_empty());
         let rows = store.outbox_batch(10).unwrap();
         let occurred = rows[0].1.records[0]
             .headers

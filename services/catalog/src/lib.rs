@@ -5,6 +5,9 @@
 //! - API (`<prefix>.api.catalog.<verb>`): `add`, `update`, `discontinue`, `get`, `list`.
 //! - sled trees: `products` (sku → product), a fold of the catalog's own events.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod domain;
 pub mod handlers;
 pub mod store;

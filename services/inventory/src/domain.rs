@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use events::Event;
 use events::inventory::{
     RejectionReason, ReleaseReason, ReservationCommitted, ReservationRejected, ReservationReleased,
@@ -13,49 +11,7 @@ use events::inventory::{
 };
 use runtime::{ApiError, State, StateError};
 
-use crate::store::{RESERVATIONS, STOCK};
-
-/// Stock of one sku. `received = available + reserved + sold` always holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stock {
-    pub sku: String,
-    /// Listed by the catalog (only listed skus can be reserved).
-    pub listed: bool,
-    pub discontinued: bool,
-    pub available: u64,
-    pub reserved: u64,
-    pub sold: u64,
-}
-
-impl Stock {
-    pub fn new(sku: &str) -> Self {
-        Stock {
-            sku: sku.to_owned(),
-            ..Default::default()
-        }
-    }
-
-    pub fn received(&self) -> u64 {
-        self.available + self.reserved + self.sold
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ReservationStatus {
-    Reserved,
-    Rejected,
-    Released,
-    Committed,
-}
-
-/// What inventory did for one order. A `Released` reservation with no lines is a tombstone:
-/// the order was cancelled before it was seen, so a late `orders.placed` reserves nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reservation {
-    pub order_id: String,
-    pub lines: Vec<StockLine>,
-    pub status: ReservationStatus,
-}
+use crate::store::{RESERVATIONS, Reservation, ReservationStatus, STOCK, Stock};
 
 /// Why an inventory request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,8 +5,8 @@ use events::api::{Restock, SkuRequest, StockLevel};
 use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints};
 
-use crate::domain::{self, InventoryError, Stock};
-use crate::store::STOCK;
+use crate::domain::{self, InventoryError};
+use crate::store::{STOCK, Stock};
 
 pub fn endpoints(endpoints: &mut Endpoints) {
     endpoints.add("restock", restock).add("get", get);

@@ -14,6 +14,9 @@
 //! Invariant: per sku, received = available + reserved + sold, and available never goes
 //! below zero (every quantity is unsigned and checked before it is taken).
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod domain;
 pub mod handlers;
 pub mod store;

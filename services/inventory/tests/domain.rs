@@ -3,8 +3,8 @@ use events::Event;
 use events::catalog::{ProductAdded, ProductDiscontinued};
 use events::inventory::{RejectionReason, Restocked};
 use events::orders::{OrderCancelled, OrderLine, OrderPlaced};
-use inventory::domain::{Reservation, ReservationStatus, Stock};
 use inventory::store::{RESERVATIONS, STOCK};
+use inventory::store::{Reservation, ReservationStatus, Stock};
 use inventory::{Inventory, Settings};
 use runtime::scenario::Scenario;
 

@@ -5,28 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use events::api::Item;
 use events::orders::{OrderLine, OrderPlaced};
 use events::{Event, Timestamp};
 use runtime::{ApiError, State, StateError};
 
 use crate::saga::{self, Effect, Timeouts};
-use crate::store::{CUSTOMERS, ORDERS, PRODUCTS};
+use crate::store::{CUSTOMERS, ORDERS, PRODUCTS, PriceEntry};
 
 /// The most units of one sku in one order or cart.
 pub const MAX_QUANTITY: i64 = 10_000;
-
-/// What the orders service knows about a product, from catalog events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceEntry {
-    pub sku: String,
-    pub name: String,
-    pub price_minor: i64,
-    pub currency: String,
-    pub active: bool,
-}
 
 /// Why a cart change or an order is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

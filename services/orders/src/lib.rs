@@ -18,6 +18,9 @@
 //!   own events). `carts` is *local*: a cart is a customer's scratch pad, not a fact another
 //!   service may react to, so cart changes are not published; a rebuild carries the tree over.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod domain;
 pub mod handlers;
 pub mod saga;

@@ -2,10 +2,11 @@
 //! `carts` (customer id → items; local: no event records a cart) and `orders` (order id →
 //! [`Saga`]).
 
+use serde::{Deserialize, Serialize};
+
 use events::api::Item;
 use runtime::Tree;
 
-use crate::domain::PriceEntry;
 use crate::saga::Saga;
 
 pub const PRODUCTS: Tree<PriceEntry> = Tree::new("products");
@@ -23,3 +24,13 @@ pub const TREES: &[&str] = &[
 
 /// The trees `decide` writes directly (see `Service::LOCAL_TREES`).
 pub const LOCAL_TREES: &[&str] = &[CARTS.name()];
+
+/// What the orders service knows about a product, from catalog events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceEntry {
+    pub sku: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub active: bool,
+}

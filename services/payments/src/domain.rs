@@ -2,8 +2,6 @@
 //! refund at most once) and `evolve`, the one fold of payments' events into accounts and
 //! payments that live handling, API commands and rebuilds share.
 
-use serde::{Deserialize, Serialize};
-
 use events::Event;
 use events::orders::PaymentRequested;
 use events::payments::{
@@ -12,44 +10,7 @@ use events::payments::{
 };
 use runtime::{ApiError, HandleError, State, StateError};
 
-use crate::store::{ACCOUNTS, PAYMENTS};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Account {
-    pub customer_id: String,
-    pub credit_limit_minor: i64,
-    pub currency: String,
-    /// Authorized and not yet captured or voided.
-    pub held_minor: i64,
-    /// Captured minus refunded.
-    pub captured_minor: i64,
-}
-
-impl Account {
-    pub fn available_minor(&self) -> i64 {
-        self.credit_limit_minor - self.held_minor - self.captured_minor
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PaymentStatus {
-    Declined,
-    Authorized,
-    Captured,
-    Voided,
-    Refunded,
-}
-
-/// The one payment of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payment {
-    pub order_id: String,
-    pub customer_id: String,
-    pub authorization_id: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub status: PaymentStatus,
-}
+use crate::store::{ACCOUNTS, Account, PAYMENTS, Payment, PaymentStatus};
 
 /// Whether the decline knob declines this order: a stable hash of the order id, so the same
 /// request always gets the same answer.

@@ -5,8 +5,8 @@ use events::payments::AccountOpened;
 use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints};
 
-use crate::domain::{self, Account, PaymentsError};
-use crate::store::ACCOUNTS;
+use crate::domain::{self, PaymentsError};
+use crate::store::{ACCOUNTS, Account};
 
 pub fn endpoints(endpoints: &mut Endpoints) {
     endpoints

@@ -11,6 +11,9 @@
 //! One payment per order: a repeated request finds the order's payment and changes nothing,
 //! so there is never more than one net capture per order.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod domain;
 pub mod handlers;
 pub mod store;

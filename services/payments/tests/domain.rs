@@ -5,8 +5,8 @@ use events::orders::{
 };
 use events::payments::{AccountOpened, DeclineReason};
 use events::{Event, EventType};
-use payments::domain::{Account, PaymentStatus};
 use payments::store::{ACCOUNTS, PAYMENTS};
+use payments::store::{Account, PaymentStatus};
 use payments::{Payments, Settings};
 use runtime::scenario::Scenario;
 

@@ -2,43 +2,14 @@
 //! delivered on timers (`decide`), and `evolve`, the one fold of shipping's events into the
 //! `shipments` tree that live handling and rebuilds share.
 
-use serde::{Deserialize, Serialize};
-
 use events::inventory::StockLine;
 use events::orders::OrderConfirmed;
 use events::shipping::{Delivered, ShipmentCreated, Shipped};
 use events::{Event, Timestamp};
-use runtime::{HandleError, State, StateError};
+use runtime::{ApiError, HandleError, State, StateError};
 
 use crate::Settings;
-use crate::store::SHIPMENTS;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShipmentStatus {
-    Created,
-    Shipped,
-    Delivered,
-}
-
-impl ShipmentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShipmentStatus::Created => "created",
-            ShipmentStatus::Shipped => "shipped",
-            ShipmentStatus::Delivered => "delivered",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shipment {
-    pub order_id: String,
-    pub shipment_id: String,
-    pub customer_id: String,
-    pub lines: Vec<StockLine>,
-    pub tracking_number: String,
-    pub status: ShipmentStatus,
-}
+use crate::store::{SHIPMENTS, Shipment, ShipmentStatus};
 
 /// The carrier's tracking number for an order's parcel.
 pub fn tracking_number(order_id: &str) -> String {
@@ -51,6 +22,22 @@ pub fn tracking_number(order_id: &str) -> String {
         .rev()
         .collect();
     format!("TRK-{tail}")
+}
+
+/// Why a shipping request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShippingError {
+    #[error("no shipment for order {0}")]
+    NoShipment(String),
+}
+
+impl From<ShippingError> for ApiError {
+    fn from(error: ShippingError) -> Self {
+        let code = match error {
+            ShippingError::NoShipment(_) => 404,
+        };
+        ApiError::new(code, error.to_string())
+    }
 }
 
 /// What happens because of an event shipping consumes: a confirmed order gets a shipment

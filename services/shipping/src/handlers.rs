@@ -3,6 +3,7 @@
 use events::api::{OrderRequest, Shipment as ShipmentView};
 use runtime::{Api, ApiError, Endpoints};
 
+use crate::domain::ShippingError;
 use crate::store::SHIPMENTS;
 
 pub fn endpoints(endpoints: &mut Endpoints) {
@@ -12,9 +13,7 @@ pub fn endpoints(endpoints: &mut Endpoints) {
 async fn get(api: Api, request: OrderRequest) -> Result<ShipmentView, ApiError> {
     let shipment = SHIPMENTS
         .get(api.store(), &request.order_id)?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("no shipment for order {}", request.order_id))
-        })?;
+        .ok_or_else(|| ShippingError::NoShipment(request.order_id.clone()))?;
     Ok(ShipmentView {
         order_id: shipment.order_id,
         shipment_id: shipment.shipment_id,

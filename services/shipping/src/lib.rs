@@ -9,6 +9,9 @@
 //! The delays are runtime timers: they are stored with the shipment's transaction, survive
 //! restarts, and publish their event through the outbox like everything else.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod domain;
 pub mod handlers;
 pub mod store;

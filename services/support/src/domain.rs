@@ -2,31 +2,17 @@
 //! opens by itself (`decide`), and `evolve`, the one fold of the events support reads and
 //! publishes into timelines and tickets, shared by live handling, API commands and rebuilds.
 
-use serde::{Deserialize, Serialize};
-
 use events::codec::wire_name;
 use events::orders::{CancellationReason, OrderCancelled};
 use events::support::{TicketOpened, TicketResolved, TicketSource, TimelineEntry};
 use events::{Event, Timestamp};
 use runtime::{ApiError, State, StateError};
 
-use crate::store::{TICKETS, TIMELINES};
+use crate::store::{TICKETS, TIMELINES, Ticket};
 
 /// The most timeline entries kept per order (the story of one order is short; this bounds
 /// the store against a runaway producer).
 pub const MAX_TIMELINE: usize = 50;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ticket {
-    pub ticket_id: String,
-    pub order_id: String,
-    pub customer_id: String,
-    pub source: TicketSource,
-    pub message: String,
-    pub timeline: Vec<TimelineEntry>,
-    pub resolved: bool,
-    pub resolution: String,
-}
 
 /// A one-line summary of an event for the timeline.
 pub fn summary(event: &Event) -> String {

@@ -5,8 +5,8 @@ use events::support::TicketSource;
 use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints, State};
 
-use crate::domain::{self, SupportError, Ticket};
-use crate::store::{TICKETS, TIMELINES};
+use crate::domain::{self, SupportError};
+use crate::store::{TICKETS, TIMELINES, Ticket};
 
 pub fn endpoints(endpoints: &mut Endpoints) {
     endpoints

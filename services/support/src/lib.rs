@@ -11,6 +11,9 @@
 //! - sled trees: `tickets` (ticket id → ticket), `timelines` (order id → timeline); both are
 //!   folds of the events support reads and publishes.
 
+// dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod domain;
 pub mod handlers;
 pub mod store;

@@ -329,20 +329,20 @@ impl TestShop {
 /// Net captures per order from the payments store: captured = 1, refunded = 0 (after a
 /// capture), anything else = 0.
 pub(crate) fn net_captures(shop: &TestShop) -> HashMap<String, i64> {
-    let payments: Vec<payments::domain::Payment> = payments::store::PAYMENTS
+    let payments: Vec<payments::store::Payment> = payments::store::PAYMENTS
         .all(shop.store("payments"))
         .expect("payments");
     payments
         .into_iter()
         .map(|payment| {
-            let net = i64::from(payment.status == payments::domain::PaymentStatus::Captured);
+            let net = i64::from(payment.status == payments::store::PaymentStatus::Captured);
             (payment.order_id, net)
         })
         .collect()
 }
 
 /// Per sku: received == available + reserved + sold, from the inventory store.
-pub(crate) fn stock_levels(shop: &TestShop) -> BTreeMap<String, inventory::domain::Stock> {
+pub(crate) fn stock_levels(shop: &TestShop) -> BTreeMap<String, inventory::store::Stock> {
     inventory::store::STOCK
         .all(shop.store("inventory"))
         .expect("stock")
