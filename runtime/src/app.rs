@@ -155,7 +155,7 @@ impl Application {
             relay_wakeup: self.relay_wakeup.clone(),
         });
         let consumers = TaskTracker::new();
-        for spec in consumer_specs(&self.handler.consumes(), &self.config.prefix) {
+        for spec in consumer_specs(self.handler.consumes(), &self.config.prefix) {
             consumers.spawn(context.clone().run(spec, shutdown.clone()));
         }
         consumers.close();

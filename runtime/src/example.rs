@@ -32,18 +32,13 @@ impl Service for Example {
         description: "runtime example: counts orders.placed, emits inventory.stock_reserved",
     };
     const TREES: &'static [&'static str] = &[APPLIED];
+    const CONSUMES: &'static [EventType] = &[EventType::OrderPlaced];
+    /// Each `inventory.stock_reserved` it emits records one application.
+    const FOLDS: &'static [EventType] = &[EventType::StockReserved];
     type Settings = Settings;
 
     fn new(_: Settings) -> Self {
         Example
-    }
-
-    fn consumes(&self) -> Vec<EventType> {
-        vec![EventType::OrderPlaced]
-    }
-
-    fn folds(&self) -> Vec<EventType> {
-        vec![EventType::StockReserved]
     }
 
     fn decide(&self, _: &mut State<'_>, incoming: &Incoming) -> Result<Vec<Event>, HandleError> {

@@ -34,8 +34,8 @@ pub enum HandleError {
 pub(crate) trait Handler: Send + Sync + 'static {
     fn trees(&self) -> &'static [&'static str];
     fn local_trees(&self) -> &'static [&'static str];
-    fn consumes(&self) -> Vec<EventType>;
-    fn folds(&self) -> Vec<EventType>;
+    fn consumes(&self) -> &'static [EventType];
+    fn folds(&self) -> &'static [EventType];
     fn decide(&self, state: &mut State<'_>, incoming: &Incoming)
     -> Result<Vec<Event>, HandleError>;
     fn evolve(

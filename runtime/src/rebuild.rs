@@ -220,10 +220,10 @@ async fn rebuild_with(
     let client = nats::connect(config, &format!("{}-rebuild", definition.name)).await?;
     let js = nats::jetstream(client);
     let started = Instant::now();
-    let mut types = folds;
+    let mut types = folds.to_vec();
     for consumed in handler.consumes() {
-        if !types.contains(&consumed) {
-            types.push(consumed);
+        if !types.contains(consumed) {
+            types.push(*consumed);
         }
     }
     let stamp = Timestamp::now().unix_millis();

@@ -17,7 +17,7 @@
 
 use std::fmt::Debug;
 
-use events::{Envelope, Event, EventType};
+use events::{Context, Envelope, Event, EventType};
 
 use crate::endpoint::Endpoints;
 use crate::handler::{HandleError, Handler, Incoming};
@@ -29,6 +29,18 @@ pub struct ServiceDefinition {
     pub name: &'static str,
     pub version: &'static str,
     pub description: &'static str,
+}
+
+impl ServiceDefinition {
+    /// The shop service of one context of the contract: it is named after the context (its
+    /// stream, its subjects, its binary `shop-<name>`) and has the workspace's version.
+    pub const fn of(context: Context, description: &'static str) -> Self {
+        ServiceDefinition {
+            name: context.as_str(),
+            version: env!("CARGO_PKG_VERSION"),
+            description,
+        }
+    }
 }
 
 /// A shop service: implement this once and its `main.rs` is `runtime::main::<Self>()`.
@@ -45,16 +57,16 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// defaults; an empty struct when it has none.
     type Settings: clap::Args + Clone + Debug + Default + Send + Sync + 'static;
 
-    /// The service, configured.
-    fn new(settings: Self::Settings) -> Self;
-
     /// The event types this service consumes. The runtime creates one durable consumer per
     /// stream these types live on, filtered to exactly these types.
-    fn consumes(&self) -> Vec<EventType>;
+    const CONSUMES: &'static [EventType];
 
     /// The event types [`Service::evolve`] folds into state: the service's own events (the
     /// outcomes of its decisions) and the facts it copies from others. A rebuild reads these.
-    fn folds(&self) -> Vec<EventType>;
+    const FOLDS: &'static [EventType];
+
+    /// The service, configured.
+    fn new(settings: Self::Settings) -> Self;
 
     /// The rules: what happens because of `incoming`, given the current state. Returns the
     /// events to publish (each is then folded with `evolve`); may set timers and write local
@@ -86,12 +98,12 @@ impl<S: Service> Handler for S {
         S::LOCAL_TREES
     }
 
-    fn consumes(&self) -> Vec<EventType> {
-        Service::consumes(self)
+    fn consumes(&self) -> &'static [EventType] {
+        S::CONSUMES
     }
 
-    fn folds(&self) -> Vec<EventType> {
-        Service::folds(self)
+    fn folds(&self) -> &'static [EventType] {
+        S::FOLDS
     }
 
     fn decide(

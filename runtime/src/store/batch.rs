@@ -49,7 +49,7 @@ impl Store {
             for incoming in batch {
                 let step = Step {
                     handler,
-                    folds: &folds,
+                    folds,
                     producer,
                     incoming,
                 };

@@ -291,12 +291,12 @@ pub(crate) mod test_support {
             &[]
         }
 
-        fn consumes(&self) -> Vec<EventType> {
-            vec![]
+        fn consumes(&self) -> &'static [EventType] {
+            &[]
         }
 
-        fn folds(&self) -> Vec<EventType> {
-            vec![EventType::StockReserved]
+        fn folds(&self) -> &'static [EventType] {
+            &[EventType::StockReserved]
         }
 
         fn decide(&self, _: &mut State<'_>, _: &Incoming) -> Result<Vec<Event>, HandleError> {

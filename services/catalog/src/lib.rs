@@ -24,28 +24,19 @@ pub struct Catalog;
 pub struct Settings {}
 
 impl Service for Catalog {
-    const DEFINITION: ServiceDefinition = ServiceDefinition {
-        name: events::Context::Catalog.as_str(),
-        version: env!("CARGO_PKG_VERSION"),
-        description: "product listings",
-    };
+    const DEFINITION: ServiceDefinition =
+        ServiceDefinition::of(events::Context::Catalog, "product listings");
     const TREES: &'static [&'static str] = store::TREES;
+    const CONSUMES: &'static [EventType] = &[];
+    const FOLDS: &'static [EventType] = &[
+        EventType::ProductAdded,
+        EventType::ProductUpdated,
+        EventType::ProductDiscontinued,
+    ];
     type Settings = Settings;
 
     fn new(_: Settings) -> Self {
         Catalog
-    }
-
-    fn consumes(&self) -> Vec<EventType> {
-        vec![]
-    }
-
-    fn folds(&self) -> Vec<EventType> {
-        vec![
-            EventType::ProductAdded,
-            EventType::ProductUpdated,
-            EventType::ProductDiscontinued,
-        ]
     }
 
     /// The catalog consumes nothing; everything it decides comes through its API.

@@ -33,38 +33,31 @@ pub struct Inventory;
 pub struct Settings {}
 
 impl Service for Inventory {
-    const DEFINITION: ServiceDefinition = ServiceDefinition {
-        name: events::Context::Inventory.as_str(),
-        version: env!("CARGO_PKG_VERSION"),
-        description: "stock levels and order reservations",
-    };
+    const DEFINITION: ServiceDefinition = ServiceDefinition::of(
+        events::Context::Inventory,
+        "stock levels and order reservations",
+    );
     const TREES: &'static [&'static str] = store::TREES;
+    const CONSUMES: &'static [EventType] = &[
+        EventType::ProductAdded,
+        EventType::ProductDiscontinued,
+        EventType::OrderPlaced,
+        EventType::OrderCancelled,
+        EventType::OrderConfirmed,
+    ];
+    const FOLDS: &'static [EventType] = &[
+        EventType::ProductAdded,
+        EventType::ProductDiscontinued,
+        EventType::Restocked,
+        EventType::StockReserved,
+        EventType::ReservationRejected,
+        EventType::ReservationReleased,
+        EventType::ReservationCommitted,
+    ];
     type Settings = Settings;
 
     fn new(_: Settings) -> Self {
         Inventory
-    }
-
-    fn consumes(&self) -> Vec<EventType> {
-        vec![
-            EventType::ProductAdded,
-            EventType::ProductDiscontinued,
-            EventType::OrderPlaced,
-            EventType::OrderCancelled,
-            EventType::OrderConfirmed,
-        ]
-    }
-
-    fn folds(&self) -> Vec<EventType> {
-        vec![
-            EventType::ProductAdded,
-            EventType::ProductDiscontinued,
-            EventType::Restocked,
-            EventType::StockReserved,
-            EventType::ReservationRejected,
-            EventType::ReservationReleased,
-            EventType::ReservationCommitted,
-        ]
     }
 
     fn decide(

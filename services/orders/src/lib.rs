@@ -65,54 +65,47 @@ pub struct Orders {
 }
 
 impl Service for Orders {
-    const DEFINITION: ServiceDefinition = ServiceDefinition {
-        name: events::Context::Orders.as_str(),
-        version: env!("CARGO_PKG_VERSION"),
-        description: "carts, checkout and the order saga",
-    };
+    const DEFINITION: ServiceDefinition = ServiceDefinition::of(
+        events::Context::Orders,
+        "carts, checkout and the order saga",
+    );
     const TREES: &'static [&'static str] = store::TREES;
     const LOCAL_TREES: &'static [&'static str] = store::LOCAL_TREES;
+    const CONSUMES: &'static [EventType] = &[
+        EventType::ProductAdded,
+        EventType::ProductUpdated,
+        EventType::ProductDiscontinued,
+        EventType::AccountOpened,
+        EventType::StockReserved,
+        EventType::ReservationRejected,
+        EventType::PaymentAuthorized,
+        EventType::PaymentDeclined,
+        EventType::PaymentCaptured,
+        EventType::Shipped,
+        EventType::DeadlinePassed,
+    ];
+    /// Catalog facts, opened accounts, and every saga decision.
+    const FOLDS: &'static [EventType] = &[
+        EventType::ProductAdded,
+        EventType::ProductUpdated,
+        EventType::ProductDiscontinued,
+        EventType::AccountOpened,
+        EventType::OrderPlaced,
+        EventType::PaymentRequested,
+        EventType::OrderConfirmed,
+        EventType::OrderRejected,
+        EventType::OrderCancelled,
+        EventType::OrderCompleted,
+        EventType::PaymentCaptureRequested,
+        EventType::PaymentVoidRequested,
+        EventType::PaymentRefundRequested,
+    ];
     type Settings = Settings;
 
     fn new(settings: Settings) -> Self {
         Orders {
             timeouts: settings.timeouts(),
         }
-    }
-
-    fn consumes(&self) -> Vec<EventType> {
-        vec![
-            EventType::ProductAdded,
-            EventType::ProductUpdated,
-            EventType::ProductDiscontinued,
-            EventType::AccountOpened,
-            EventType::StockReserved,
-            EventType::ReservationRejected,
-            EventType::PaymentAuthorized,
-            EventType::PaymentDeclined,
-            EventType::PaymentCaptured,
-            EventType::Shipped,
-            EventType::DeadlinePassed,
-        ]
-    }
-
-    /// Catalog facts, opened accounts, and every saga decision.
-    fn folds(&self) -> Vec<EventType> {
-        vec![
-            EventType::ProductAdded,
-            EventType::ProductUpdated,
-            EventType::ProductDiscontinued,
-            EventType::AccountOpened,
-            EventType::OrderPlaced,
-            EventType::PaymentRequested,
-            EventType::OrderConfirmed,
-            EventType::OrderRejected,
-            EventType::OrderCancelled,
-            EventType::OrderCompleted,
-            EventType::PaymentCaptureRequested,
-            EventType::PaymentVoidRequested,
-            EventType::PaymentRefundRequested,
-        ]
     }
 
     fn decide(

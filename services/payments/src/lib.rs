@@ -37,38 +37,31 @@ pub struct Payments {
 }
 
 impl Service for Payments {
-    const DEFINITION: ServiceDefinition = ServiceDefinition {
-        name: events::Context::Payments.as_str(),
-        version: env!("CARGO_PKG_VERSION"),
-        description: "customer accounts: authorize, capture, void, refund",
-    };
+    const DEFINITION: ServiceDefinition = ServiceDefinition::of(
+        events::Context::Payments,
+        "customer accounts: authorize, capture, void, refund",
+    );
     const TREES: &'static [&'static str] = store::TREES;
+    const CONSUMES: &'static [EventType] = &[
+        EventType::PaymentRequested,
+        EventType::PaymentCaptureRequested,
+        EventType::PaymentVoidRequested,
+        EventType::PaymentRefundRequested,
+    ];
+    const FOLDS: &'static [EventType] = &[
+        EventType::AccountOpened,
+        EventType::PaymentAuthorized,
+        EventType::PaymentDeclined,
+        EventType::PaymentCaptured,
+        EventType::PaymentVoided,
+        EventType::PaymentRefunded,
+    ];
     type Settings = Settings;
 
     fn new(settings: Settings) -> Self {
         Payments {
             decline_rate: settings.decline_rate.clamp(0.0, 1.0),
         }
-    }
-
-    fn consumes(&self) -> Vec<EventType> {
-        vec![
-            EventType::PaymentRequested,
-            EventType::PaymentCaptureRequested,
-            EventType::PaymentVoidRequested,
-            EventType::PaymentRefundRequested,
-        ]
-    }
-
-    fn folds(&self) -> Vec<EventType> {
-        vec![
-            EventType::AccountOpened,
-            EventType::PaymentAuthorized,
-            EventType::PaymentDeclined,
-            EventType::PaymentCaptured,
-            EventType::PaymentVoided,
-            EventType::PaymentRefunded,
-        ]
     }
 
     fn decide(

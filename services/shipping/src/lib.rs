@@ -45,32 +45,23 @@ pub struct Shipping {
 }
 
 impl Service for Shipping {
-    const DEFINITION: ServiceDefinition = ServiceDefinition {
-        name: events::Context::Shipping.as_str(),
-        version: env!("CARGO_PKG_VERSION"),
-        description: "shipments of confirmed orders",
-    };
+    const DEFINITION: ServiceDefinition =
+        ServiceDefinition::of(events::Context::Shipping, "shipments of confirmed orders");
     const TREES: &'static [&'static str] = store::TREES;
+    const CONSUMES: &'static [EventType] = &[
+        EventType::OrderConfirmed,
+        EventType::Shipped,
+        EventType::Delivered,
+    ];
+    const FOLDS: &'static [EventType] = &[
+        EventType::ShipmentCreated,
+        EventType::Shipped,
+        EventType::Delivered,
+    ];
     type Settings = Settings;
 
     fn new(settings: Settings) -> Self {
         Shipping { settings }
-    }
-
-    fn consumes(&self) -> Vec<EventType> {
-        vec![
-            EventType::OrderConfirmed,
-            EventType::Shipped,
-            EventType::Delivered,
-        ]
-    }
-
-    fn folds(&self) -> Vec<EventType> {
-        vec![
-            EventType::ShipmentCreated,
-            EventType::Shipped,
-            EventType::Delivered,
-        ]
     }
 
     fn decide(

@@ -21,6 +21,35 @@ pub mod store;
 use events::{Envelope, Event, EventType};
 use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
+/// The events that make up an order's timeline: what support consumes.
+const TIMELINE: [EventType; 13] = [
+    EventType::OrderPlaced,
+    EventType::OrderConfirmed,
+    EventType::OrderRejected,
+    EventType::OrderCancelled,
+    EventType::OrderCompleted,
+    EventType::DeadlinePassed,
+    EventType::StockReserved,
+    EventType::ReservationRejected,
+    EventType::PaymentAuthorized,
+    EventType::PaymentDeclined,
+    EventType::PaymentCaptured,
+    EventType::PaymentVoided,
+    EventType::Shipped,
+];
+
+/// What support folds: the timeline events and its own ticket events.
+const FOLDS: [EventType; 15] = {
+    let mut folds = [EventType::TicketOpened; 15];
+    let mut index = 0;
+    while index < TIMELINE.len() {
+        folds[index] = TIMELINE[index];
+        index += 1;
+    }
+    folds[14] = EventType::TicketResolved;
+    folds
+};
+
 /// The support service.
 #[derive(Debug, Default)]
 pub struct Support;
@@ -30,41 +59,16 @@ pub struct Support;
 pub struct Settings {}
 
 impl Service for Support {
-    const DEFINITION: ServiceDefinition = ServiceDefinition {
-        name: events::Context::Support.as_str(),
-        version: env!("CARGO_PKG_VERSION"),
-        description: "customer-support tickets",
-    };
+    const DEFINITION: ServiceDefinition =
+        ServiceDefinition::of(events::Context::Support, "customer-support tickets");
     const TREES: &'static [&'static str] = store::TREES;
+    const CONSUMES: &'static [EventType] = &TIMELINE;
+    /// Everything it consumes (timelines) and its own ticket events.
+    const FOLDS: &'static [EventType] = &FOLDS;
     type Settings = Settings;
 
     fn new(_: Settings) -> Self {
         Support
-    }
-
-    fn consumes(&self) -> Vec<EventType> {
-        vec![
-            EventType::OrderPlaced,
-            EventType::OrderConfirmed,
-            EventType::OrderRejected,
-            EventType::OrderCancelled,
-            EventType::OrderCompleted,
-            EventType::DeadlinePassed,
-            EventType::StockReserved,
-            EventType::ReservationRejected,
-            EventType::PaymentAuthorized,
-            EventType::PaymentDeclined,
-            EventType::PaymentCaptured,
-            EventType::PaymentVoided,
-            EventType::Shipped,
-        ]
-    }
-
-    /// Everything it consumes (timelines) and its own ticket events.
-    fn folds(&self) -> Vec<EventType> {
-        let mut types = self.consumes();
-        types.extend([EventType::TicketOpened, EventType::TicketResolved]);
-        types
     }
 
     fn decide(
