@@ -199,6 +199,66 @@ impl TestShop {
             .expect("stock")
     }
 
+    /// Publishes every event of every stream again: same event id, new `Nats-Msg-Id` (as
+    /// happens after the duplicate window), so each is in its stream twice. Returns how many.
+    pub(crate) async fn republish_everything(&self) -> usize {
+        let mut republished = 0;
+        for context in events::Context::ALL {
+            let spec = events::stream::event_stream(&self.subjects, context);
+            let stream = self.js.get_stream(&spec.name).await.expect("stream");
+            let consumer = stream
+                .create_consumer(OrderedConfig::default())
+                .await
+                .expect("consumer");
+            let pending = consumer.cached_info().num_pending;
+            let mut messages = consumer.messages().await.expect("messages");
+            for _ in 0..pending {
+                let message = messages.next().await.expect("open").expect("message");
+                let mut headers = message.headers.clone().unwrap_or_default();
+                let id = headers
+                    .get(events::header::EVENT_ID)
+                    .expect("event id")
+                    .as_str()
+                    .to_owned();
+                headers.insert(events::header::NATS_MSG_ID, format!("{id}-again"));
+                let ack = self
+                    .js
+                    .publish_with_headers(message.subject.clone(), headers, message.payload.clone())
+                    .await
+                    .expect("publish");
+                std::future::IntoFuture::into_future(ack)
+                    .await
+                    .expect("ack");
+                republished += 1;
+            }
+        }
+        republished
+    }
+
+    /// Publishes `event` as `producer` would (a new root envelope), straight to its stream.
+    pub(crate) async fn publish_event(&self, event: &events::Event, producer: &str) {
+        let envelope = Envelope::new(
+            event.event_type(),
+            events::Timestamp::now(),
+            producer,
+            event.key(),
+        );
+        let mut headers = async_nats::HeaderMap::new();
+        for (name, value) in envelope.to_headers() {
+            headers.insert(name, value.as_str());
+        }
+        let subject = self.subjects.for_event(event).expect("subject");
+        let payload = events::codec::encode(event).expect("encode");
+        let ack = self
+            .js
+            .publish_with_headers(subject, headers, payload.into())
+            .await
+            .expect("publish");
+        std::future::IntoFuture::into_future(ack)
+            .await
+            .expect("ack");
+    }
+
     /// Waits until every durable consumer of every stream has nothing pending or unacked, and
     /// every running service has an empty outbox and no pending timer.
     ///

@@ -125,37 +125,7 @@ async fn every_event_delivered_twice_leaves_every_store_as_it_was() {
     let before = digests(&shop);
 
     // deliver every event again: same event id, new Nats-Msg-Id (as after the duplicate window)
-    let mut republished = 0;
-    for context in events::Context::ALL {
-        let spec = events::stream::event_stream(&shop.subjects, context);
-        let stream = shop.js.get_stream(&spec.name).await.expect("stream");
-        let consumer = stream
-            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-            .await
-            .expect("consumer");
-        let pending = consumer.cached_info().num_pending;
-        let mut messages = consumer.messages().await.expect("messages");
-        for _ in 0..pending {
-            use futures::StreamExt;
-            let message = messages.next().await.expect("open").expect("message");
-            let mut headers = message.headers.clone().unwrap_or_default();
-            let id = headers
-                .get(events::header::EVENT_ID)
-                .expect("event id")
-                .as_str()
-                .to_owned();
-            headers.insert(events::header::NATS_MSG_ID, format!("{id}-again"));
-            let ack = shop
-                .js
-                .publish_with_headers(message.subject.clone(), headers, message.payload.clone())
-                .await
-                .expect("publish");
-            std::future::IntoFuture::into_future(ack)
-                .await
-                .expect("ack");
-            republished += 1;
-        }
-    }
+    let republished = shop.republish_everything().await;
     assert!(republished > 40, "only {republished} events");
     shop.wait_until_quiet().await;
     assert_eq!(digests(&shop), before, "a second delivery changed a store");

@@ -1,6 +1,7 @@
 //! Every service's store rebuilt from the streams equals the live one (digest of every tree:
-//! folded trees by construction, local trees carried over), and the service runs on the
-//! rebuilt store afterwards.
+//! folded trees by construction, local trees carried over), after a workload with every saga
+//! path, an order cancelled before it was placed, a cart left open, and every event in its
+//! stream twice; and the service runs on the rebuilt store afterwards.
 
 use std::time::Duration;
 
@@ -11,7 +12,8 @@ use crate::helpers::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_rebuilt_from_the_streams_equals_its_live_store() {
     let mut shop = TestShop::start_with(stack::SERVICES, |config| {
-        config.orders.payment_timeout_ms = 1_000
+        config.orders.payment_timeout_ms = 1_000;
+        config.orders.reservation_timeout_ms = 1_000;
     })
     .await;
     shop.seed(3).await;
@@ -55,6 +57,48 @@ async fn every_service_rebuilt_from_the_streams_equals_its_live_store() {
         .call::<_, events::api::Ticket>("support", "resolve", &resolve)
         .await
         .expect("resolve");
+    // a cancellation that arrives before its order: inventory records a tombstone, the late
+    // order reserves nothing and its saga times out
+    let early = events::orders::OrderCancelled {
+        order_id: "early-1".into(),
+        customer_id: "rich".into(),
+        reason: events::orders::CancellationReason::PaymentDeclined,
+        detail: "cancelled before it was placed".into(),
+    };
+    shop.publish_event(&early.into(), "orders").await;
+    shop.wait_until_quiet().await;
+    let late_order = events::api::PlaceOrder {
+        customer_id: "rich".into(),
+        items: vec![events::api::Item {
+            sku: "TEA".into(),
+            quantity: 1,
+        }],
+        order_id: Some("early-1".into()),
+    };
+    shop.api
+        .call::<_, events::api::Order>("orders", "place", &late_order)
+        .await
+        .expect("place early-1");
+    assert_eq!(
+        shop.wait_terminal("early-1", Duration::from_secs(30))
+            .await
+            .status,
+        "cancelled"
+    );
+    // a cart left open: local state, carried over by the rebuild
+    let cart = events::api::CartAdd {
+        customer_id: "poor".into(),
+        sku: "MUG".into(),
+        quantity: 2,
+    };
+    shop.api
+        .call::<_, events::api::Cart>("orders", "cart_add", &cart)
+        .await
+        .expect("cart");
+    shop.wait_until_quiet().await;
+    // every event twice in its stream (the live stores skip them by event id)
+    let republished = shop.republish_everything().await;
+    assert!(republished > 40, "only {republished} events");
     shop.wait_until_quiet().await;
 
     for service in stack::SERVICES {
@@ -79,6 +123,16 @@ async fn every_service_rebuilt_from_the_streams_equals_its_live_store() {
             .await
             .expect("start on the rebuilt store");
     }
+
+    let show = events::api::CustomerRequest {
+        customer_id: "poor".into(),
+    };
+    let kept: events::api::Cart = shop
+        .api
+        .call("orders", "cart_show", &show)
+        .await
+        .expect("cart");
+    assert_eq!(kept.items.len(), 1, "the open cart survived the rebuild");
 
     // the shop works on its rebuilt stores
     let after = shop
