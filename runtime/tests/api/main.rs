@@ -3,6 +3,7 @@
 
 mod crashes;
 mod dead_letters;
+mod docs;
 mod exactly_once;
 mod helpers;
 mod srv;
