@@ -12,7 +12,7 @@ use events::Subjects;
 use crate::api::ApiError;
 
 /// How long a request waits for its reply.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct ApiClient {

@@ -8,7 +8,7 @@ use std::future::IntoFuture;
 
 /// Where a failed message came from and why it failed.
 #[derive(Debug)]
-pub struct DeadLetter<'a> {
+pub(crate) struct DeadLetter<'a> {
     pub service: &'a str,
     pub message: &'a jetstream::Message,
     pub stream: &'a str,
@@ -30,7 +30,7 @@ fn header_safe(text: &str) -> String {
 
 /// Publishes the copy to the dead-letter stream and waits for JetStream's ack. The copy's
 /// `Nats-Msg-Id` is `dlq-<stream>-<sequence>`, so a retry after a crash is dropped as a duplicate.
-pub async fn publish(
+pub(crate) async fn publish(
     js: &jetstream::Context,
     subjects: &Subjects,
     letter: &DeadLetter<'_>,

@@ -19,27 +19,27 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod api;
-pub mod app;
-pub mod client;
-pub mod config;
+mod app;
+mod client;
+mod config;
 mod consumer;
-pub mod dead_letter;
-pub mod endpoint;
+mod dead_letter;
+mod endpoint;
 pub mod example;
-pub mod handler;
+mod handler;
 mod inbox;
 pub mod nats;
 pub mod rebuild;
 mod relay;
 pub mod scenario;
-pub mod service;
+mod service;
 pub mod shutdown;
 mod srv;
-pub mod stats;
-pub mod store;
-pub mod telemetry;
+mod stats;
+mod store;
+mod telemetry;
 mod timers;
-pub mod tree;
+mod tree;
 
 use std::process::ExitCode;
 
@@ -53,7 +53,7 @@ pub use endpoint::Endpoints;
 pub use handler::{HandleError, Incoming};
 pub use service::{Service, ServiceDefinition};
 pub use stats::{RuntimeStats, StatsSnapshot};
-pub use store::{State, StateError, Store, StoreError};
+pub use store::{Phase, State, StateError, Store, StoreError};
 pub use tree::Tree;
 
 /// A service binary's command line: the runtime's flags and the service's own.

@@ -21,7 +21,7 @@ use crate::handler::{HandleError, Handler, Incoming};
 
 /// What happened to one incoming event in a committed batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Applied; `emitted` events were added to the outbox.
     Applied { emitted: usize },
     /// Its event id was already in the inbox: nothing changed.

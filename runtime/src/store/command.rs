@@ -20,7 +20,7 @@ use crate::handler::Handler;
 
 /// Why a command did not commit.
 #[derive(Debug, thiserror::Error)]
-pub enum CommandError<E> {
+pub(crate) enum CommandError<E> {
     /// The command refused (bad input, unknown entity, conflict): nothing changed.
     #[error("command rejected")]
     Rejected(E),

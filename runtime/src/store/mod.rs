@@ -24,14 +24,14 @@
 //! machine class, so the number of writes per event is what bounds throughput (see
 //! docs/performance.md). Per event we write the inbox mark and the service's own state.
 
-pub mod batch;
-pub mod command;
-pub mod digest;
-pub mod fold;
-pub mod inbox;
-pub mod outbox;
-pub mod state;
-pub mod timers;
+pub(crate) mod batch;
+pub(crate) mod command;
+pub(crate) mod digest;
+pub(crate) mod fold;
+pub(crate) mod inbox;
+pub(crate) mod outbox;
+pub(crate) mod state;
+pub(crate) mod timers;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,10 +42,8 @@ use serde::de::DeserializeOwned;
 use sled::Tree;
 use sled::transaction::TransactionError;
 
-pub use batch::Outcome;
-pub use command::CommandError;
-pub use outbox::{OutboxRecord, OutboxRow, Producer};
-pub use state::{Phase, State, StateError, TreeSet};
+use state::TreeSet;
+pub use state::{Phase, State, StateError};
 
 pub(crate) const INBOX: usize = 0;
 pub(crate) const OUTBOX: usize = 1;
@@ -273,9 +271,10 @@ fn transaction_error(error: TransactionError<StoreError>) -> StoreError {
 pub(crate) mod test_support {
     use events::{Envelope, Event, EventType};
 
+    use super::Store;
     use super::outbox::Producer;
+    use super::state::TreeSet;
     use super::state::{State, StateError};
-    use super::{Store, TreeSet};
     use crate::handler::{HandleError, Handler, Incoming};
 
     pub(crate) const THINGS: &str = "things";

@@ -9,7 +9,7 @@ use super::{OUTBOX, Store, StoreError};
 
 /// Who is writing and how outgoing events are addressed.
 #[derive(Debug, Clone)]
-pub struct Producer {
+pub(crate) struct Producer {
     pub name: String,
     pub subjects: Subjects,
 }
@@ -35,7 +35,7 @@ impl OutboxRow {
 }
 
 /// The outbox row for `event` with `envelope`.
-pub fn new_outbox_record(
+pub(crate) fn new_outbox_record(
     producer: &Producer,
     envelope: &Envelope,
     event: &Event,

@@ -55,7 +55,7 @@ impl std::fmt::Display for Phase {
 
 /// The service's trees: their names and which are local (written by `decide`, not folded).
 #[derive(Debug, Clone, Copy)]
-pub struct TreeSet<'a> {
+pub(crate) struct TreeSet<'a> {
     pub names: &'a [&'static str],
     pub local: &'a [&'static str],
 }
