@@ -13,7 +13,7 @@ pub fn endpoints(endpoints: &mut Endpoints) {
 }
 
 /// The API's view of a sku's stock.
-fn level(stock: &Stock) -> StockLevel {
+fn view(stock: &Stock) -> StockLevel {
     StockLevel {
         sku: stock.sku.clone(),
         available: stock.available,
@@ -40,7 +40,7 @@ async fn restock(api: Api, request: Restock) -> Result<StockLevel, ApiError> {
         },
         move |state, _| {
             let stock = STOCK.load(state, &sku)?.unwrap_or_else(|| Stock::new(&sku));
-            Ok(level(&stock))
+            Ok(view(&stock))
         },
     )
     .await
@@ -50,5 +50,5 @@ async fn get(api: Api, request: SkuRequest) -> Result<StockLevel, ApiError> {
     let stock = STOCK
         .get(api.store(), &request.sku)?
         .ok_or_else(|| InventoryError::UnknownSku(request.sku.clone()))?;
-    Ok(level(&stock))
+    Ok(view(&stock))
 }

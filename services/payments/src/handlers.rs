@@ -14,6 +14,7 @@ pub fn endpoints(endpoints: &mut Endpoints) {
         .add("get_account", get_account);
 }
 
+/// The API's view of an account.
 fn view(account: &Account) -> AccountView {
     AccountView {
         customer_id: account.customer_id.clone(),

@@ -4,7 +4,7 @@ use events::api::{OrderRequest, Shipment as ShipmentView};
 use runtime::{Api, ApiError, Endpoints};
 
 use crate::domain::ShippingError;
-use crate::store::SHIPMENTS;
+use crate::store::{SHIPMENTS, Shipment};
 
 pub fn endpoints(endpoints: &mut Endpoints) {
     endpoints.add("get", get);
@@ -14,11 +14,16 @@ async fn get(api: Api, request: OrderRequest) -> Result<ShipmentView, ApiError> 
     let shipment = SHIPMENTS
         .get(api.store(), &request.order_id)?
         .ok_or_else(|| ShippingError::NoShipment(request.order_id.clone()))?;
-    Ok(ShipmentView {
+    Ok(view(shipment))
+}
+
+/// The API's view of a shipment.
+fn view(shipment: Shipment) -> ShipmentView {
+    ShipmentView {
         order_id: shipment.order_id,
         shipment_id: shipment.shipment_id,
         customer_id: shipment.customer_id,
         status: shipment.status.as_str().to_owned(),
         tracking_number: shipment.tracking_number,
-    })
+    }
 }

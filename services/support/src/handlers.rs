@@ -15,6 +15,7 @@ pub fn endpoints(endpoints: &mut Endpoints) {
         .add("resolve", resolve);
 }
 
+/// The API's view of a ticket.
 fn view(ticket: &Ticket) -> TicketView {
     TicketView {
         ticket_id: ticket.ticket_id.clone(),
