@@ -6,6 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::ids::new_event_id;
+use crate::traceparent::TraceParent;
 use crate::validate::is_subject_token;
 use crate::{EventType, Timestamp};
 
@@ -69,51 +71,6 @@ pub struct Envelope {
     pub causation_id: Option<String>,
     pub producer: String,
     pub traceparent: Option<TraceParent>,
-}
-
-/// A fresh, time-ordered event id (UUIDv7 in its hyphenated text form).
-///
-/// The 74 random bits come from a per-thread generator seeded once from the operating system,
-/// not from a system call per id: ids are minted for every event in the hot path.
-pub fn new_event_id() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as u64)
-        .unwrap_or(0);
-    let mut random = [0u8; 10];
-    random.copy_from_slice(&random_bytes::<16>()[..10]);
-    uuid::Builder::from_unix_timestamp_millis(millis, &random)
-        .into_uuid()
-        .to_string()
-}
-
-/// Random bytes from a per-thread xoshiro256** generator seeded from the OS.
-fn random_bytes<const N: usize>() -> [u8; N] {
-    use std::cell::Cell;
-    thread_local! {
-        static STATE: Cell<[u64; 4]> = Cell::new({
-            let a = uuid::Uuid::new_v4().as_u64_pair();
-            let b = uuid::Uuid::new_v4().as_u64_pair();
-            [a.0 | 1, a.1, b.0, b.1]
-        });
-    }
-    let mut out = [0u8; N];
-    STATE.with(|state| {
-        let mut s = state.get();
-        for chunk in out.chunks_mut(8) {
-            let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-            let t = s[1] << 17;
-            s[2] ^= s[0];
-            s[3] ^= s[1];
-            s[1] ^= s[2];
-            s[0] ^= s[3];
-            s[2] ^= t;
-            s[3] = s[3].rotate_left(45);
-            chunk.copy_from_slice(&result.to_le_bytes()[..chunk.len()]);
-        }
-        state.set(s);
-    });
-    out
 }
 
 impl Envelope {
@@ -242,102 +199,6 @@ fn token_header(name: &'static str, value: &str) -> Result<String, EnvelopeError
     }
 }
 
-/// A W3C `traceparent` (version 00): `00-<trace id>-<parent span id>-<flags>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TraceParent {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-    pub flags: u8,
-}
-
-/// Why a `traceparent` value was rejected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, ids not all zero)")]
-pub struct TraceParentError;
-
-impl TraceParent {
-    /// Starts a new trace, sampled.
-    pub fn new_root() -> Self {
-        let mut trace_id = random_bytes::<16>();
-        trace_id[0] |= 1; // never all zero
-        TraceParent {
-            trace_id,
-            span_id: random_span_id(),
-            flags: 0x01,
-        }
-    }
-
-    /// A new span in the same trace, whose parent is this one.
-    pub fn child(&self) -> Self {
-        TraceParent {
-            span_id: random_span_id(),
-            ..*self
-        }
-    }
-
-    /// The trace id as 32 lower-case hex digits (what log search and trace UIs show).
-    pub fn trace_id_hex(&self) -> String {
-        hex(&self.trace_id)
-    }
-}
-
-fn random_span_id() -> [u8; 8] {
-    let mut span = random_bytes::<8>();
-    span[0] |= 1; // never all zero
-    span
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn unhex<const N: usize>(text: &str) -> Result<[u8; N], TraceParentError> {
-    let lower = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if text.len() != N * 2 || !lower {
-        return Err(TraceParentError);
-    }
-    let mut out = [0u8; N];
-    for (index, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16)
-            .map_err(|_| TraceParentError)?;
-    }
-    Ok(out)
-}
-
-impl fmt::Display for TraceParent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            hex(&self.trace_id),
-            hex(&self.span_id),
-            self.flags
-        )
-    }
-}
-
-impl FromStr for TraceParent {
-    type Err = TraceParentError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let parts: Vec<&str> = text.split('-').collect();
-        let ["00", trace_id, span_id, flags] = parts[..] else {
-            return Err(TraceParentError);
-        };
-        let parsed = TraceParent {
-            trace_id: unhex::<16>(trace_id)?,
-            span_id: unhex::<8>(span_id)?,
-            flags: unhex::<1>(flags)?[0],
-        };
-        if parsed.trace_id == [0; 16] || parsed.span_id == [0; 8] {
-            return Err(TraceParentError);
-        }
-        Ok(parsed)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,25 +309,5 @@ mod tests {
             Envelope::from_headers(lookup(&bad_time)),
             Err(EnvelopeError::Invalid { .. })
         ));
-    }
-
-    #[test]
-    fn traceparent_parses_formats_and_propagates() {
-        let text = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        let parent: TraceParent = text.parse().unwrap();
-        assert_eq!(parent.to_string(), text);
-        let child = parent.child();
-        assert_eq!(child.trace_id, parent.trace_id);
-        assert_ne!(child.span_id, parent.span_id);
-        for bad in [
-            "",
-            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
-        ] {
-            assert!(bad.parse::<TraceParent>().is_err(), "{bad:?}");
-        }
     }
 }

@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod codec;
 pub mod envelope;
 mod event;
+mod ids;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
@@ -32,14 +33,17 @@ pub mod stream;
 pub mod subject;
 pub mod support;
 mod timestamp;
+pub mod traceparent;
 pub mod validate;
 
 pub use codec::{DecodeError, EncodeError};
-pub use envelope::{Envelope, EnvelopeError, TraceParent, header, new_event_id};
+pub use envelope::{Envelope, EnvelopeError, header};
 pub use event::{Context, Event, EventType, UnknownName};
+pub use ids::new_event_id;
 pub use stream::StreamSpec;
 pub use subject::{EventSubject, SubjectError, Subjects};
 pub use timestamp::{Timestamp, TimestampError};
+pub use traceparent::{TraceParent, TraceParentError};
 pub use validate::InvalidField;
 
 impl Subjects {
