@@ -11,7 +11,7 @@ use events::{Event, Timestamp};
 use runtime::{ApiError, State, StateError};
 
 use crate::saga::{self, Effect, Timeouts};
-use crate::store::{CUSTOMERS, ORDERS, PRODUCTS, PriceEntry};
+use crate::store::{CARTS, CUSTOMERS, ORDERS, PRODUCTS, PriceEntry};
 
 /// The most units of one sku in one order or cart.
 pub const MAX_QUANTITY: i64 = 10_000;
@@ -37,6 +37,9 @@ pub enum CheckoutError {
     AnotherCustomersOrder(String),
     #[error("unknown order {0}")]
     UnknownOrder(String),
+    /// Reading or writing the store failed (a conflict re-runs the command: see `State`).
+    #[error("storage failure: {0}")]
+    Storage(String),
 }
 
 impl From<CheckoutError> for ApiError {
@@ -51,6 +54,7 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::BadQuantity { .. }
             | CheckoutError::NoLines
             | CheckoutError::TooLarge => 400,
+            CheckoutError::Storage(_) => 500,
         };
         ApiError::new(code, error.to_string())
     }
@@ -101,14 +105,75 @@ pub fn apply_effects(
     Ok(emitted)
 }
 
-/// Orders refuses customers it has not seen open an account. (A storage failure while
-/// looking reads as "unknown" here, but the transaction never commits on it: `State` keeps
-/// the failure and the runtime re-runs or fails the step.)
-pub fn require_customer(state: &State<'_>, customer_id: &str) -> Result<(), CheckoutError> {
-    match CUSTOMERS.contains(state, customer_id) {
-        Ok(true) => Ok(()),
-        _ => Err(CheckoutError::UnknownCustomer(customer_id.to_owned())),
+/// Adds units of a listed, active sku to a known customer's cart (the local `carts` tree).
+pub fn add_to_cart(
+    state: &mut State<'_>,
+    customer_id: &str,
+    sku: &str,
+    added: u32,
+) -> Result<(), CheckoutError> {
+    require_customer(state, customer_id)?;
+    let entry = PRODUCTS
+        .load(state, sku)
+        .map_err(storage)?
+        .ok_or_else(|| CheckoutError::UnknownSku(sku.to_owned()))?;
+    if !entry.active {
+        return Err(CheckoutError::Discontinued(sku.to_owned()));
     }
+    let items = CARTS.load(state, customer_id).map_err(storage)?;
+    let items = cart_add(&items.unwrap_or_default(), sku, added)?;
+    CARTS.save(state, customer_id, &items).map_err(storage)
+}
+
+/// Checkout: price `items` (or, when there are none, the customer's cart, which is then
+/// emptied) from catalog facts and start the order's saga. Placing an `order_id` that exists
+/// already is a retry and changes nothing.
+pub fn checkout(
+    state: &mut State<'_>,
+    order_id: &str,
+    customer_id: &str,
+    items: &[Item],
+    timeouts: Timeouts,
+) -> Result<Vec<Event>, CheckoutError> {
+    require_customer(state, customer_id)?;
+    if let Some(existing) = ORDERS.load(state, order_id).map_err(storage)? {
+        if existing.customer_id != customer_id {
+            return Err(CheckoutError::AnotherCustomersOrder(order_id.to_owned()));
+        }
+        return Ok(vec![]); // a retry of a request that already succeeded
+    }
+    let from_cart = items.is_empty();
+    let items = if from_cart {
+        CARTS
+            .load(state, customer_id)
+            .map_err(storage)?
+            .unwrap_or_default()
+    } else {
+        items.to_vec()
+    };
+    let skus = items.iter().map(|item| item.sku.as_str());
+    let prices = PRODUCTS.load_many(state, skus).map_err(storage)?;
+    let placed = price(order_id, customer_id, &items, &prices)?;
+    if from_cart {
+        CARTS.remove(state, customer_id).map_err(storage)?;
+    }
+    let effects = saga::start(placed, state.now(), timeouts);
+    apply_effects(state, order_id, effects).map_err(storage)
+}
+
+/// Orders refuses customers it has not seen open an account.
+pub fn require_customer(state: &State<'_>, customer_id: &str) -> Result<(), CheckoutError> {
+    if CUSTOMERS.contains(state, customer_id).map_err(storage)? {
+        Ok(())
+    } else {
+        Err(CheckoutError::UnknownCustomer(customer_id.to_owned()))
+    }
+}
+
+/// A storage failure inside a checkout step (a conflict re-runs the command: `State` keeps
+/// the failure whatever error carries it).
+fn storage(error: StateError) -> CheckoutError {
+    CheckoutError::Storage(error.to_string())
 }
 
 /// The state change each event records: prices and known customers from others' facts, each

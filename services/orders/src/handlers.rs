@@ -10,8 +10,8 @@ use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints, State};
 
 use crate::domain::{self, CheckoutError};
-use crate::saga::{self, Saga, Timeouts};
-use crate::store::{CARTS, ORDERS, PRODUCTS};
+use crate::saga::{Saga, Timeouts};
+use crate::store::{CARTS, ORDERS};
 
 pub fn endpoints(endpoints: &mut Endpoints, timeouts: Timeouts) {
     endpoints
@@ -38,16 +38,7 @@ async fn cart_add(api: Api, request: CartAdd) -> Result<Cart, ApiError> {
     let customer_id = request.customer_id.clone();
     api.command(
         move |state| {
-            domain::require_customer(state, &request.customer_id)?;
-            let entry = PRODUCTS
-                .load(state, &request.sku)?
-                .ok_or_else(|| CheckoutError::UnknownSku(request.sku.clone()))?;
-            if !entry.active {
-                return Err(CheckoutError::Discontinued(request.sku.clone()).into());
-            }
-            let items = CARTS.load(state, &request.customer_id)?.unwrap_or_default();
-            let items = domain::cart_add(&items, &request.sku, added)?;
-            CARTS.save(state, &request.customer_id, &items)?;
+            domain::add_to_cart(state, &request.customer_id, &request.sku, added)?;
             Ok(vec![])
         },
         move |state, _| cart(state, &customer_id),
@@ -101,26 +92,14 @@ async fn place(api: Api, request: PlaceOrder, timeouts: Timeouts) -> Result<Orde
     let reply_id = order_id.clone();
     api.command(
         move |state| {
-            domain::require_customer(state, &request.customer_id)?;
-            if let Some(existing) = ORDERS.load(state, &order_id)? {
-                if existing.customer_id != request.customer_id {
-                    return Err(CheckoutError::AnotherCustomersOrder(order_id.clone()).into());
-                }
-                return Ok(vec![]); // a retry of a request that already succeeded
-            }
-            let from_cart = request.items.is_empty();
-            let items = if from_cart {
-                CARTS.load(state, &request.customer_id)?.unwrap_or_default()
-            } else {
-                request.items.clone()
-            };
-            let prices = PRODUCTS.load_many(state, items.iter().map(|item| item.sku.as_str()))?;
-            let placed = domain::price(&order_id, &request.customer_id, &items, &prices)?;
-            if from_cart {
-                CARTS.remove(state, &request.customer_id)?;
-            }
-            let effects = saga::start(placed, state.now(), timeouts);
-            Ok(domain::apply_effects(state, &order_id, effects)?)
+            let items = &request.items;
+            Ok(domain::checkout(
+                state,
+                &order_id,
+                &request.customer_id,
+                items,
+                timeouts,
+            )?)
         },
         move |state, _| {
             let saga = ORDERS
