@@ -46,6 +46,26 @@ pub fn id(field: &'static str, value: &str) -> Result<(), InvalidField> {
     }
 }
 
+/// An id derived from another (`auth-<order id>`, `ship-<order id>`, `tick-<order id>`) that
+/// is a valid id for every valid `key`: `prefix` + `key` when that fits in [`MAX_ID_LEN`];
+/// otherwise `prefix`, the start of `key`, `~` and a 16-hex-digit FNV-1a hash of the whole
+/// `key`, exactly [`MAX_ID_LEN`] bytes. The same key always gives the same id.
+pub fn derived_id(prefix: &str, key: &str) -> String {
+    if prefix.len() + key.len() <= MAX_ID_LEN {
+        return format!("{prefix}{key}");
+    }
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let keep = MAX_ID_LEN.saturating_sub(prefix.len() + 17);
+    // ids are ASCII (subject tokens), so any byte offset is a char boundary; be safe anyway
+    let mut cut = keep.min(key.len());
+    while !key.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{prefix}{}~{hash:016x}", &key[..cut])
+}
+
 /// An ISO 4217 currency code: three upper-case ASCII letters.
 pub fn currency(field: &'static str, value: &str) -> Result<(), InvalidField> {
     if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -87,6 +107,32 @@ pub fn non_empty<T: Validate>(field: &'static str, items: &[T]) -> Result<(), In
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_ids_fit_for_every_valid_key() {
+        assert_eq!(derived_id("auth-", "o1"), "auth-o1");
+        let longest = "k".repeat(MAX_ID_LEN);
+        for prefix in ["auth-", "ship-", "tick-"] {
+            let id = derived_id(prefix, &longest);
+            assert!(is_subject_token(&id), "{id}");
+            assert_eq!(id.len(), MAX_ID_LEN);
+            assert_eq!(id, derived_id(prefix, &longest), "stable");
+        }
+        let other = format!("{}x", "k".repeat(MAX_ID_LEN - 1));
+        assert_ne!(derived_id("auth-", &longest), derived_id("auth-", &other));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_derived_id_is_a_valid_id(key in "[!-~&&[^.*>]]{1,128}") {
+            proptest::prop_assert!(is_subject_token(&key));
+            for prefix in ["auth-", "ship-", "tick-"] {
+                let id = derived_id(prefix, &key);
+                proptest::prop_assert!(is_subject_token(&id), "{}", id);
+                proptest::prop_assert!(id.starts_with(prefix));
+            }
+        }
+    }
 
     #[test]
     fn subject_tokens() {

@@ -11,7 +11,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::outbox::{OutboxRecord, OutboxRow, Producer, new_outbox_record};
-use super::state::{Phase, State};
+use super::state::{Phase, State, check_outgoing};
 use super::timers::apply_timer_change;
 use super::{
     FIRST_SERVICE_TREE, INBOX, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox,
@@ -148,6 +148,7 @@ impl Step<'_> {
         let decided = self.handler.decide(state, incoming)?;
         let mut emitted = Vec::with_capacity(decided.len());
         for event in decided {
+            check_outgoing(&event).map_err(HandleError::Invalid)?;
             let envelope = self.envelope_for(&event);
             if self.folds.contains(&envelope.event_type) {
                 state.set_phase(Phase::Evolve, envelope.occurred_at);
@@ -165,4 +166,90 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|text| (*text).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use events::inventory::StockReserved;
+    use events::{Envelope, Event, EventType, Timestamp};
+
+    use super::*;
+    use crate::store::state::StateError;
+    use crate::store::test_support::{THINGS, store};
+
+    /// Answers every event with a reservation that has no lines: invalid by the contract.
+    struct Careless;
+
+    impl Handler for Careless {
+        fn trees(&self) -> &'static [&'static str] {
+            &[THINGS]
+        }
+
+        fn local_trees(&self) -> &'static [&'static str] {
+            &[]
+        }
+
+        fn consumes(&self) -> &'static [EventType] {
+            &[EventType::OrderPlaced]
+        }
+
+        fn folds(&self) -> &'static [EventType] {
+            &[EventType::StockReserved]
+        }
+
+        fn decide(
+            &self,
+            _: &mut State<'_>,
+            incoming: &Incoming,
+        ) -> Result<Vec<Event>, HandleError> {
+            let reserved = StockReserved {
+                order_id: incoming.event.key().to_owned(),
+                lines: vec![],
+            };
+            Ok(vec![reserved.into()])
+        }
+
+        fn evolve(
+            &self,
+            state: &mut State<'_>,
+            event: &Event,
+            _: &Envelope,
+        ) -> Result<(), StateError> {
+            state.put(THINGS, event.key().as_bytes(), &1u64)
+        }
+    }
+
+    #[test]
+    fn an_invalid_event_a_service_decides_is_refused_and_nothing_commits() {
+        let (store, producer) = store();
+        let event = events::samples::order_placed();
+        let incoming = Incoming {
+            envelope: Envelope::new(
+                event.event_type(),
+                Timestamp::UNIX_EPOCH,
+                "test",
+                event.key(),
+            ),
+            subject: String::new(),
+            event,
+            stream_sequence: 1,
+            now: Timestamp::UNIX_EPOCH,
+        };
+        let outcomes = store
+            .apply_batch(&Careless, &producer, &[incoming.clone()])
+            .unwrap();
+        let [Outcome::Invalid(reason)] = outcomes.as_slice() else {
+            panic!("expected a refusal, got {outcomes:?}")
+        };
+        assert!(
+            reason.contains("invalid inventory.stock_reserved"),
+            "{reason}"
+        );
+        assert_eq!(store.outbox_len(), 0, "nothing published");
+        assert!(store.tree(THINGS).unwrap().is_empty(), "nothing folded");
+        assert!(
+            !store.inbox_contains(&incoming.envelope.event_id).unwrap(),
+            "not marked applied"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::outbox::{OutboxRow, Producer, new_outbox_record};
-use super::state::{Phase, State, StateError};
+use super::state::{Phase, State, StateError, check_outgoing};
 use super::timers::apply_timer_change;
 use super::{FIRST_SERVICE_TREE, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS};
 use crate::handler::Handler;
@@ -76,6 +76,9 @@ impl Store {
             }
             let (events, envelopes, reply) =
                 outcome.map_err(|error| Abort::Abort(CommandError::Rejected(error)))?;
+            if let Some(invalid) = events.iter().find_map(|event| check_outgoing(event).err()) {
+                return Err(abort_store(StoreError::InvalidEvent(invalid)));
+            }
             let timers = state.commit()?;
             let mut row = OutboxRow {
                 records: Vec::with_capacity(events.len()),

@@ -72,6 +72,10 @@ pub enum StoreError {
     UnknownTree(String),
     #[error("{0}")]
     Fold(String),
+    /// The service produced an event its consumers would reject (a bug in the service): the
+    /// step that produced it commits nothing.
+    #[error("{0}")]
+    InvalidEvent(String),
     #[error("flush task failed: {0}")]
     FlushTask(String),
 }

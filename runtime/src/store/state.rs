@@ -29,6 +29,8 @@ pub enum StateError {
     ReadOnly { tree: String, phase: Phase },
     #[error("timers can only be set or cancelled while the service decides")]
     TimerOutsideDecide,
+    #[error("{0}")]
+    InvalidEvent(String),
     #[error("stored value in tree {tree:?} does not decode: {reason}")]
     Corrupt { tree: String, reason: String },
     #[error("value for tree {tree:?} does not encode: {reason}")]
@@ -74,6 +76,17 @@ pub(crate) enum TimerChange {
 }
 
 type Staged = (usize, Vec<u8>, Option<Vec<u8>>);
+
+/// Checks an event a service is about to publish with the validator its consumers run, so
+/// a service that decides an invalid event fails loudly instead of publishing it.
+pub(crate) fn check_outgoing(event: &Event) -> Result<(), String> {
+    event.validate().map_err(|error| {
+        format!(
+            "the service decided an invalid {} (its consumers would reject it): {error}",
+            event.event_type()
+        )
+    })
+}
 
 /// A handler's window on the service's trees inside the batch transaction.
 pub struct State<'a> {
@@ -129,6 +142,7 @@ impl<'a> State<'a> {
     /// scheduling the same key again moves it, and [`State::cancel_timer`] removes it.
     pub fn schedule(&mut self, key: &str, at: Timestamp, event: Event) -> Result<(), StateError> {
         self.require_decide()?;
+        check_outgoing(&event).map_err(StateError::InvalidEvent)?;
         self.timers.push(TimerChange::Set {
             key: key.to_owned(),
             at,

@@ -146,9 +146,10 @@ pub fn authorize(
     }
 }
 
-/// The one authorization id of an order's payment.
+/// The one authorization id of an order's payment (`auth-<order id>`, shortened with a hash
+/// when that would be longer than an id may be).
 pub fn authorization_id(order_id: &str) -> String {
-    format!("auth-{order_id}")
+    events::validate::derived_id("auth-", order_id)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -74,7 +74,7 @@ pub fn decide(
 /// The event announcing a confirmed order's shipment, and the event to publish when the
 /// parcel leaves.
 pub fn create(confirmed: &OrderConfirmed) -> (Event, Event) {
-    let shipment_id = format!("ship-{}", confirmed.order_id);
+    let shipment_id = events::validate::derived_id("ship-", &confirmed.order_id);
     let lines: Vec<StockLine> = confirmed
         .lines
         .iter()

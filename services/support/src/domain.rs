@@ -114,7 +114,7 @@ pub fn cancellation_message(cancelled: &OrderCancelled) -> String {
 }
 
 fn system_ticket_id(order_id: &str) -> String {
-    format!("tick-{order_id}")
+    events::validate::derived_id("tick-", order_id)
 }
 
 /// The ticket the shop opens by itself when an order fails; one per order.
