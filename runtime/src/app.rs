@@ -153,6 +153,7 @@ impl Application {
             config: self.config.clone(),
             stats: self.stats.clone(),
             relay_wakeup: self.relay_wakeup.clone(),
+            failures: Default::default(),
         });
         let consumers = TaskTracker::new();
         for spec in consumer_specs(self.handler.consumes(), &self.config.prefix) {

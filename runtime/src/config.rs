@@ -46,7 +46,7 @@ pub struct RuntimeConfig {
     #[arg(long, env = "SHOP_ACK_WAIT_MS", default_value_t = 10_000)]
     pub ack_wait_ms: u64,
 
-    /// Deliveries of one message before it is copied to the dead-letter stream.
+    /// Failed attempts at one message before it is copied to the dead-letter stream.
     #[arg(long, env = "SHOP_MAX_DELIVER", default_value_t = 10, value_parser = clap::value_parser!(i64).range(2..=1000))]
     pub max_deliver: i64,
 

@@ -1,7 +1,14 @@
 //! The consume loop (DESIGN.md §4), once for every service and every stream it reads:
 //! pull a batch → decode (undecodable → dead letter) → one sled transaction for inbox check,
 //! handler, state, outbox rows and inbox marks → one flush → ack. Storage failures nak with a
-//! delay; a message that keeps failing is dead-lettered after `max_deliver` deliveries.
+//! delay; a message that keeps failing is dead-lettered after `max_deliver` failed attempts.
+//!
+//! The broker's consumers deliver without limit: JetStream never redelivers past its own
+//! `max_deliver`, so a message whose last delivery could not be dead-lettered (the dead-letter
+//! stream refused the copy) would vanish. The runtime counts failed attempts itself (a crash
+//! loop is not a failed attempt of every message it had prefetched) and keeps a message until
+//! its dead letter is stored. Only a message delivered [`CRASH_LOOP_DELIVERIES`] times the
+//! `max_deliver` without ever being applied is dead-lettered unprocessed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,11 +37,17 @@ use crate::store::outbox::Producer;
 /// together (a sign of load). A lone message is processed at once.
 const BATCH_LINGER: Duration = Duration::from_millis(2);
 
+/// A message delivered this many times `max_deliver` without being applied is dead-lettered
+/// without processing it again (the service probably crashes on it).
+pub(crate) const CRASH_LOOP_DELIVERIES: i64 = 10;
+
+/// Failed attempts per message (stream, sequence), counted by this process.
+type Failures = std::sync::Mutex<std::collections::HashMap<(String, u64), i64>>;
+
 /// How long the pull stream waits between idle heartbeats from the server.
 const IDLE_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Everything the consume loops of one service share.
-#[derive(Clone)]
 pub(crate) struct ConsumeContext {
     pub(crate) js: jetstream::Context,
     pub(crate) store: Store,
@@ -43,6 +56,7 @@ pub(crate) struct ConsumeContext {
     pub(crate) config: RuntimeConfig,
     pub(crate) stats: Arc<RuntimeStats>,
     pub(crate) relay_wakeup: Arc<Notify>,
+    pub(crate) failures: Failures,
 }
 
 impl std::fmt::Debug for ConsumeContext {
@@ -109,7 +123,8 @@ impl ConsumeContext {
             deliver_policy: DeliverPolicy::All,
             ack_policy: AckPolicy::Explicit,
             ack_wait: self.config.ack_wait(),
-            max_deliver: self.config.max_deliver,
+            // unlimited: the runtime decides when to give up (see the module doc)
+            max_deliver: -1,
             max_ack_pending: (batch * 4) as i64,
             ..Default::default()
         }
@@ -190,6 +205,18 @@ impl ConsumeContext {
             let Some(pulled) = self.pulled(message, stream) else {
                 continue;
             };
+            let crash_loop = self
+                .config
+                .max_deliver
+                .saturating_mul(CRASH_LOOP_DELIVERIES);
+            if pulled.deliveries > crash_loop {
+                let reason = format!(
+                    "delivered {} times without being applied (does the service crash on it?)",
+                    pulled.deliveries
+                );
+                rejected.push((pulled, reason));
+                continue;
+            }
             match self.decode(&pulled, now) {
                 Ok(event) => {
                     incoming.push(event);
@@ -205,6 +232,7 @@ impl ConsumeContext {
                         match outcome {
                             Outcome::Invalid(reason) => rejected.push((pulled, reason)),
                             Outcome::Applied { .. } | Outcome::Duplicate => {
+                                self.forget_failures(stream, &pulled);
                                 ack(&pulled.message, self.ack_kind(&pulled)).await
                             }
                         }
@@ -332,19 +360,45 @@ impl ConsumeContext {
         }
     }
 
+    /// A failed attempt: nak with a growing delay, or dead-letter after `max_deliver` of them.
     async fn retry_or_dead_letter(&self, pulled: &Pulled, stream: &str, reason: &str) {
-        if pulled.deliveries >= self.config.max_deliver {
-            let reason = format!("gave up after {} deliveries: {reason}", pulled.deliveries);
+        let attempts = self.record_failure(stream, pulled);
+        if attempts >= self.config.max_deliver {
+            let reason = format!("gave up after {attempts} failed attempts: {reason}");
             self.dead_letter(pulled, stream, &reason).await;
         } else {
-            let exponent = u32::try_from(pulled.deliveries.clamp(1, 6) - 1).unwrap_or(0);
+            let exponent = u32::try_from(attempts.clamp(1, 6) - 1).unwrap_or(0);
             let delay = Duration::from_millis(500 * 2u64.pow(exponent));
             ack(&pulled.message, AckKind::Nak(Some(delay))).await;
         }
     }
 
+    /// Counts a failed attempt at a message; returns how many there were.
+    fn record_failure(&self, stream: &str, pulled: &Pulled) -> i64 {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = failures
+            .entry((stream.to_owned(), pulled.stream_sequence))
+            .or_insert(0);
+        *count += 1;
+        *count
+    }
+
+    fn forget_failures(&self, stream: &str, pulled: &Pulled) {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !failures.is_empty() {
+            failures.remove(&(stream.to_owned(), pulled.stream_sequence));
+        }
+    }
+
     /// Copies the message to the dead-letter stream, then terminates it. If the copy cannot
-    /// be stored, the message is nak'ed instead: it is never dropped.
+    /// be stored, the message is nak'ed instead and comes back (deliveries are unlimited), so
+    /// it is never dropped.
     async fn dead_letter(&self, pulled: &Pulled, stream: &str, reason: &str) {
         tracing::warn!(subject = %pulled.message.subject, stream, sequence = pulled.stream_sequence, reason, "dead-lettering");
         let letter = DeadLetter {
@@ -358,6 +412,7 @@ impl ConsumeContext {
         match dead_letter::publish(&self.js, &self.producer.subjects, &letter).await {
             Ok(()) => {
                 self.stats.record_dead_letter();
+                self.forget_failures(stream, pulled);
                 ack(&pulled.message, AckKind::Term).await;
             }
             Err(error) => {

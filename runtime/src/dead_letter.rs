@@ -29,7 +29,8 @@ fn header_safe(text: &str) -> String {
 }
 
 /// Publishes the copy to the dead-letter stream and waits for JetStream's ack. The copy's
-/// `Nats-Msg-Id` is `dlq-<stream>-<sequence>`, so a retry after a crash is dropped as a duplicate.
+/// `Nats-Msg-Id` is `dlq-<service>-<stream>-<sequence>`: a retry after a crash is dropped as a
+/// duplicate, while two services that dead-letter the same message both keep their copy.
 pub(crate) async fn publish(
     js: &jetstream::Context,
     subjects: &Subjects,
@@ -57,7 +58,10 @@ pub(crate) async fn publish(
     let publish = PublishMessage::build()
         .payload(letter.message.payload.clone())
         .headers(headers)
-        .message_id(format!("dlq-{}-{}", letter.stream, letter.stream_sequence));
+        .message_id(format!(
+            "dlq-{}-{}-{}",
+            letter.service, letter.stream, letter.stream_sequence
+        ));
     let ack = js.send_publish(subject, publish).await?;
     ack.into_future().await?;
     Ok(())
