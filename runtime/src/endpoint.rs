@@ -61,6 +61,38 @@ impl Endpoints {
     }
 }
 
+/// The longest error message kept in the `Nats-Service-Error` header.
+const MAX_ERROR_LEN: usize = 1000;
+
+/// An error message as a header value can carry it: no line breaks or other control
+/// characters (a request id quoted in a message may hold them), and not too long.
+fn header_safe(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_ERROR_LEN)
+        .collect()
+}
+
+/// Sends the reply; a reply that cannot be sent (too large for the broker, say) is replaced
+/// by a generic coded error, so every request gets an answer.
+async fn answer(
+    request: &async_nats::service::Request,
+    reply: Result<Bytes, async_nats::service::error::Error>,
+) {
+    let Err(error) = request.respond(reply).await else {
+        return;
+    };
+    tracing::warn!(%error, "failed to send api reply; answering with a 500");
+    let fallback = async_nats::service::error::Error {
+        code: 500,
+        status: "the reply could not be sent".to_owned(),
+    };
+    if let Err(error) = request.respond(Err(fallback)).await {
+        tracing::warn!(%error, "failed to send the fallback reply");
+    }
+}
+
 /// Registers every endpoint in `group` of `service` and answers its requests on `tasks`.
 pub(crate) async fn serve(
     service: &async_nats::service::Service,
@@ -85,11 +117,9 @@ pub(crate) async fn serve(
                             .await
                             .map_err(|error| async_nats::service::error::Error {
                                 code: usize::from(error.code),
-                                status: error.message,
+                                status: header_safe(&error.message),
                             });
-                    if let Err(error) = request.respond(reply).await {
-                        tracing::warn!(%error, "failed to send api reply");
-                    }
+                    answer(&request, reply).await;
                 });
             }
         });

@@ -47,6 +47,7 @@ async fn restock(api: Api, request: Restock) -> Result<StockLevel, ApiError> {
 }
 
 async fn get(api: Api, request: SkuRequest) -> Result<StockLevel, ApiError> {
+    require_id("sku", &request.sku)?;
     let stock = STOCK
         .get(api.store(), &request.sku)?
         .ok_or_else(|| InventoryError::UnknownSku(request.sku.clone()))?;

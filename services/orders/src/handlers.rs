@@ -48,6 +48,7 @@ async fn cart_add(api: Api, request: CartAdd) -> Result<Cart, ApiError> {
 
 async fn cart_remove(api: Api, request: CartRemove) -> Result<Cart, ApiError> {
     require_id("customer_id", &request.customer_id)?;
+    require_id("sku", &request.sku)?;
     let customer_id = request.customer_id.clone();
     api.command(
         move |state| {
@@ -66,6 +67,7 @@ async fn cart_remove(api: Api, request: CartRemove) -> Result<Cart, ApiError> {
 }
 
 async fn cart_show(api: Api, request: CustomerRequest) -> Result<Cart, ApiError> {
+    require_id("customer_id", &request.customer_id)?;
     let items = CARTS
         .get(api.store(), &request.customer_id)?
         .unwrap_or_default();
@@ -112,6 +114,7 @@ async fn place(api: Api, request: PlaceOrder, timeouts: Timeouts) -> Result<Orde
 }
 
 async fn get(api: Api, request: OrderRequest) -> Result<Order, ApiError> {
+    require_id("order_id", &request.order_id)?;
     let saga = ORDERS
         .get(api.store(), &request.order_id)?
         .ok_or_else(|| CheckoutError::UnknownOrder(request.order_id.clone()))?;
@@ -119,6 +122,9 @@ async fn get(api: Api, request: OrderRequest) -> Result<Order, ApiError> {
 }
 
 async fn list(api: Api, request: ListOrders) -> Result<OrderList, ApiError> {
+    if let Some(customer_id) = &request.customer_id {
+        require_id("customer_id", customer_id)?;
+    }
     let mut orders: Vec<Order> = ORDERS
         .all(api.store())?
         .iter()

@@ -54,6 +54,7 @@ async fn open_account(api: Api, request: OpenAccount) -> Result<AccountView, Api
 }
 
 async fn get_account(api: Api, request: CustomerRequest) -> Result<AccountView, ApiError> {
+    require_id("customer_id", &request.customer_id)?;
     let account = ACCOUNTS
         .get(api.store(), &request.customer_id)?
         .ok_or_else(|| PaymentsError::UnknownCustomer(request.customer_id.clone()))?;

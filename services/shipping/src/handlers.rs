@@ -1,6 +1,7 @@
 //! Shipping's API endpoint: `get` (a query).
 
 use events::api::{OrderRequest, Shipment as ShipmentView};
+use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints};
 
 use crate::domain::ShippingError;
@@ -11,6 +12,7 @@ pub fn endpoints(endpoints: &mut Endpoints) {
 }
 
 async fn get(api: Api, request: OrderRequest) -> Result<ShipmentView, ApiError> {
+    require_id("order_id", &request.order_id)?;
     let shipment = SHIPMENTS
         .get(api.store(), &request.order_id)?
         .ok_or_else(|| ShippingError::NoShipment(request.order_id.clone()))?;

@@ -70,6 +70,9 @@ async fn open(api: Api, request: OpenTicket) -> Result<TicketView, ApiError> {
 }
 
 async fn list(api: Api, request: ListTickets) -> Result<TicketList, ApiError> {
+    if let Some(order_id) = &request.order_id {
+        require_id("order_id", order_id)?;
+    }
     let tickets = TICKETS
         .all(api.store())?
         .iter()
