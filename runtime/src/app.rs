@@ -82,6 +82,9 @@ impl Application {
         let client = nats::connect(&config, definition.name).await?;
         let js = nats::jetstream(client.clone());
         ensure_streams_with_retry(&js, &config).await?;
+        if store.is_new() {
+            refuse_a_lost_store(&js, &config, &definition, handler.consumes()).await?;
+        }
         let stats = Arc::new(RuntimeStats::default());
         let endpoint_tasks = TaskTracker::new();
         let service = srv::register(
@@ -223,6 +226,38 @@ async fn finish_relay(mut relay_task: tokio::task::JoinHandle<()>) {
         relay_task.abort();
         let _ = relay_task.await;
     }
+}
+
+/// A new (empty) store while the broker already has this service's durable consumer with
+/// deliveries means the store was lost or `--data-dir` is wrong: starting would silently
+/// diverge (the consumer resumes where the old store left off), so the service refuses.
+async fn refuse_a_lost_store(
+    js: &jetstream::Context,
+    config: &RuntimeConfig,
+    definition: &ServiceDefinition,
+    consumes: &[events::EventType],
+) -> anyhow::Result<()> {
+    for spec in consumer_specs(consumes, &config.prefix) {
+        let Ok(stream) = js.get_stream(&spec.stream).await else {
+            continue;
+        };
+        let Ok(info) = stream.consumer_info(definition.name).await else {
+            continue;
+        };
+        let delivered = info.delivered.stream_sequence;
+        anyhow::ensure!(
+            delivered == 0,
+            "{name}: the store at {dir} is new, but the broker's durable consumer {name} on {stream} \
+             has already delivered up to sequence {delivered}: this service ran before with another \
+             store. If the store was lost, rebuild it from the streams (`shopctl rebuild {name}`, or \
+             `shop-{name} --rebuild` with the same --data-dir), then start the service; if \
+             --data-dir is wrong, fix it",
+            name = definition.name,
+            dir = config.store_dir(definition.name).display(),
+            stream = spec.stream,
+        );
+    }
+    Ok(())
 }
 
 /// Stream provisioning retries for a while: the broker may be starting at the same time.

@@ -1,7 +1,12 @@
 //! Rebuilding a service's store from the streams: read every event the service's state is
-//! made of, fold them in causal order into a fresh directory with the handler's `evolve`,
-//! then swap the new store in (the old one is kept beside it). The service must be stopped:
-//! sled lets one process at a time open a store.
+//! made of, fold them in causal order into a new generation inside the data directory with
+//! the service's `evolve`, then swap it in (see `store::location`; the old one is kept).
+//! The service must be stopped: sled lets one process at a time open a store.
+//!
+//! Nothing the service still had to do is forgotten: consumed events it had not applied yet
+//! (pending on its durable consumer) are left for it to apply when it starts again, its
+//! pending timers and local trees are carried over, and a store whose outbox still holds
+//! unpublished events is not rebuilt (the command says to let the service publish them).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,21 +21,26 @@ use tokio::sync::mpsc;
 use events::{Envelope, EventType, Timestamp, codec};
 
 use crate::config::RuntimeConfig;
+use crate::consumer::consumer_specs;
 use crate::handler::{Handler, Incoming};
 use crate::nats;
 use crate::service::{Service, ServiceDefinition};
 use crate::store::state::TreeSet;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, location};
 
 /// What a rebuild did.
 #[derive(Debug, Clone)]
 pub struct RebuildReport {
+    /// Events folded.
     pub events: usize,
+    /// Consumed events still pending on the service's consumer: it applies them when it
+    /// starts again.
+    pub pending: usize,
     /// Reading, folding and flushing (not the digest, not the swap).
     pub seconds: f64,
     /// The digest of every service tree of the rebuilt store (local trees carried over).
     pub digest: u64,
-    /// The store now in use, and where the previous one was moved.
+    /// The store now in use, and the previous one (kept as it was).
     pub store: PathBuf,
     pub previous: Option<PathBuf>,
 }
@@ -215,10 +225,31 @@ async fn rebuild_with(
         names: handler.trees(),
         local: handler.local_trees(),
     };
-    let live = config.store_dir(definition.name);
+    let data_dir = config.store_dir(definition.name);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let cache = config.cache_mb * 1024 * 1024;
+    let previous_dir = location::resolve(&data_dir)?;
+    let previous = Store::open(&data_dir, cache, trees.names)
+        .context("the store is in use: stop the service first")?;
+    let previous = (!previous.is_new()).then_some(previous);
+    if let Some(previous) = &previous {
+        let backlog = previous.outbox_len();
+        anyhow::ensure!(
+            backlog == 0,
+            "{} still has {backlog} unpublished events in its outbox: start it until `shopctl status` \
+             shows an empty outbox, stop it, then rebuild",
+            definition.name
+        );
+    }
     let client = nats::connect(config, &format!("{}-rebuild", definition.name)).await?;
     let js = nats::jetstream(client);
+    let applied = Applied {
+        floors: ack_floors(&js, config, definition.name, handler.consumes()).await?,
+        previous: previous.clone(),
+        consumes: handler.consumes(),
+        subjects: config.prefix.clone(),
+    };
     let started = Instant::now();
     let mut types = folds.to_vec();
     for consumed in handler.consumes() {
@@ -227,54 +258,109 @@ async fn rebuild_with(
         }
     }
     let stamp = Timestamp::now().unix_millis();
-    let fresh = PathBuf::from(format!("{}.rebuild-{stamp}", live.display()));
+    let fresh = location::new_generation(&data_dir, stamp);
     let store = Store::open_for_rebuild(&fresh, cache, trees)?;
-    if live.exists() {
-        let previous = Store::open(&live, cache, trees.names)
-            .context("the store is in use: stop the service first")?;
-        let copied = store.copy_trees(&previous, trees.local)?;
-        tracing::info!(copied, trees = ?trees.local, "local trees carried over");
+    if let Some(previous) = &previous {
+        let copied = store.copy_trees(previous, trees.local)?;
+        let timers = store.copy_timers(previous)?;
+        tracing::info!(copied, timers, local = ?trees.local, "local trees and pending timers carried over");
     }
-    // fold batch by batch on a blocking thread while the streams are still being read
-    let (sender, mut receiver) = mpsc::channel::<Vec<Incoming>>(4);
-    let folding = {
-        let (store, handler) = (store.clone(), handler.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut seen = std::collections::HashSet::new();
-            while let Some(mut batch) = receiver.blocking_recv() {
-                // an event re-published after the duplicate window is in a stream twice
-                batch.retain(|incoming| seen.insert(incoming.envelope.event_id.clone()));
-                store.fold_batch(handler.as_ref(), &batch)?;
-            }
-            Ok::<_, StoreError>(())
-        })
-    };
-    let read = read_events(&js, config, &types, sender).await;
-    let folded = folding.await.context("fold task failed")?;
-    let count = read?;
-    folded?;
+    let (count, pending) = fold_streams(&js, config, &types, &store, handler, applied).await?;
     store.flush().await?;
     let seconds = started.elapsed().as_secs_f64();
     // the digest is for checking the result, not part of the work it measures
     let digest = store.digest()?;
     drop(store);
-    let previous = if live.exists() {
-        let previous = PathBuf::from(format!("{}.previous-{stamp}", live.display()));
-        std::fs::rename(&live, &previous)
-            .with_context(|| format!("cannot move {} aside", live.display()))?;
-        Some(previous)
-    } else {
-        None
-    };
-    std::fs::rename(&fresh, &live)
-        .with_context(|| format!("cannot move the rebuilt store to {}", live.display()))?;
+    drop(previous);
+    location::swap_in(&data_dir, &fresh)
+        .with_context(|| format!("cannot make {} the store in use", fresh.display()))?;
     Ok(RebuildReport {
         events: count,
+        pending,
         seconds,
         digest,
-        store: live,
-        previous,
+        store: fresh,
+        previous: Some(previous_dir),
     })
+}
+
+/// Which consumed events the service had applied before it stopped: those at or below its
+/// durable consumer's ack floor, and those its previous store's inbox holds. The others are
+/// still pending on the consumer: the rebuild leaves them (neither folded nor marked), and
+/// the service applies them when it starts again.
+struct Applied {
+    floors: HashMap<String, u64>,
+    previous: Option<Store>,
+    consumes: &'static [EventType],
+    subjects: events::Subjects,
+}
+
+impl Applied {
+    fn keep(&self, incoming: &Incoming) -> bool {
+        let event_type = incoming.envelope.event_type;
+        if !self.consumes.contains(&event_type) {
+            return true;
+        }
+        let stream = events::stream::event_stream(&self.subjects, event_type.context()).name;
+        let floor = self.floors.get(&stream).copied().unwrap_or(0);
+        incoming.stream_sequence <= floor
+            || self.previous.as_ref().is_some_and(|previous| {
+                previous
+                    .inbox_contains(&incoming.envelope.event_id)
+                    .unwrap_or(false)
+            })
+    }
+}
+
+/// Each stream's ack floor of the service's durable consumer (none yet: 0).
+async fn ack_floors(
+    js: &jetstream::Context,
+    config: &RuntimeConfig,
+    durable: &str,
+    consumes: &[EventType],
+) -> anyhow::Result<HashMap<String, u64>> {
+    let mut floors = HashMap::new();
+    for spec in consumer_specs(consumes, &config.prefix) {
+        let stream = js
+            .get_stream(&spec.stream)
+            .await
+            .with_context(|| format!("no stream {}", spec.stream))?;
+        if let Ok(info) = stream.consumer_info(durable).await {
+            floors.insert(spec.stream.clone(), info.ack_floor.stream_sequence);
+        }
+    }
+    Ok(floors)
+}
+
+/// Reads the events and folds them batch by batch on a blocking thread while reading goes
+/// on; returns how many were folded and how many were left pending.
+async fn fold_streams(
+    js: &jetstream::Context,
+    config: &RuntimeConfig,
+    types: &[EventType],
+    store: &Store,
+    handler: Arc<dyn Handler>,
+    applied: Applied,
+) -> anyhow::Result<(usize, usize)> {
+    let (sender, mut receiver) = mpsc::channel::<Vec<Incoming>>(4);
+    let store = store.clone();
+    let folding = tokio::task::spawn_blocking(move || {
+        let mut seen = std::collections::HashSet::new();
+        let mut pending = 0;
+        while let Some(mut batch) = receiver.blocking_recv() {
+            // an event re-published after the duplicate window is in a stream twice
+            batch.retain(|incoming| seen.insert(incoming.envelope.event_id.clone()));
+            let before = batch.len();
+            batch.retain(|incoming| applied.keep(incoming));
+            pending += before - batch.len();
+            store.fold_batch(handler.as_ref(), &batch)?;
+        }
+        Ok::<_, StoreError>(pending)
+    });
+    let read = read_events(js, config, types, sender).await;
+    let pending = folding.await.context("fold task failed")??;
+    let count = read?;
+    Ok((count - pending, pending))
 }
 
 /// `<service> --rebuild`: rebuild, print the report, exit.
@@ -282,9 +368,10 @@ pub async fn run<S: Service>(config: RuntimeConfig, settings: S::Settings) -> an
     let definition = S::DEFINITION;
     let report = rebuild::<S>(&config, settings).await?;
     println!(
-        "rebuilt {} from {} events in {:.2} s ({:.0} events/s); digest {:016x}; store {}{}",
+        "rebuilt {} from {} events ({} pending, applied at the next start) in {:.2} s ({:.0} events/s); digest {:016x}; store {}{}",
         definition.name,
         report.events,
+        report.pending,
         report.seconds,
         report.rate(),
         report.digest,

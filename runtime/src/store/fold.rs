@@ -7,7 +7,9 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::state::{Phase, State};
-use super::{FIRST_SERVICE_TREE, INBOX, Store, StoreError, inbox, transaction_error};
+use super::{
+    FIRST_SERVICE_TREE, INBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox, transaction_error,
+};
 use crate::handler::{Handler, Incoming};
 
 impl Store {
@@ -45,6 +47,20 @@ impl Store {
             Ok(())
         });
         result.map_err(transaction_error)
+    }
+
+    /// Copies the pending timers from `source` unchanged (a rebuild keeps the saga's
+    /// deadlines and shipping's delays: no event records a timer).
+    pub(crate) fn copy_timers(&self, source: &Store) -> Result<usize, StoreError> {
+        let mut copied = 0;
+        for tree in [TIMERS, TIMER_INDEX] {
+            for entry in source.trees[tree].iter() {
+                let (key, value) = entry?;
+                self.trees[tree].insert(key, value)?;
+                copied += usize::from(tree == TIMERS);
+            }
+        }
+        Ok(copied)
     }
 
     /// Copies the named trees from `source` unchanged (a rebuild keeps the local trees that

@@ -8,7 +8,8 @@
 //! - [`outbox`]: the rows the relay publishes;
 //! - [`inbox`]: event ids already applied;
 //! - [`fold`]: folding events into a fresh store (rebuilds);
-//! - [`digest`]: a stable digest of the service's trees, to compare two stores.
+//! - [`digest`]: a stable digest of the service's trees, to compare two stores;
+//! - [`location`]: which directory inside the data directory holds the store in use.
 //!
 //! Runtime trees:
 //! - `_runtime.inbox`: event id → applied-at millis; a redelivered event id is skipped.
@@ -29,6 +30,7 @@ pub(crate) mod command;
 pub(crate) mod digest;
 pub(crate) mod fold;
 pub(crate) mod inbox;
+pub(crate) mod location;
 pub(crate) mod outbox;
 pub(crate) mod state;
 pub(crate) mod timers;
@@ -78,6 +80,11 @@ pub enum StoreError {
     InvalidEvent(String),
     #[error("flush task failed: {0}")]
     FlushTask(String),
+    #[error("cannot tell which store is in use in {path}: {source}")]
+    Location {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// The service's sled database.
@@ -100,14 +107,15 @@ struct FlushGate {
 }
 
 impl Store {
-    /// Opens (or creates) the store with an explicit page-cache size, for reading and for
-    /// tools (no local trees: see [`Store::open_service`]).
+    /// Opens (or creates) the store in use in data directory `path` (see [`location`]), with
+    /// an explicit page-cache size, for reading and for tools (no local trees: see
+    /// [`Store::open_service`]).
     pub fn open(
         path: &Path,
         cache_bytes: u64,
         service_trees: &[&'static str],
     ) -> Result<Store, StoreError> {
-        Self::open_with(path, cache_bytes, service_trees, Some(500))
+        Self::open_with(&in_use(path)?, cache_bytes, service_trees, Some(500))
     }
 
     /// Opens a running service's store: `local` names the trees `decide` may write.
@@ -116,9 +124,14 @@ impl Store {
         cache_bytes: u64,
         trees: TreeSet<'static>,
     ) -> Result<Store, StoreError> {
-        let mut store = Self::open_with(path, cache_bytes, trees.names, Some(500))?;
+        let mut store = Self::open_with(&in_use(path)?, cache_bytes, trees.names, Some(500))?;
         store.local = trees.local.to_vec();
         Ok(store)
+    }
+
+    /// Whether the store was created by this open (it held nothing before).
+    pub fn is_new(&self) -> bool {
+        !self.db.was_recovered()
     }
 
     /// A store in a temporary directory that sled removes when it is dropped (tests).
@@ -252,6 +265,14 @@ impl Store {
         *completed = covers;
         Ok(())
     }
+}
+
+/// The directory of the store in use in data directory `path`.
+fn in_use(path: &Path) -> Result<std::path::PathBuf, StoreError> {
+    location::resolve(path).map_err(|source| StoreError::Location {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn decode<T: DeserializeOwned>(tree: &str, bytes: &[u8]) -> Result<T, StoreError> {
