@@ -1,7 +1,9 @@
 //! API endpoints: a service lists them in [`Service::endpoints`](crate::service::Service)
 //! as `(verb, async fn(Api, Request) -> Result<Response, ApiError>)`, and the runtime serves
 //! each on `<prefix>.api.<service>.<verb>` through the NATS service API, so `$SRV` lists it.
-//! Every request gets an answer: its JSON result, or an error with a code and a message.
+//! Every request gets an answer: its JSON result, or an error with a code and a message. A
+//! service handles at most [`MAX_IN_FLIGHT`] requests at once; beyond that it answers 503 at
+//! once instead of queueing without bound.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{Api, ApiError, decode_request};
@@ -61,6 +64,9 @@ impl Endpoints {
     }
 }
 
+/// Requests one service handles at once, over all its endpoints; more get a quick 503.
+pub(crate) const MAX_IN_FLIGHT: usize = 256;
+
 /// The longest error message kept in the `Nats-Service-Error` header.
 const MAX_ERROR_LEN: usize = 1000;
 
@@ -101,17 +107,27 @@ pub(crate) async fn serve(
     api: Api,
     tasks: &TaskTracker,
 ) -> anyhow::Result<()> {
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     for (verb, respond) in endpoints.endpoints {
         let mut endpoint = service
             .group(group)
             .endpoint(verb)
             .await
             .map_err(|error| anyhow::anyhow!("failed to add endpoint {verb}: {error}"))?;
-        let (api, tasks_for_requests) = (api.clone(), tasks.clone());
+        let (api, tasks_for_requests, in_flight) = (api.clone(), tasks.clone(), in_flight.clone());
         tasks.spawn(async move {
             while let Some(request) = endpoint.next().await {
+                let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                    let busy = async_nats::service::error::Error {
+                        code: 503,
+                        status: format!("busy: {MAX_IN_FLIGHT} requests in flight; retry shortly"),
+                    };
+                    answer(&request, Err(busy)).await;
+                    continue;
+                };
                 let (api, respond) = (api.clone(), respond.clone());
                 tasks_for_requests.spawn(async move {
+                    let _permit = permit;
                     let reply =
                         respond(api, request.message.payload.clone())
                             .await

@@ -112,7 +112,7 @@ impl Relay {
         let mut published = 0;
         for (row_index, (key, events)) in rows_sent.iter().enumerate() {
             if acked[row_index] == *events {
-                self.store.outbox_remove(key)?;
+                self.store.outbox_remove(key, *events)?;
                 published += events;
             }
         }

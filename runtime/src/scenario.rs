@@ -171,6 +171,7 @@ impl<S: Service> Scenario<S> {
     fn drain_outbox(&self) -> Vec<(Envelope, Event)> {
         let mut emitted = Vec::new();
         for (key, row) in self.store.outbox_batch(usize::MAX).expect("outbox reads") {
+            let count = row.records.len();
             for record in row.records {
                 let header = |name: &str| {
                     record
@@ -184,7 +185,9 @@ impl<S: Service> Scenario<S> {
                     .expect("outbox payload");
                 emitted.push((envelope, event));
             }
-            self.store.outbox_remove(&key).expect("outbox row removed");
+            self.store
+                .outbox_remove(&key, count)
+                .expect("outbox row removed");
         }
         emitted
     }

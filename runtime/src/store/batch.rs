@@ -46,6 +46,7 @@ impl Store {
             let mut row = OutboxRow {
                 records: Vec::new(),
             };
+            let mut timers = 0;
             for incoming in batch {
                 let step = Step {
                     handler,
@@ -53,15 +54,17 @@ impl Store {
                     producer,
                     incoming,
                 };
-                outcomes.push(self.apply_one(views, &step, &mut row.records)?);
+                outcomes.push(self.apply_one(views, &step, &mut row.records, &mut timers)?);
             }
             if !row.records.is_empty() {
                 let bytes = row.encode().map_err(Abort::Abort)?;
                 views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
             }
-            Ok(outcomes)
+            Ok((outcomes, row.records.len() as i64, timers))
         });
-        result.map_err(transaction_error)
+        let (outcomes, outbox, timers) = result.map_err(transaction_error)?;
+        self.count(outbox, timers);
+        Ok(outcomes)
     }
 
     fn apply_one(
@@ -69,6 +72,7 @@ impl Store {
         views: &[TransactionalTree],
         step: &Step<'_>,
         outbox: &mut Vec<OutboxRecord>,
+        timers_added: &mut i64,
     ) -> Result<Outcome, Abort> {
         let incoming = step.incoming;
         let event_id = incoming.envelope.event_id.as_bytes();
@@ -109,7 +113,8 @@ impl Store {
                 new_outbox_record(step.producer, &step.envelope_for(event), event)
                     .map_err(Abort::Abort)
             };
-            apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
+            *timers_added +=
+                apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
         }
         views[INBOX].insert(event_id, &inbox::applied_at(incoming.now))?;
         Ok(Outcome::Applied { emitted: count })

@@ -87,6 +87,7 @@ impl Store {
                 let record = new_outbox_record(producer, envelope, event).map_err(abort_store)?;
                 row.records.push(record);
             }
+            let mut timers_added = 0;
             for change in timers {
                 let record = |event: &Event| {
                     let envelope = match envelopes.first() {
@@ -97,18 +98,21 @@ impl Store {
                     };
                     new_outbox_record(producer, &envelope, event).map_err(abort_store)
                 };
-                apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
+                timers_added +=
+                    apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
             }
             if !row.records.is_empty() {
                 let bytes = row.encode().map_err(abort_store)?;
                 views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
             }
-            Ok(reply)
+            Ok((reply, row.records.len() as i64, timers_added))
         });
-        result.map_err(|error| match error {
+        let (reply, outbox, timers) = result.map_err(|error| match error {
             TransactionError::Abort(error) => error,
             TransactionError::Storage(error) => CommandError::Store(StoreError::Sled(error)),
-        })
+        })?;
+        self.count(outbox, timers);
+        Ok(reply)
     }
 }
 

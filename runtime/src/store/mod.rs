@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use events::codec;
+use outbox::OutboxRow;
 use serde::de::DeserializeOwned;
 use sled::Tree;
 use sled::transaction::TransactionError;
@@ -95,6 +96,17 @@ pub struct Store {
     names: Vec<&'static str>,
     local: Vec<&'static str>,
     flushes: Arc<FlushGate>,
+    counts: Arc<Counts>,
+}
+
+/// What `status` and `$SRV.STATS` report about the store, kept as counters (counted once at
+/// open, then updated by every commit) so that answering never scans a tree.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Events in the outbox.
+    pub(crate) outbox: std::sync::atomic::AtomicI64,
+    /// Pending timers.
+    pub(crate) timers: std::sync::atomic::AtomicI64,
 }
 
 /// Group commit: callers that ask for a flush while one is running share the next one.
@@ -150,7 +162,9 @@ impl Store {
             names: trees.names.to_vec(),
             local: trees.local.to_vec(),
             flushes: Arc::default(),
-        })
+            counts: Arc::default(),
+        }
+        .counted())
     }
 
     /// A store being written from scratch by a rebuild: no background flushes (one flush at
@@ -191,7 +205,29 @@ impl Store {
             names: service_trees.to_vec(),
             local: Vec::new(),
             flushes: Arc::default(),
-        })
+            counts: Arc::default(),
+        }
+        .counted())
+    }
+
+    /// Counts the outbox's events and the pending timers once.
+    fn counted(self) -> Store {
+        let outbox: usize = self.trees[OUTBOX]
+            .iter()
+            .filter_map(Result::ok)
+            .filter_map(|(_, value)| codec::from_bytes::<OutboxRow>(&value).ok())
+            .map(|row| row.records.len())
+            .sum();
+        let timers = self.trees[TIMERS].len();
+        self.counts.outbox.store(outbox as i64, Ordering::SeqCst);
+        self.counts.timers.store(timers as i64, Ordering::SeqCst);
+        self
+    }
+
+    /// Records what a committed transaction added to the outbox and the timers.
+    pub(crate) fn count(&self, outbox: i64, timers: i64) {
+        self.counts.outbox.fetch_add(outbox, Ordering::SeqCst);
+        self.counts.timers.fetch_add(timers, Ordering::SeqCst);
     }
 
     /// The service's trees, as a [`State`] sees them.

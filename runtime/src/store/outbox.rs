@@ -85,25 +85,24 @@ impl Store {
 
     /// Adds a row of events that no incoming event caused (API calls, timers), durably.
     pub async fn append_outbox(&self, records: Vec<OutboxRecord>) -> Result<(), StoreError> {
+        let count = records.len() as i64;
         let bytes = OutboxRow { records }.encode()?;
         let outbox = &self.trees[OUTBOX];
         outbox.insert(self.db.generate_id()?.to_be_bytes(), bytes)?;
+        self.count(count, 0);
         self.flush().await
     }
 
-    /// Removes a published outbox row.
-    pub fn outbox_remove(&self, key: &[u8]) -> Result<(), StoreError> {
-        self.trees[OUTBOX].remove(key)?;
+    /// Removes a published outbox row of `events` events.
+    pub fn outbox_remove(&self, key: &[u8], events: usize) -> Result<(), StoreError> {
+        if self.trees[OUTBOX].remove(key)?.is_some() {
+            self.count(-(events as i64), 0);
+        }
         Ok(())
     }
 
-    /// Events waiting in the outbox (reads every row: call it rarely).
+    /// Events waiting in the outbox (a counter: cheap).
     pub fn outbox_len(&self) -> usize {
-        self.trees[OUTBOX]
-            .iter()
-            .filter_map(Result::ok)
-            .filter_map(|(_, value)| codec::from_bytes::<OutboxRow>(&value).ok())
-            .map(|row| row.records.len())
-            .sum()
+        usize::try_from(self.counts.outbox.load(std::sync::atomic::Ordering::SeqCst)).unwrap_or(0)
     }
 }

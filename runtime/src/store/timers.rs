@@ -11,17 +11,20 @@ use super::state::TimerChange;
 use super::{OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, transaction_error};
 
 /// Sets, moves or cancels a named timer inside a transaction; `record` addresses the event.
+/// Returns the change in the number of pending timers (+1, 0 or -1).
 pub(crate) fn apply_timer_change<E>(
     timers: &TransactionalTree,
     index: &TransactionalTree,
     change: TimerChange,
     record: impl Fn(&Event) -> Result<OutboxRecord, ConflictableTransactionError<E>>,
-) -> Result<(), ConflictableTransactionError<E>> {
+) -> Result<i64, ConflictableTransactionError<E>> {
     let key = match &change {
         TimerChange::Set { key, .. } | TimerChange::Cancel { key } => key.clone(),
     };
+    let mut delta = 0;
     if let Some(old_at) = index.remove(key.as_bytes())? {
         timers.remove([&old_at[..], key.as_bytes()].concat())?;
+        delta -= 1;
     }
     if let TimerChange::Set { at, event, .. } = change {
         let due = at.unix_millis().to_be_bytes();
@@ -30,8 +33,9 @@ pub(crate) fn apply_timer_change<E>(
         })?;
         timers.insert([&due[..], key.as_bytes()].concat(), bytes)?;
         index.insert(key.as_bytes(), &due)?;
+        delta += 1;
     }
-    Ok(())
+    Ok(delta)
 }
 
 /// A fired timer's event happened when it fired, not when it was scheduled.
@@ -64,8 +68,10 @@ impl Store {
             // read again inside the transaction: a service may have moved or cancelled a timer
             // since the scan above, and a cancelled deadline must not fire
             let mut row = OutboxRow { records: Vec::new() };
+            let mut removed = 0i64;
             for row_key in &due {
                 let Some(value) = timers.remove(row_key)? else { continue };
+                removed += 1;
                 let name = &row_key[8..];
                 if index.get(name)?.as_deref() == Some(&row_key[..8]) {
                     index.remove(name)?;
@@ -82,14 +88,16 @@ impl Store {
                 let bytes = row.encode().map_err(ConflictableTransactionError::Abort)?;
                 outbox.insert(&outbox.generate_id()?.to_be_bytes(), bytes)?;
             }
-            Ok(row.records.len())
+            Ok((row.records.len(), removed))
         });
-        result.map_err(transaction_error)
+        let (fired, removed) = result.map_err(transaction_error)?;
+        self.count(fired as i64, -removed);
+        Ok(fired)
     }
 
-    /// Timers waiting to fire.
+    /// Timers waiting to fire (a counter: cheap).
     pub fn pending_timers(&self) -> usize {
-        self.trees[TIMERS].len()
+        usize::try_from(self.counts.timers.load(std::sync::atomic::Ordering::SeqCst)).unwrap_or(0)
     }
 }
 
