@@ -17,7 +17,7 @@ use events::Subjects;
 
 use crate::api::Api;
 use crate::config::RuntimeConfig;
-use crate::consumer::{ConsumeContext, consumer_specs};
+use crate::consumer::{ConsumeContext, Fatal, consumer_specs};
 use crate::endpoint::{self, Endpoints};
 use crate::handler::Handler;
 use crate::relay::Relay;
@@ -148,6 +148,21 @@ impl Application {
 
     /// Runs until `shutdown` is cancelled, then shuts down cleanly.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let fatal = Arc::new(Fatal::default());
+        // a fatal failure stops the service like a signal does, then makes it return an error
+        let shutdown = {
+            let (outer, stop) = (shutdown.clone(), fatal.token.clone());
+            let combined = CancellationToken::new();
+            let trigger = combined.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = outer.cancelled() => {}
+                    _ = stop.cancelled() => {}
+                }
+                trigger.cancel();
+            });
+            combined
+        };
         let context = Arc::new(ConsumeContext {
             js: self.js.clone(),
             store: self.store.clone(),
@@ -157,6 +172,9 @@ impl Application {
             stats: self.stats.clone(),
             relay_wakeup: self.relay_wakeup.clone(),
             failures: Default::default(),
+            fatal: fatal.clone(),
+            batches: Default::default(),
+            storage_failures: Default::default(),
         });
         let consumers = TaskTracker::new();
         for spec in consumer_specs(self.handler.consumes(), &self.config.prefix) {
@@ -202,6 +220,9 @@ impl Application {
             .drain()
             .await
             .context("failed to drain the nats connection")?;
+        if let Some(reason) = fatal.reason() {
+            anyhow::bail!("{} stopped: {reason}", self.definition.name);
+        }
         tracing::info!("stopped");
         Ok(())
     }

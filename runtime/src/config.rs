@@ -85,6 +85,16 @@ pub struct RuntimeConfig {
         hide = true
     )]
     pub failpoint_redeliver_every: u64,
+
+    /// Failpoint for tests: every batch after the first N fails as if the disk were full
+    /// (0 = off). The service must exit non-zero, not nak for ever.
+    #[arg(
+        long,
+        env = "SHOP_FAILPOINT_STORAGE_FULL_AFTER",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub failpoint_storage_full_after: u64,
 }
 
 fn parse_prefix(text: &str) -> Result<Subjects, String> {
@@ -110,6 +120,7 @@ impl RuntimeConfig {
             rebuild: false,
             processing_delay_ms: 0,
             failpoint_redeliver_every: 0,
+            failpoint_storage_full_after: 0,
         }
     }
 

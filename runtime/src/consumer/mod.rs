@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -24,25 +25,22 @@ use tokio_util::sync::CancellationToken;
 
 use events::{Envelope, EventType, Subjects, Timestamp, codec, header};
 
+mod failures;
+
+pub(crate) use failures::Fatal;
+use failures::{CRASH_LOOP_DELIVERIES, Failures};
+
 use crate::config::RuntimeConfig;
-use crate::dead_letter::{self, DeadLetter};
 use crate::handler::{Handler, Incoming};
 use crate::nats;
 use crate::stats::RuntimeStats;
-use crate::store::Store;
 use crate::store::batch::Outcome;
 use crate::store::outbox::Producer;
+use crate::store::{Store, StoreError};
 
 /// How long a partly filled batch waits for more messages once several have arrived
 /// together (a sign of load). A lone message is processed at once.
 const BATCH_LINGER: Duration = Duration::from_millis(2);
-
-/// A message delivered this many times `max_deliver` without being applied is dead-lettered
-/// without processing it again (the service probably crashes on it).
-pub(crate) const CRASH_LOOP_DELIVERIES: i64 = 10;
-
-/// Failed attempts per message (stream, sequence), counted by this process.
-type Failures = std::sync::Mutex<std::collections::HashMap<(String, u64), i64>>;
 
 /// How long the pull stream waits between idle heartbeats from the server.
 const IDLE_HEARTBEAT: Duration = Duration::from_secs(5);
@@ -57,6 +55,11 @@ pub(crate) struct ConsumeContext {
     pub(crate) stats: Arc<RuntimeStats>,
     pub(crate) relay_wakeup: Arc<Notify>,
     pub(crate) failures: Failures,
+    /// Set when storage keeps failing: the service stops and exits non-zero.
+    pub(crate) fatal: Arc<Fatal>,
+    /// Batches committed (for the storage failpoint) and storage failures in a row.
+    pub(crate) batches: std::sync::atomic::AtomicU64,
+    pub(crate) storage_failures: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for ConsumeContext {
@@ -93,10 +96,10 @@ pub(crate) fn consumer_specs(consumes: &[EventType], subjects: &Subjects) -> Vec
 }
 
 /// A message taken apart for the batch.
-struct Pulled {
-    message: jetstream::Message,
-    stream_sequence: u64,
-    deliveries: i64,
+pub(crate) struct Pulled {
+    pub(crate) message: jetstream::Message,
+    pub(crate) stream_sequence: u64,
+    pub(crate) deliveries: i64,
 }
 
 impl ConsumeContext {
@@ -238,10 +241,12 @@ impl ConsumeContext {
                         }
                     }
                     self.relay_wakeup.notify_one();
+                    self.storage_failures.store(0, Ordering::Relaxed);
                 }
                 Err(error) => {
                     let reason = format!("{error:#}");
                     tracing::error!(error = %reason, "batch not committed; redelivering");
+                    self.note_storage_failure(&error, &reason);
                     for pulled in accepted {
                         self.retry_or_dead_letter(&pulled, stream, &reason).await;
                     }
@@ -318,8 +323,14 @@ impl ConsumeContext {
             self.producer.clone(),
         );
         let span = tracing::debug_span!("commit", events = incoming.len());
+        let batches = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
+        let full_after = self.config.failpoint_storage_full_after;
         let outcomes = tokio::task::spawn_blocking(move || {
             let _entered = span.entered();
+            if full_after > 0 && batches > full_after {
+                let full = std::io::Error::other("failpoint: no space left on device");
+                return Err(StoreError::Sled(sled::Error::Io(full)));
+            }
             let outcomes = store.apply_batch(handler.as_ref(), &producer, &incoming)?;
             // flush on the same blocking thread: one hop per batch, not two
             store.flush_blocking()?;
@@ -359,71 +370,9 @@ impl ConsumeContext {
             AckKind::Ack
         }
     }
-
-    /// A failed attempt: nak with a growing delay, or dead-letter after `max_deliver` of them.
-    async fn retry_or_dead_letter(&self, pulled: &Pulled, stream: &str, reason: &str) {
-        let attempts = self.record_failure(stream, pulled);
-        if attempts >= self.config.max_deliver {
-            let reason = format!("gave up after {attempts} failed attempts: {reason}");
-            self.dead_letter(pulled, stream, &reason).await;
-        } else {
-            let exponent = u32::try_from(attempts.clamp(1, 6) - 1).unwrap_or(0);
-            let delay = Duration::from_millis(500 * 2u64.pow(exponent));
-            ack(&pulled.message, AckKind::Nak(Some(delay))).await;
-        }
-    }
-
-    /// Counts a failed attempt at a message; returns how many there were.
-    fn record_failure(&self, stream: &str, pulled: &Pulled) -> i64 {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = failures
-            .entry((stream.to_owned(), pulled.stream_sequence))
-            .or_insert(0);
-        *count += 1;
-        *count
-    }
-
-    fn forget_failures(&self, stream: &str, pulled: &Pulled) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !failures.is_empty() {
-            failures.remove(&(stream.to_owned(), pulled.stream_sequence));
-        }
-    }
-
-    /// Copies the message to the dead-letter stream, then terminates it. If the copy cannot
-    /// be stored, the message is nak'ed instead and comes back (deliveries are unlimited), so
-    /// it is never dropped.
-    async fn dead_letter(&self, pulled: &Pulled, stream: &str, reason: &str) {
-        tracing::warn!(subject = %pulled.message.subject, stream, sequence = pulled.stream_sequence, reason, "dead-lettering");
-        let letter = DeadLetter {
-            service: &self.producer.name,
-            message: &pulled.message,
-            stream,
-            stream_sequence: pulled.stream_sequence,
-            deliveries: pulled.deliveries,
-            reason,
-        };
-        match dead_letter::publish(&self.js, &self.producer.subjects, &letter).await {
-            Ok(()) => {
-                self.stats.record_dead_letter();
-                self.forget_failures(stream, pulled);
-                ack(&pulled.message, AckKind::Term).await;
-            }
-            Err(error) => {
-                tracing::error!(error = %format!("{error:#}"), "failed to store dead letter; redelivering");
-                ack(&pulled.message, AckKind::Nak(Some(Duration::from_secs(1)))).await;
-            }
-        }
-    }
 }
 
-async fn ack(message: &jetstream::Message, kind: AckKind) {
+pub(crate) async fn ack(message: &jetstream::Message, kind: AckKind) {
     // A lost ack means a redelivery, which the inbox absorbs: log it and move on.
     if let Err(error) = message.ack_with(kind).await {
         tracing::warn!(%error, "failed to send ack");
