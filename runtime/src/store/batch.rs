@@ -241,7 +241,7 @@ mod tests {
             now: Timestamp::UNIX_EPOCH,
         };
         let outcomes = store
-            .apply_batch(&Careless, &producer, &[incoming.clone()])
+            .apply_batch(&Careless, &producer, std::slice::from_ref(&incoming))
             .unwrap();
         let [Outcome::Invalid(reason)] = outcomes.as_slice() else {
             panic!("expected a refusal, got {outcomes:?}")
