@@ -1,8 +1,26 @@
-//! Child processes for tests: start a service binary, kill it with SIGKILL or stop it with
-//! SIGTERM, and wait for conditions without sleeping blindly.
+//! Child processes for tests: find a workspace binary, start it, kill it with SIGKILL or stop
+//! it with SIGTERM, and wait for conditions without sleeping blindly.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// A binary of the workspace next to the running test binary (`target/<profile>/<name>`); the
+/// test command builds the workspace's binaries before running the tests.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let binary = profile_dir.join(name);
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        binary.display()
+    );
+    binary
+}
 
 /// A child process that is killed when dropped.
 #[derive(Debug)]

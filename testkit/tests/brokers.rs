@@ -5,21 +5,21 @@ use std::future::IntoFuture;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
-use testkit::{Cluster, NatsServer};
+use testkit::{Cluster, NatsServer, wait};
 
 async fn publish_with_retry(js: &jetstream::Context, subject: &str, id: &str) {
-    for _ in 0..100 {
+    // the broker may still be restarting, or the cluster electing a leader
+    let what = format!("{id} published to {subject}");
+    wait::until(&what, Duration::from_secs(30), || async {
         let publish = jetstream::message::PublishMessage::build()
             .payload("x".into())
             .message_id(id);
-        if let Ok(ack) = js.send_publish(subject.to_owned(), publish).await
-            && ack.into_future().await.is_ok()
-        {
-            return;
+        match js.send_publish(subject.to_owned(), publish).await {
+            Ok(ack) => ack.into_future().await.is_ok(),
+            Err(_) => false,
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("could not publish {id} to {subject}");
+    })
+    .await;
 }
 
 async fn message_count(js: &jetstream::Context, name: &str) -> u64 {
@@ -69,16 +69,13 @@ async fn an_r3_stream_on_the_cluster_stays_writable_when_one_node_dies() {
         num_replicas: 3,
         ..Default::default()
     };
-    let mut created = false;
-    for _ in 0..100 {
-        // the meta leader needs a moment after the nodes meet
-        if js.create_stream(config.clone()).await.is_ok() {
-            created = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(created, "R3 stream was never created");
+    // the meta leader needs a moment after the nodes meet
+    wait::until(
+        "the R3 stream to be created",
+        Duration::from_secs(30),
+        || async { js.create_stream(config.clone()).await.is_ok() },
+    )
+    .await;
     publish_with_retry(&js, "r3.a", "1").await;
 
     cluster.kill9(0);

@@ -1,0 +1,190 @@
+//! Reading the streams back: message counts, every stored message (or those of one key), the
+//! distinct event ids, whether consumers have caught up, and delivering everything again.
+
+use std::collections::HashSet;
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
+use events::{Envelope, EventType, Subjects, header};
+use futures::StreamExt;
+
+/// How long reading a stream waits for its next stored message before giving up.
+const NEXT_MESSAGE: Duration = Duration::from_secs(10);
+
+/// Number of messages in a stream (0 if there is no such stream).
+pub async fn message_count(js: &jetstream::Context, stream: &str) -> u64 {
+    match js.get_stream(stream).await {
+        Ok(mut stream) => stream
+            .info()
+            .await
+            .map(|info| info.state.messages)
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// Messages in every stream of the contract under `subjects`.
+pub async fn total_messages(js: &jetstream::Context, subjects: &Subjects) -> u64 {
+    let mut total = 0;
+    for spec in events::stream::all_streams(subjects) {
+        total += message_count(js, &spec.name).await;
+    }
+    total
+}
+
+/// Every message of a stream, oldest first (none if there is no such stream).
+pub async fn read_stream(js: &jetstream::Context, stream: &str) -> Vec<async_nats::Message> {
+    if message_count(js, stream).await == 0 {
+        return Vec::new();
+    }
+    read_filtered(js, stream, None).await
+}
+
+/// The messages of a stream on subjects matching `filter` (all if `None`), oldest first: as
+/// many as the stream held when the read began.
+pub async fn read_filtered(
+    js: &jetstream::Context,
+    stream: &str,
+    filter: Option<String>,
+) -> Vec<async_nats::Message> {
+    let name = stream;
+    let stream = js.get_stream(name).await.expect("stream");
+    let config = OrderedConfig {
+        filter_subject: filter.unwrap_or_default(),
+        ..Default::default()
+    };
+    let consumer = stream
+        .create_consumer(config)
+        .await
+        .expect("ordered consumer");
+    let expected = consumer.cached_info().num_pending as usize;
+    let mut messages = consumer.messages().await.expect("messages");
+    let mut out = Vec::with_capacity(expected);
+    while out.len() < expected {
+        match tokio::time::timeout(NEXT_MESSAGE, messages.next()).await {
+            Ok(Some(Ok(message))) => out.push(message.message),
+            other => panic!(
+                "reading {name} stopped early after {} of {expected} (timed out: {})",
+                out.len(),
+                other.is_err()
+            ),
+        }
+    }
+    out
+}
+
+/// The value of a header of a stored message.
+pub fn header_of<'a>(message: &'a async_nats::Message, name: &str) -> Option<&'a str> {
+    runtime::nats::header(message.headers.as_ref(), name)
+}
+
+/// Whether a stored message's `Shop-Event-Type` header is `event_type`.
+pub fn is_type(message: &async_nats::Message, event_type: EventType) -> bool {
+    header_of(message, header::EVENT_TYPE) == Some(event_type.as_str())
+}
+
+/// The distinct event ids in a stream.
+pub async fn distinct_event_ids(js: &jetstream::Context, stream: &str) -> HashSet<String> {
+    read_stream(js, stream)
+        .await
+        .iter()
+        .filter_map(|message| header_of(message, header::EVENT_ID).map(str::to_owned))
+        .collect()
+}
+
+/// Every event about one key (an order id, a sku, …) from every context stream, with its
+/// subject, oldest first.
+pub async fn events_with_key(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    key: &str,
+) -> Vec<(Envelope, String)> {
+    let mut found = Vec::new();
+    for context in events::Context::ALL {
+        let stream = events::stream::event_stream(subjects, context).name;
+        let filter = format!("{}.{context}.*.{key}", subjects.prefix());
+        for message in read_filtered(js, &stream, Some(filter)).await {
+            let envelope = Envelope::from_headers(|name| header_of(&message, name))
+                .expect("every event has an envelope");
+            found.push((envelope, message.subject.to_string()));
+        }
+    }
+    found.sort_by(|(a, _), (b, _)| {
+        a.occurred_at
+            .cmp(&b.occurred_at)
+            .then(a.event_id.cmp(&b.event_id))
+    });
+    found
+}
+
+/// Publishes every event of every context stream again: same event id, new `Nats-Msg-Id` (as
+/// happens after the duplicate window), so each is in its stream twice. Returns how many.
+pub async fn republish_everything(js: &jetstream::Context, subjects: &Subjects) -> usize {
+    let mut republished = 0;
+    for context in events::Context::ALL {
+        let stream = events::stream::event_stream(subjects, context).name;
+        for message in read_filtered(js, &stream, None).await {
+            let mut headers = message.headers.clone().unwrap_or_default();
+            let id = header_of(&message, header::EVENT_ID)
+                .expect("event id")
+                .to_owned();
+            headers.insert(header::NATS_MSG_ID, format!("{id}-again"));
+            let ack = js
+                .publish_with_headers(message.subject.clone(), headers, message.payload.clone())
+                .await
+                .expect("publish");
+            ack.into_future().await.expect("ack");
+            republished += 1;
+        }
+    }
+    republished
+}
+
+/// Whether the durable consumer `durable` of `stream` has been delivered at least `delivered`
+/// stream messages and has nothing pending or waiting for an ack.
+pub async fn consumer_idle(
+    js: &jetstream::Context,
+    stream: &str,
+    durable: &str,
+    delivered: u64,
+) -> bool {
+    let Ok(stream) = js.get_stream(stream).await else {
+        return false;
+    };
+    match stream.consumer_info(durable).await {
+        Ok(info) => {
+            info.num_pending == 0
+                && info.num_ack_pending == 0
+                && info.delivered.stream_sequence >= delivered
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether every durable consumer of every stream under `subjects` has nothing pending or
+/// waiting for an ack (one look; a consumer being listed while it is created counts as busy).
+pub async fn consumers_idle(js: &jetstream::Context, subjects: &Subjects) -> bool {
+    for spec in events::stream::all_streams(subjects) {
+        let Ok(mut stream) = js.get_stream(&spec.name).await else {
+            return false;
+        };
+        let Ok(info) = stream.info().await else {
+            return false;
+        };
+        let count = info.state.consumer_count;
+        let mut consumers = stream.consumers();
+        let mut seen = 0;
+        while let Some(consumer) = consumers.next().await {
+            let Ok(consumer) = consumer else { return false };
+            seen += 1;
+            if consumer.num_pending > 0 || consumer.num_ack_pending > 0 {
+                return false;
+            }
+        }
+        if seen < count {
+            return false;
+        }
+    }
+    true
+}
