@@ -3,6 +3,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use testkit::publish::{outgoing, publish_all};
+use testkit::streams::{distinct_event_ids, message_count};
+use testkit::{TestBed, wait};
+
 use crate::helpers::*;
 
 const EVENTS: usize = 10_000;
@@ -78,9 +82,9 @@ async fn service_killed_twenty_times_loses_and_doubles_nothing() {
         );
     }
     publisher.await.expect("publisher");
-    eventually(
-        Duration::from_secs(120),
+    wait::until(
         "the restarted service to catch up",
+        Duration::from_secs(120),
         || settled(&bed),
     )
     .await;
@@ -102,19 +106,20 @@ async fn broker_killed_and_restarted_mid_run_the_service_reconnects_by_itself() 
         .map(|n| outgoing(&bed.subjects, &order(n)))
         .collect();
     publish_all(&bed.js, &orders[..EVENTS / 2]).await;
-    eventually(Duration::from_secs(30), "some events applied", || async {
+    wait::until("some events applied", Duration::from_secs(30), || async {
         applications(&app.store).1 >= 500
     })
     .await;
 
     bed.server.kill9();
+    // a deliberate outage: the service must notice the broker is gone, not just blink
     tokio::time::sleep(Duration::from_secs(1)).await;
     bed.server.restart();
     publish_all(&bed.js, &orders[EVENTS / 2..]).await;
 
-    eventually(
-        Duration::from_secs(120),
+    wait::until(
         "all events after the broker restart",
+        Duration::from_secs(120),
         || settled(&bed),
     )
     .await;
@@ -143,15 +148,16 @@ async fn sigterm_under_load_exits_zero_within_five_seconds_and_loses_nothing() {
     let publisher = {
         let (js, orders) = (bed.js.clone(), orders.clone());
         tokio::spawn(async move {
+            // paced, so the SIGTERM lands while events are still arriving
             for chunk in orders.chunks(250) {
                 publish_all(&js, chunk).await;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
     };
-    eventually(
-        Duration::from_secs(30),
+    wait::until(
         "the service under load",
+        Duration::from_secs(30),
         || async { message_count(&bed.js, &bed.output_stream()).await >= 2_000 },
     )
     .await;
@@ -168,9 +174,9 @@ async fn sigterm_under_load_exits_zero_within_five_seconds_and_loses_nothing() {
 
     let child = spawn_process(&bed, &[]);
     publisher.await.expect("publisher");
-    eventually(
-        Duration::from_secs(120),
+    wait::until(
         "everything after the restart",
+        Duration::from_secs(120),
         || settled(&bed),
     )
     .await;

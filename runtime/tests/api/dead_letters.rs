@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use events::{EventType, header};
 
+use testkit::publish::{Outgoing, outgoing, publish_all};
+use testkit::streams::{header_of, is_type, message_count, read_stream};
+use testkit::{TestBed, wait};
+
 use crate::helpers::*;
 
 const GOOD: usize = 10_000;
@@ -16,11 +20,10 @@ const SPOILERS: [Spoiler; 7] = [
     (20, "malformed", |message, n| {
         message.payload = (0..64)
             .map(|i| (i * 31 + n * 17) as u8)
-            .collect::<Vec<u8>>()
-            .into();
+            .collect::<Vec<u8>>();
     }),
     (20, "malformed", |message, _| {
-        message.payload = message.payload.slice(..message.payload.len() / 2);
+        message.payload.truncate(message.payload.len() / 2);
     }),
     (15, "unknown event type", |message, _| {
         message
@@ -29,10 +32,10 @@ const SPOILERS: [Spoiler; 7] = [
     }),
     (15, "malformed", |message, _| {
         let wrong = serde_json::json!({"order_id": 7, "customer_id": ["x"], "lines": "none", "total_minor": "ten", "currency": 1});
-        message.payload = events::codec::to_bytes(&wrong).expect("encode").into();
+        message.payload = events::codec::to_bytes(&wrong).expect("encode");
     }),
     (5, "larger than the limit", |message, _| {
-        message.payload = vec![0x90; 2 * 1024 * 1024].into();
+        message.payload = vec![0x90; 2 * 1024 * 1024];
     }),
     (15, "missing header Shop-Event-Id", |message, _| {
         let mut headers = async_nats::HeaderMap::new();
@@ -81,9 +84,9 @@ async fn a_hundred_malformed_messages_among_ten_thousand_are_dead_lettered_with_
     assert_eq!(expected_reasons.len(), 100);
     publish_all(&bed.js, &messages).await;
 
-    eventually(
-        Duration::from_secs(90),
+    wait::until(
         "100 dead letters and 10,000 outputs",
+        Duration::from_secs(90),
         || async {
             message_count(&bed.js, &bed.dead_letter_stream()).await >= 100
                 && message_count(&bed.js, &bed.output_stream()).await >= GOOD as u64
@@ -97,11 +100,9 @@ async fn a_hundred_malformed_messages_among_ten_thousand_are_dead_lettered_with_
     let letters = read_stream(&bed.js, &bed.dead_letter_stream()).await;
     let mut reasons: Vec<String> = letters
         .iter()
-        .map(|(headers, _)| {
-            headers
-                .get(header::DLQ_REASON)
+        .map(|letter| {
+            header_of(letter, header::DLQ_REASON)
                 .expect("every dead letter has a reason")
-                .as_str()
                 .to_owned()
         })
         .collect();
@@ -112,23 +113,20 @@ async fn a_hundred_malformed_messages_among_ten_thousand_are_dead_lettered_with_
         });
         reasons.swap_remove(index);
     }
-    for (headers, payload) in &letters {
+    for letter in &letters {
         assert!(
-            headers
-                .get(header::DLQ_SUBJECT)
-                .is_some_and(|s| s.as_str().starts_with("test.orders.placed."))
+            header_of(letter, header::DLQ_SUBJECT)
+                .is_some_and(|s| s.starts_with("test.orders.placed."))
         );
-        assert!(headers.get(header::DLQ_SEQUENCE).is_some());
-        assert!(
-            headers
-                .get(header::DLQ_STREAM)
-                .is_some_and(|s| s.as_str() == bed.input_stream())
-        );
-        assert!(!payload.is_empty(), "the original payload is kept");
+        assert!(header_of(letter, header::DLQ_SEQUENCE).is_some());
+        assert!(header_of(letter, header::DLQ_STREAM).is_some_and(|s| s == bed.input_stream()));
+        assert!(!letter.payload.is_empty(), "the original payload is kept");
     }
-    assert!(letters.iter().any(
-        |(headers, payload)| is_type(headers, EventType::OrderPlaced)
-            && payload.len() == 2 * 1024 * 1024
-    ));
+    assert!(
+        letters
+            .iter()
+            .any(|letter| is_type(letter, EventType::OrderPlaced)
+                && letter.payload.len() == 2 * 1024 * 1024)
+    );
     app.stop().await;
 }

@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+use testkit::publish::{outgoing, publish_all};
+use testkit::streams::{distinct_event_ids, message_count};
+use testkit::{TestBed, wait};
+
 use crate::helpers::*;
 
 const EVENTS: usize = 10_000;
@@ -16,7 +20,7 @@ async fn ten_thousand_events_are_applied_once_and_published_once() {
         .collect();
     publish_all(&bed.js, &orders).await;
 
-    eventually(Duration::from_secs(60), "10,000 outputs", || async {
+    wait::until("10,000 outputs", Duration::from_secs(60), || async {
         message_count(&bed.js, &bed.output_stream()).await >= EVENTS as u64
     })
     .await;
@@ -43,9 +47,9 @@ async fn events_delivered_twice_leave_the_same_state_as_single_delivery() {
         .map(|n| outgoing(&single.subjects, &order(n)))
         .collect();
     publish_all(&single.js, &orders).await;
-    eventually(
-        Duration::from_secs(60),
+    wait::until(
         "single delivery applied",
+        Duration::from_secs(60),
         || async { applications(&app.store).1 == EVENTS as u64 },
     )
     .await;
@@ -84,9 +88,9 @@ async fn events_delivered_twice_leave_the_same_state_as_single_delivery() {
     );
 
     let stats = app.store.clone();
-    eventually(
-        Duration::from_secs(60),
+    wait::until(
         "all 20,000 deliveries handled",
+        Duration::from_secs(60),
         || consumer_idle(&twice, 2 * EVENTS as u64),
     )
     .await;

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use runtime::StatsSnapshot;
+use testkit::publish::{outgoing, publish_all};
+use testkit::{TestBed, wait};
 
 use crate::helpers::*;
 
@@ -17,14 +19,12 @@ async fn srv_ping_and_stats_answer_with_the_service_name_and_its_stats() {
             .collect::<Vec<_>>(),
     )
     .await;
-    eventually(Duration::from_secs(20), "10 applied", || async {
+    wait::until("10 applied", Duration::from_secs(20), || async {
         applications(&app.store).1 == 10
     })
     .await;
 
-    let client = async_nats::connect(bed.server.url())
-        .await
-        .expect("connect");
+    let client = bed.client.clone();
     let ping = client
         .request("$SRV.PING.example", "".into())
         .await
@@ -50,7 +50,7 @@ async fn srv_ping_and_stats_answer_with_the_service_name_and_its_stats() {
         .expect("status");
     let status: StatsSnapshot = serde_json::from_slice(&status.payload).expect("status json");
     assert_eq!(status.applied, 10);
-    eventually(Duration::from_secs(10), "outbox drained", || async {
+    wait::until("outbox drained", Duration::from_secs(10), || async {
         let reply = client
             .request("test.api.example.status", "".into())
             .await
