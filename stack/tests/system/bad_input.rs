@@ -1,6 +1,6 @@
 //! Bad API input gets an error reply with a code and a message, and nothing stops.
 
-use crate::helpers::*;
+use testkit::TestShop;
 
 /// (customer, items, expected code, expected words in the message)
 type BadOrder = (

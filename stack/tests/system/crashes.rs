@@ -1,42 +1,20 @@
 //! The saga owner killed with SIGKILL mid-saga, again and again: every order still reaches
 //! its end, and the invariants hold.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use testkit::ChildProcess;
+use testkit::{ChildProcess, TestShop};
 
-use crate::helpers::*;
-
-/// A service binary next to this test binary (`target/<profile>/shop-<name>`); cargo builds
-/// the workspace's binaries before running its tests.
-fn service_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let binary = profile_dir.join(format!("shop-{name}"));
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo build --workspace` first",
-        binary.display()
-    );
-    binary
-}
-
+/// The orders binary against the shop's broker and orders store, with saga deadlines long
+/// enough to outlast the kills.
 fn spawn_orders(shop: &TestShop) -> ChildProcess {
-    let mut command = Command::new(service_binary("orders"));
-    command
-        .env("NATS_URL", shop.server.url())
-        .env("SHOP_DATA_DIR", shop.config.data_dir.join("orders"))
-        .env("SHOP_PREFIX", PREFIX)
-        .env("SHOP_ACK_WAIT_MS", "1000")
-        .env("ORDERS_PAYMENT_TIMEOUT_MS", "10000")
-        .env("ORDERS_RESERVATION_TIMEOUT_MS", "10000")
-        .env("RUST_LOG", "warn");
-    ChildProcess::spawn(&mut command)
+    shop.service_process(
+        "orders",
+        &[
+            ("ORDERS_PAYMENT_TIMEOUT_MS", "10000"),
+            ("ORDERS_RESERVATION_TIMEOUT_MS", "10000"),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +45,7 @@ async fn the_saga_owner_killed_mid_saga_finishes_every_saga_after_restart() {
     let placed = futures::future::join_all(placing).await;
     let mut in_flight_at_kill = Vec::new();
     for round in 0..3u64 {
+        // a deliberate pause, longer each round, so the kills land at different saga steps
         tokio::time::sleep(Duration::from_millis(150 * round)).await;
         // orders may still be starting after the previous kill: then there is nothing to count
         let list = shop
@@ -86,6 +65,7 @@ async fn the_saga_owner_killed_mid_saga_finishes_every_saga_after_restart() {
             );
         }
         orders.kill9();
+        // a deliberate outage: events for orders pile up while it is down
         tokio::time::sleep(Duration::from_millis(200)).await;
         orders = spawn_orders(&shop);
     }
@@ -103,7 +83,7 @@ async fn the_saga_owner_killed_mid_saga_finishes_every_saga_after_restart() {
         );
     }
     shop.wait_until_quiet().await;
-    let captures = net_captures(&shop);
+    let captures = shop.net_captures();
     let mut sold = std::collections::HashMap::<String, u64>::new();
     for order in &statuses {
         let net = captures.get(&order.order_id).copied().unwrap_or(0);
@@ -117,7 +97,7 @@ async fn the_saga_owner_killed_mid_saga_finishes_every_saga_after_restart() {
             *sold.entry(order.lines[0].sku.clone()).or_default() += 1;
         }
     }
-    let levels = stock_levels(&shop);
+    let levels = shop.stock_levels();
     for sku in ["TEA", "MUG", "KETTLE"] {
         let level = &levels[sku];
         assert_eq!(level.available + level.reserved + level.sold, 40, "{sku}");

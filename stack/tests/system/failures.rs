@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::*;
+use testkit::TestShop;
 
 fn types(events: &[(events::Envelope, String)]) -> Vec<String> {
     events

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::helpers::*;
+use testkit::{PREFIX, TestShop};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkout_completes_and_every_step_is_on_its_subject_with_its_cause() {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::helpers::*;
+use testkit::TestShop;
 
 const SKUS: [(&str, i64); 3] = [("TEA", 400), ("MUG", 300), ("KETTLE", 150)];
 
@@ -58,7 +58,7 @@ async fn a_thousand_orders_with_mixed_outcomes_keep_the_invariants() {
     eprintln!("outcomes: {statuses:?}");
     assert!(statuses.len() >= 3, "mixed outcomes expected: {statuses:?}");
 
-    let captures = net_captures(&shop);
+    let captures = shop.net_captures();
     let mut sold: HashMap<String, u64> = HashMap::new();
     for order in &final_orders {
         let net = captures.get(&order.order_id).copied().unwrap_or(0);
@@ -81,7 +81,7 @@ async fn a_thousand_orders_with_mixed_outcomes_keep_the_invariants() {
             ),
         }
     }
-    let levels = stock_levels(&shop);
+    let levels = shop.stock_levels();
     for (sku, initial) in SKUS {
         let level = &levels[sku];
         assert_eq!(

@@ -1,9 +1,9 @@
-//! System tests: all six services against a real nats-server, through their API and events.
+//! System tests: all six services against a real nats-server, through their API and events
+//! (the shop, its helpers and waiting come from `testkit`).
 
 mod bad_input;
 mod crashes;
 mod failures;
 mod happy_path;
-mod helpers;
 mod load;
 mod rebuild;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use runtime::Store;
 
-use crate::helpers::*;
+use testkit::TestShop;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_rebuilt_from_the_streams_equals_its_live_store() {
