@@ -1,44 +1,46 @@
-//! Running `shopctl` against a shop started in this test process, and comparing its output
-//! with snapshots (ids and times masked).
+//! What only the `shopctl` tests need on top of `testkit`: a shop under this suite's prefix,
+//! running the binary against it, and comparing its output with snapshots (ids masked).
 
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use stack::{Stack, StackConfig};
-use testkit::NatsServer;
+use testkit::TestShop;
 
 pub(crate) const PREFIX: &str = "cli";
 
-pub(crate) struct Shop {
-    pub(crate) server: NatsServer,
-    pub(crate) _stack: Stack,
-    pub(crate) _dir: tempfile::TempDir,
-}
+/// How long [`eventually`] waits.
+const EVENTUALLY: Duration = Duration::from_secs(30);
+
+/// A [`TestShop`] (all six services in this process) that `shopctl` drives.
+pub(crate) struct Shop(TestShop);
 
 impl Shop {
     pub(crate) async fn start() -> Shop {
-        let server = NatsServer::start();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = StackConfig::new(&server.url(), dir.path().to_path_buf(), PREFIX);
-        config.shipping = shipping::Settings {
-            ship_delay_ms: 50,
-            deliver_delay_ms: 50,
-        };
-        let stack = Stack::start(config).await.expect("stack");
-        Shop {
-            server,
-            _stack: stack,
-            _dir: dir,
-        }
+        Shop(TestShop::start_with_prefix(PREFIX, stack::SERVICES, |_| {}).await)
     }
 
     /// Runs `shopctl <args>` against this shop.
     pub(crate) async fn shopctl(&self, args: &[&str]) -> Output {
-        let url = self.server.url();
+        let url = self.url();
         let mut full = vec!["--nats-url", url.as_str(), "--prefix", PREFIX];
         full.extend_from_slice(args);
         run(&full).await
+    }
+}
+
+impl Deref for Shop {
+    type Target = TestShop;
+
+    fn deref(&self) -> &TestShop {
+        &self.0
+    }
+}
+
+impl DerefMut for Shop {
+    fn deref_mut(&mut self) -> &mut TestShop {
+        &mut self.0
     }
 }
 
@@ -116,17 +118,11 @@ pub(crate) fn assert_snapshot(name: &str, actual: &str) {
     );
 }
 
-/// Waits a little for eventually consistent reads.
-pub(crate) async fn eventually<F, Fut>(what: &str, mut condition: F)
+/// Waits a little for eventually consistent reads (see `testkit::wait::until`).
+pub(crate) async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
+    testkit::wait::until(what, EVENTUALLY, condition).await;
 }

@@ -4,16 +4,16 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use events::api::{Item, OpenAccount, PlaceOrder};
+use events::api::OpenAccount;
 use runtime::ApiClient;
+use testkit::publish::publish_event;
+use testkit::streams::{header_of, read_stream, total_messages};
+use testkit::wait;
 
 use crate::helpers::*;
 
 async fn seeded(shop: &Shop) -> ApiClient {
-    let client = async_nats::connect(shop.server.url())
-        .await
-        .expect("connect");
-    let api = ApiClient::new(client, events::Subjects::new(PREFIX).expect("prefix"));
+    let api = shop.api.clone();
     shop.shopctl(&[
         "catalog", "add", "--sku", "TEA", "--name", "tea", "--price", "500",
     ])
@@ -33,70 +33,34 @@ async fn seeded(shop: &Shop) -> ApiClient {
     api
 }
 
-async fn place(api: &ApiClient, customer: &str) -> events::api::Order {
-    let request = PlaceOrder {
-        customer_id: customer.into(),
-        items: vec![Item {
-            sku: "TEA".into(),
-            quantity: 1,
-        }],
-        order_id: None,
-    };
-    for _ in 0..100 {
-        match api
-            .call::<_, events::api::Order>("orders", "place", &request)
-            .await
-        {
-            Ok(order) => {
-                let order_id = order.order_id.clone();
-                let mut done = order;
-                while !done.is_terminal() {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    done = api
-                        .call(
-                            "orders",
-                            "get",
-                            &events::api::OrderRequest {
-                                order_id: order_id.clone(),
-                            },
-                        )
-                        .await
-                        .expect("get");
-                }
-                return done;
+/// Places one TEA for `customer` (once orders has learned the catalog) and waits for its end.
+async fn place(shop: &Shop, customer: &str) -> events::api::Order {
+    let order = wait::until_some(
+        "orders to learn the catalog",
+        Duration::from_secs(30),
+        || async {
+            match shop.place(customer, &[("TEA", 1)]).await {
+                Ok(order) => Some(order),
+                Err(error) if error.code == 404 => None,
+                Err(error) => panic!("{error}"),
             }
-            Err(error) if error.code == 404 => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(error) => panic!("{error}"),
-        }
-    }
-    panic!("orders never learned the catalog");
-}
-
-async fn total_messages(shop: &Shop) -> u64 {
-    let js = async_nats::jetstream::new(
-        async_nats::connect(shop.server.url())
-            .await
-            .expect("connect"),
-    );
-    let mut total = 0;
-    for spec in events::stream::all_streams(&events::Subjects::new(PREFIX).expect("prefix")) {
-        if let Ok(mut stream) = js.get_stream(&spec.name).await {
-            total += stream.info().await.expect("info").state.messages;
-        }
-    }
-    total
+        },
+    )
+    .await;
+    shop.wait_terminal(&order.order_id, Duration::from_secs(60))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_since_prints_every_stored_event_as_json_with_its_fields() {
     let shop = Shop::start().await;
-    let api = seeded(&shop).await;
-    place(&api, "ann").await;
-    place(&api, "bob").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let expected = total_messages(&shop).await;
+    seeded(&shop).await;
+    place(&shop, "ann").await;
+    place(&shop, "bob").await;
+    shop.wait_until_quiet().await;
+    let expected = total_messages(&shop.bed.js, &shop.bed.subjects).await;
 
-    let url = shop.server.url();
+    let url = shop.url();
     let mut child = Command::new(env!("CARGO_BIN_EXE_shopctl"))
         .args([
             "--nats-url",
@@ -152,14 +116,14 @@ async fn watch_since_prints_every_stored_event_as_json_with_its_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_tells_an_order_in_causal_order_and_shows_compensation() {
     let shop = Shop::start().await;
-    let api = seeded(&shop).await;
-    let completed = place(&api, "ann").await;
-    let declined = place(&api, "bob").await;
+    seeded(&shop).await;
+    let completed = place(&shop, "ann").await;
+    let declined = place(&shop, "bob").await;
     assert_eq!(
         (completed.status.as_str(), declined.status.as_str()),
         ("completed", "cancelled")
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    shop.wait_until_quiet().await;
 
     let trace = shop
         .shopctl(&["trace", &completed.order_id, "--json"])
@@ -216,10 +180,7 @@ async fn status_is_unhealthy_while_a_service_is_stopped() {
     seeded(&shop).await;
     let healthy = shop.shopctl(&["status"]).await;
     assert!(healthy.status.success(), "{}", stdout(&healthy));
-    shop._stack
-        .stop_service("shipping")
-        .await
-        .expect("stop shipping");
+    shop.stop_service("shipping").await;
     let unhealthy = shop.shopctl(&["status"]).await;
     assert!(!unhealthy.status.success());
     assert!(
@@ -227,10 +188,7 @@ async fn status_is_unhealthy_while_a_service_is_stopped() {
         "{}",
         stdout(&unhealthy)
     );
-    shop._stack
-        .start_service("shipping")
-        .await
-        .expect("start shipping");
+    shop.start_service("shipping").await;
     let back = shop.shopctl(&["status", "--json"]).await;
     assert!(back.status.success(), "{}", stdout(&back));
     let json: serde_json::Value = serde_json::from_slice(&back.stdout).expect("json");
@@ -241,26 +199,23 @@ async fn status_is_unhealthy_while_a_service_is_stopped() {
 async fn a_redriven_dead_letter_applies_once_its_cause_is_fixed() {
     let shop = Shop::start().await;
     let api = seeded(&shop).await;
-    let client = async_nats::connect(shop.server.url())
-        .await
-        .expect("connect");
-    let js = async_nats::jetstream::new(client);
-    let subjects = events::Subjects::new(PREFIX).expect("prefix");
+    let (js, subjects) = (&shop.bed.js, &shop.bed.subjects);
     // a void for a payment that does not exist yet: payments dead-letters it
     let void: events::Event = events::orders::PaymentVoidRequested {
         order_id: "o-77".into(),
         authorization_id: "auth-o-77".into(),
     }
     .into();
-    publish(&js, &subjects, &void).await;
-    let mut letters = String::new();
-    for _ in 0..100 {
-        letters = stdout(&shop.shopctl(&["dlq", "list"]).await);
-        if letters.contains("o-77") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    publish_event(js, subjects, &void, "test").await;
+    let letters = wait::until_some(
+        "o-77 in the dead letters",
+        Duration::from_secs(30),
+        || async {
+            let letters = stdout(&shop.shopctl(&["dlq", "list"]).await);
+            letters.contains("o-77").then_some(letters)
+        },
+    )
+    .await;
     assert!(letters.contains("has no payment"), "{letters}");
     let id = letters
         .lines()
@@ -282,7 +237,7 @@ async fn a_redriven_dead_letter_applies_once_its_cause_is_fixed() {
         currency: "EUR".into(),
     }
     .into();
-    publish(&js, &subjects, &request).await;
+    publish_event(js, subjects, &request, "test").await;
     let held = || async {
         let account: events::api::Account = api
             .call(
@@ -296,22 +251,12 @@ async fn a_redriven_dead_letter_applies_once_its_cause_is_fixed() {
             .expect("account");
         account.held_minor
     };
-    for _ in 0..100 {
-        if held().await == 700 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("7.00 held for o-77", || async { held().await == 700 }).await;
     assert_eq!(held().await, 700);
 
     let redrive = shop.shopctl(&["dlq", "redrive", &id]).await;
     assert!(redrive.status.success(), "{}", stderr(&redrive));
-    for _ in 0..100 {
-        if held().await == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the hold of o-77 voided", || async { held().await == 0 }).await;
     assert_eq!(held().await, 0, "the void applied");
     assert!(
         !stdout(&shop.shopctl(&["dlq", "list"]).await).contains("o-77"),
@@ -319,7 +264,7 @@ async fn a_redriven_dead_letter_applies_once_its_cause_is_fixed() {
     );
     // applied once: the payment is voided, and a second void would find nothing to do
     let payments = js
-        .get_stream(events::stream::event_stream(&subjects, events::Context::Payments).name)
+        .get_stream(events::stream::event_stream(subjects, events::Context::Payments).name)
         .await
         .expect("stream");
     let voided = payments
@@ -332,44 +277,13 @@ async fn a_redriven_dead_letter_applies_once_its_cause_is_fixed() {
     );
 }
 
-async fn publish(
-    js: &async_nats::jetstream::Context,
-    subjects: &events::Subjects,
-    event: &events::Event,
-) {
-    let envelope = events::Envelope::new(
-        event.event_type(),
-        events::Timestamp::now(),
-        "test",
-        event.key(),
-    );
-    let headers = runtime::nats::header_map(
-        envelope
-            .to_headers()
-            .iter()
-            .map(|(name, value)| (*name, value.as_str())),
-    );
-    let ack = js
-        .publish_with_headers(
-            subjects.for_event(event).expect("subject"),
-            headers,
-            events::codec::encode(event).expect("encode").into(),
-        )
-        .await
-        .expect("publish");
-    std::future::IntoFuture::into_future(ack)
-        .await
-        .expect("ack");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_then_import_into_an_empty_prefix_keeps_every_event_byte_for_byte() {
     let shop = Shop::start().await;
-    let api = seeded(&shop).await;
-    place(&api, "ann").await;
-    place(&api, "bob").await;
-    let dir = tempfile::tempdir().expect("dir");
-    let file = dir.path().join("orders.jsonl");
+    seeded(&shop).await;
+    place(&shop, "ann").await;
+    place(&shop, "bob").await;
+    let file = shop.bed.dir.path().join("orders.jsonl");
     let file_arg = file.to_string_lossy().into_owned();
 
     let dry = shop
@@ -394,35 +308,14 @@ async fn export_then_import_into_an_empty_prefix_keeps_every_event_byte_for_byte
         .await;
     assert!(imported.status.success(), "{}", stderr(&imported));
 
-    let js = async_nats::jetstream::new(
-        async_nats::connect(shop.server.url())
-            .await
-            .expect("connect"),
-    );
-    let read = |name: &'static str| {
-        let js = js.clone();
-        async move {
-            let stream = js.get_stream(name).await.expect("stream");
-            let consumer = stream
-                .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-                .await
-                .expect("consumer");
-            let pending = consumer.cached_info().num_pending;
-            let mut messages = consumer.messages().await.expect("messages");
-            let mut by_id = std::collections::BTreeMap::new();
-            for _ in 0..pending {
-                use futures::StreamExt;
-                let message = messages.next().await.expect("open").expect("message");
-                let headers = message.headers.clone().unwrap_or_default();
-                let id = headers
-                    .get(events::header::EVENT_ID)
-                    .expect("id")
-                    .as_str()
-                    .to_owned();
-                by_id.insert(id, message.payload.to_vec());
-            }
-            by_id
+    let js = &shop.bed.js;
+    let read = |name: &'static str| async move {
+        let mut by_id = std::collections::BTreeMap::new();
+        for message in read_stream(js, name).await {
+            let id = header_of(&message, events::header::EVENT_ID).expect("id");
+            by_id.insert(id.to_owned(), message.payload.to_vec());
         }
+        by_id
     };
     let original = read("CLI_ORDERS").await;
     let copy = read("TEST_ORDERS").await;
@@ -439,13 +332,10 @@ async fn export_then_import_into_an_empty_prefix_keeps_every_event_byte_for_byte
 async fn rebuild_swaps_in_a_store_made_from_the_streams_and_the_service_runs_on_it() {
     let mut shop = Shop::start().await;
     let api = seeded(&shop).await;
-    place(&api, "ann").await;
-    place(&api, "bob").await;
-    shop._stack
-        .stop_service("payments")
-        .await
-        .expect("stop payments");
-    let data_dir = shop._dir.path().to_string_lossy().into_owned();
+    place(&shop, "ann").await;
+    place(&shop, "bob").await;
+    shop.stop_service("payments").await;
+    let data_dir = shop.data_dir().to_string_lossy().into_owned();
 
     let running = shop
         .shopctl(&["rebuild", "nonsense", "--data-dir", &data_dir])
@@ -458,7 +348,7 @@ async fn rebuild_swaps_in_a_store_made_from_the_streams_and_the_service_runs_on_
     let report = stdout(&rebuilt);
     assert!(report.starts_with("rebuilt payments from "), "{report}");
     assert!(report.contains("events/s"), "{report}");
-    let previous = std::fs::read_dir(shop._dir.path())
+    let previous = std::fs::read_dir(shop.data_dir())
         .expect("dir")
         .filter_map(Result::ok)
         .any(|entry| {
@@ -469,10 +359,7 @@ async fn rebuild_swaps_in_a_store_made_from_the_streams_and_the_service_runs_on_
         });
     assert!(previous, "the previous store is kept");
 
-    shop._stack
-        .start_service("payments")
-        .await
-        .expect("payments on the rebuilt store");
+    shop.start_service("payments").await;
     eventually("payments to answer", || async {
         api.call::<_, serde_json::Value>("payments", "status", &events::api::Empty {})
             .await
@@ -494,5 +381,5 @@ async fn rebuild_swaps_in_a_store_made_from_the_streams_and_the_service_runs_on_
         (0, 500),
         "ann's one captured order survives the rebuild"
     );
-    assert_eq!(place(&api, "ann").await.status, "completed");
+    assert_eq!(place(&shop, "ann").await.status, "completed");
 }

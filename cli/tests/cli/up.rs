@@ -3,24 +3,21 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use events::Subjects;
-use runtime::ApiClient;
-use testkit::{ChildProcess, NatsServer};
+use testkit::{ChildProcess, TestBed, wait};
 
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
-    let server = NatsServer::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let log_path = dir.path().join("up.log");
+    let bed = TestBed::start_with_prefix("up").await;
+    let log_path = bed.dir.path().join("up.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let data_dir = dir.path().join("data");
+    let data_dir = bed.dir.path().join("data");
     let mut command = Command::new(env!("CARGO_BIN_EXE_shopctl"));
     command
         .args([
             "--nats-url",
-            &server.url(),
+            &bed.url(),
             "--prefix",
             "up",
             "up",
@@ -32,9 +29,7 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
         .stderr(Stdio::from(log));
     let up = ChildProcess::spawn(&mut command);
 
-    let client = async_nats::connect(server.url()).await.expect("connect");
-    let api = ApiClient::new(client, Subjects::new("up").expect("prefix"))
-        .with_timeout(Duration::from_secs(5));
+    let api = bed.api();
     for service in events::Context::ALL.map(events::Context::as_str) {
         eventually(service, || async {
             api.call::<_, serde_json::Value>(service, "status", &events::api::Empty {})
@@ -98,26 +93,30 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
     // orders placed while payments is down complete once it is back
     let mut placed = Vec::new();
     for _ in 0..5 {
-        let order = loop {
-            let request = events::api::PlaceOrder {
-                customer_id: "ann".into(),
-                items: vec![events::api::Item {
-                    sku: "TEA".into(),
-                    quantity: 1,
-                }],
-                order_id: None,
-            };
-            match api
-                .call::<_, events::api::Order>("orders", "place", &request)
-                .await
-            {
-                Ok(order) => break order,
-                Err(error) if error.code == 404 => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                Err(error) => panic!("place: {error}"),
-            }
+        let request = events::api::PlaceOrder {
+            customer_id: "ann".into(),
+            items: vec![events::api::Item {
+                sku: "TEA".into(),
+                quantity: 1,
+            }],
+            order_id: None,
         };
+        // orders may not have learned the product yet
+        let order = wait::until_some(
+            "orders to take the order",
+            Duration::from_secs(30),
+            || async {
+                match api
+                    .call::<_, events::api::Order>("orders", "place", &request)
+                    .await
+                {
+                    Ok(order) => Some(order),
+                    Err(error) if error.code == 404 => None,
+                    Err(error) => panic!("place: {error}"),
+                }
+            },
+        )
+        .await;
         placed.push(order.order_id);
     }
     for order_id in &placed {
