@@ -15,7 +15,7 @@ use futures::StreamExt;
 use runtime::{ApiClient, ApiError};
 
 use crate::Global;
-use crate::commands::{orders_table, wait_terminal};
+use crate::client::order::{orders_table, wait_terminal};
 use crate::supervisor::{Console, SERVICES, Supervisor};
 use crate::up::{UpArgs, plan, signalled};
 

@@ -1,0 +1,80 @@
+//! `shopctl catalog`: add, read, change and discontinue products (the catalog service's API).
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use events::api::{AddProduct, Empty, Product, ProductList};
+
+use super::send_and_print;
+use crate::Global;
+use crate::output::{money, table};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CatalogCommand {
+    /// Add a product.
+    Add {
+        #[arg(long)]
+        sku: String,
+        #[arg(long)]
+        name: String,
+        /// Unit price in minor units (cents).
+        #[arg(long, allow_negative_numbers = true)]
+        price: i64,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List every product.
+    List,
+}
+
+pub(crate) async fn run(global: &Global, command: CatalogCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        CatalogCommand::Add {
+            sku,
+            name,
+            price,
+            currency,
+            description,
+        } => {
+            let request = AddProduct {
+                sku,
+                name,
+                description,
+                price_minor: price,
+                currency,
+            };
+            send_and_print(global, "catalog", "add", &request, product_table).await
+        }
+        CatalogCommand::List => {
+            send_and_print(
+                global,
+                "catalog",
+                "list",
+                &Empty {},
+                |list: &ProductList| products_table(&list.products),
+            )
+            .await
+        }
+    }
+}
+
+fn product_table(product: &Product) -> String {
+    products_table(std::slice::from_ref(product))
+}
+
+fn products_table(products: &[Product]) -> String {
+    let rows = products
+        .iter()
+        .map(|p| {
+            vec![
+                p.sku.clone(),
+                p.name.clone(),
+                money(p.price_minor, &p.currency),
+                if p.active { "active" } else { "discontinued" }.to_owned(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(&["SKU", "NAME", "PRICE", "STATUS"], &rows)
+}
