@@ -8,7 +8,7 @@
 
 use std::future::IntoFuture;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -96,27 +96,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         }
     };
     if let Some(path) = &args.export {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for stored in &messages {
-            let exported = Exported {
-                stream: stored.stream.clone(),
-                stream_seq: stored.sequence,
-                subject: stored.subject.clone(),
-                headers: stored
-                    .headers
-                    .iter()
-                    .flat_map(|(name, values)| {
-                        values
-                            .iter()
-                            .map(move |v| (name.to_string(), v.as_str().to_owned()))
-                    })
-                    .collect(),
-                payload_hex: hex(&stored.payload),
-            };
-            serde_json::to_writer(&mut file, &exported)?;
-            file.write_all(b"\n")?;
-        }
-        file.flush()?;
+        export(path, &messages)?;
         println!("exported {} messages to {}", messages.len(), path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -125,17 +105,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         None => None,
     };
     if args.dry_run {
-        for stored in messages.iter().take(20) {
-            println!(
-                "would publish {} ({})",
-                retarget(&stored.subject, target.as_ref()),
-                stored.header(header::EVENT_TYPE).unwrap_or("?")
-            );
-        }
-        println!(
-            "dry run: {} messages would be published; nothing was",
-            messages.len()
-        );
+        dry_run(&messages, target.as_ref());
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(target) = &target {
@@ -186,7 +156,48 @@ async fn read(
     Ok(messages)
 }
 
-fn import(path: &PathBuf) -> anyhow::Result<Vec<Stored>> {
+/// Writes the messages to `path`, one JSON object per line.
+fn export(path: &Path, messages: &[Stored]) -> anyhow::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for stored in messages {
+        let exported = Exported {
+            stream: stored.stream.clone(),
+            stream_seq: stored.sequence,
+            subject: stored.subject.clone(),
+            headers: stored
+                .headers
+                .iter()
+                .flat_map(|(name, values)| {
+                    values
+                        .iter()
+                        .map(move |v| (name.to_string(), v.as_str().to_owned()))
+                })
+                .collect(),
+            payload_hex: hex(&stored.payload),
+        };
+        serde_json::to_writer(&mut file, &exported)?;
+        file.write_all(b"\n")?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+/// Shows the first few subjects that would be published, and how many in all.
+fn dry_run(messages: &[Stored], target: Option<&Subjects>) {
+    for stored in messages.iter().take(20) {
+        println!(
+            "would publish {} ({})",
+            retarget(&stored.subject, target),
+            stored.header(header::EVENT_TYPE).unwrap_or("?")
+        );
+    }
+    println!(
+        "dry run: {} messages would be published; nothing was",
+        messages.len()
+    );
+}
+
+fn import(path: &Path) -> anyhow::Result<Vec<Stored>> {
     let file = std::fs::File::open(path)
         .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", path.display()))?;
     let mut messages = Vec::new();
