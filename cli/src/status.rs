@@ -275,6 +275,7 @@ fn streams_table(streams: &[StreamRow]) -> String {
                 s.name.clone(),
                 s.messages.to_string(),
                 s.bytes.to_string(),
+                s.first.clone(),
                 s.last.clone(),
             ]
         })
