@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use events::api::{AddProduct, Empty, Product, ProductList};
+use events::api::{AddProduct, Empty, Product, ProductList, SkuRequest, UpdateProduct};
 
 use super::send_and_print;
 use crate::Global;
@@ -25,6 +25,21 @@ pub(crate) enum CatalogCommand {
         #[arg(long, default_value = "")]
         description: String,
     },
+    /// Show one product.
+    Get { sku: String },
+    /// Change a product's name, price or description (not its currency).
+    Update {
+        sku: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// New unit price in minor units (cents).
+        #[arg(long, allow_negative_numbers = true)]
+        price: Option<i64>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Stop selling a product (it stays in the catalog as discontinued).
+    Discontinue { sku: String },
     /// List every product.
     List,
 }
@@ -46,6 +61,32 @@ pub(crate) async fn run(global: &Global, command: CatalogCommand) -> anyhow::Res
                 currency,
             };
             send_and_print(global, "catalog", "add", &request, product_table).await
+        }
+        CatalogCommand::Get { sku } => {
+            send_and_print(global, "catalog", "get", &SkuRequest { sku }, product_table).await
+        }
+        CatalogCommand::Update {
+            sku,
+            name,
+            price,
+            description,
+        } => {
+            // the service would accept an empty change and still publish an update event
+            anyhow::ensure!(
+                name.is_some() || price.is_some() || description.is_some(),
+                "nothing to update: give --name, --price or --description"
+            );
+            let request = UpdateProduct {
+                sku,
+                name,
+                description,
+                price_minor: price,
+            };
+            send_and_print(global, "catalog", "update", &request, product_table).await
+        }
+        CatalogCommand::Discontinue { sku } => {
+            let request = SkuRequest { sku };
+            send_and_print(global, "catalog", "discontinue", &request, product_table).await
         }
         CatalogCommand::List => {
             send_and_print(
