@@ -313,8 +313,19 @@ async fn bad_arguments_fail_with_one_line_and_a_non_zero_exit() {
         "100000",
     ])
     .await;
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 8] = [
         &["order", "place", "--customer", "ann", "--item", "NOPE=1"],
+        &["watch", "--since", "5y"],
+        &["watch", "--since", "ten minutes"],
+        &[
+            "replay",
+            "--stream",
+            "orders",
+            "--since",
+            "1M",
+            "--to-prefix",
+            "x",
+        ],
         &["inventory", "restock", "--sku", "TEA", "--qty", "-1"],
         &["order", "place", "--customer", "ann", "--item", "TEA"],
         &[
@@ -363,6 +374,8 @@ async fn bad_arguments_fail_with_one_line_and_a_non_zero_exit() {
             .await,
     );
     assert!(no_equals.contains("SKU=QTY"), "{no_equals}");
+    let months = stderr(&shop.shopctl(&["watch", "--since", "1M"]).await);
+    assert!(months.contains("use days"), "{months}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
