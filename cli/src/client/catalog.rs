@@ -28,20 +28,40 @@ pub(crate) enum CatalogCommand {
     /// Show one product.
     Get { sku: String },
     /// Change a product's name, price or description (not its currency).
-    Update {
-        sku: String,
-        #[arg(long)]
-        name: Option<String>,
-        /// New unit price in minor units (cents).
-        #[arg(long, allow_negative_numbers = true)]
-        price: Option<i64>,
-        #[arg(long)]
-        description: Option<String>,
-    },
+    Update(UpdateArgs),
     /// Stop selling a product (it stays in the catalog as discontinued).
     Discontinue { sku: String },
     /// List every product.
     List,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct UpdateArgs {
+    sku: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// New unit price in minor units (cents).
+    #[arg(long, allow_negative_numbers = true)]
+    price: Option<i64>,
+    #[arg(long)]
+    description: Option<String>,
+}
+
+impl UpdateArgs {
+    /// The request; refused when it changes nothing, which the service would accept and
+    /// still publish an update event for.
+    fn into_request(self) -> anyhow::Result<UpdateProduct> {
+        anyhow::ensure!(
+            self.name.is_some() || self.price.is_some() || self.description.is_some(),
+            "nothing to update: give --name, --price or --description"
+        );
+        Ok(UpdateProduct {
+            sku: self.sku,
+            name: self.name,
+            description: self.description,
+            price_minor: self.price,
+        })
+    }
 }
 
 pub(crate) async fn run(global: &Global, command: CatalogCommand) -> anyhow::Result<ExitCode> {
@@ -65,23 +85,8 @@ pub(crate) async fn run(global: &Global, command: CatalogCommand) -> anyhow::Res
         CatalogCommand::Get { sku } => {
             send_and_print(global, "catalog", "get", &SkuRequest { sku }, product_table).await
         }
-        CatalogCommand::Update {
-            sku,
-            name,
-            price,
-            description,
-        } => {
-            // the service would accept an empty change and still publish an update event
-            anyhow::ensure!(
-                name.is_some() || price.is_some() || description.is_some(),
-                "nothing to update: give --name, --price or --description"
-            );
-            let request = UpdateProduct {
-                sku,
-                name,
-                description,
-                price_minor: price,
-            };
+        CatalogCommand::Update(args) => {
+            let request = args.into_request()?;
             send_and_print(global, "catalog", "update", &request, product_table).await
         }
         CatalogCommand::Discontinue { sku } => {
