@@ -110,74 +110,125 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     outcome
 }
 
+/// One run's rates, in events/s.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    raw: f64,
+    replay: f64,
+    rebuild: f64,
+}
+
 async fn measure(args: &BenchArgs, url: &str, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let js = jetstream::new(async_nats::connect(url).await?);
-    let (mut raw, mut replay, mut rebuild) = (Vec::new(), Vec::new(), Vec::new());
+    let mut runs = Vec::with_capacity(args.runs);
     for run in 0..args.runs {
-        let subjects =
-            Subjects::new(&format!("bench{run}")).map_err(|error| anyhow::anyhow!("{error}"))?;
-        preload(&js, &subjects, args.events).await?;
-        let orders = events::stream::event_stream(&subjects, events::Context::Orders).name;
-        let inventory = events::stream::event_stream(&subjects, events::Context::Inventory).name;
-
-        // raw read: both streams, the same messages the rebuild reads
-        let started = Instant::now();
-        let placed = history::read(
-            &js,
-            &orders,
-            &subjects.event_type_filter(EventType::OrderPlaced),
-            DeliverPolicy::All,
-        )
-        .await?;
-        let reserved = history::read(
-            &js,
-            &inventory,
-            &subjects.event_type_filter(EventType::StockReserved),
-            DeliverPolicy::All,
-        )
-        .await?;
-        let read = placed.len() + reserved.len();
-        raw.push(read as f64 / started.elapsed().as_secs_f64());
-
-        // replay: read the orders stream and publish it into another prefix
-        let target =
-            Subjects::new(&format!("replay{run}")).map_err(|error| anyhow::anyhow!("{error}"))?;
-        runtime::nats::ensure_streams(&js, &target, 1).await?;
-        let started = Instant::now();
-        let messages = history::read(
-            &js,
-            &orders,
-            &subjects.context_filter(events::Context::Orders),
-            DeliverPolicy::All,
-        )
-        .await?;
-        crate::replay::publish(&js, &messages, Some(&target), None, false).await?;
-        replay.push(messages.len() as f64 / started.elapsed().as_secs_f64());
-
-        // rebuild: the example service's store from the same events
-        let config =
-            RuntimeConfig::for_tests(url, dir.join(format!("example{run}")), subjects.prefix());
-        let report = runtime::rebuild::rebuild::<Example>(&config, Default::default()).await?;
-        anyhow::ensure!(
-            report.events == read,
-            "rebuild folded {} events, read {read}",
-            report.events
-        );
-        rebuild.push(report.rate());
+        let rates = measure_run(&js, url, dir, run, args.events).await?;
         eprintln!(
             "run {}: raw read {:.0}/s, replay {:.0}/s, rebuild {:.0}/s",
             run + 1,
-            raw[run],
-            replay[run],
-            rebuild[run]
+            rates.raw,
+            rates.replay,
+            rates.rebuild
         );
+        runs.push(rates);
     }
-    let per_run: Vec<f64> = raw
-        .iter()
-        .zip(&rebuild)
-        .map(|(raw, rebuild)| rebuild / raw)
-        .collect();
-    let (raw, replay, rebuild) = (median(raw), median(replay), median(rebuild));
+    print_report(args, &runs);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stores the events of one run under their own prefix, then times the raw read, the replay
+/// and the rebuild of them.
+async fn measure_run(
+    js: &jetstream::Context,
+    url: &str,
+    dir: &std::path::Path,
+    run: usize,
+    orders: usize,
+) -> anyhow::Result<Rates> {
+    let subjects =
+        Subjects::new(&format!("bench{run}")).map_err(|error| anyhow::anyhow!("{error}"))?;
+    preload(js, &subjects, orders).await?;
+    let (raw, read) = raw_read(js, &subjects).await?;
+    let replay = replay_rate(js, &subjects, run).await?;
+    let rebuild = rebuild_rate(url, dir, &subjects, run, read).await?;
+    Ok(Rates {
+        raw,
+        replay,
+        rebuild,
+    })
+}
+
+/// Raw read: both streams, the same messages the rebuild reads. Returns the rate and how
+/// many events were read.
+async fn raw_read(js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<(f64, usize)> {
+    let orders = events::stream::event_stream(subjects, events::Context::Orders).name;
+    let inventory = events::stream::event_stream(subjects, events::Context::Inventory).name;
+    let started = Instant::now();
+    let placed = history::read(
+        js,
+        &orders,
+        &subjects.event_type_filter(EventType::OrderPlaced),
+        DeliverPolicy::All,
+    )
+    .await?;
+    let reserved = history::read(
+        js,
+        &inventory,
+        &subjects.event_type_filter(EventType::StockReserved),
+        DeliverPolicy::All,
+    )
+    .await?;
+    let read = placed.len() + reserved.len();
+    Ok((read as f64 / started.elapsed().as_secs_f64(), read))
+}
+
+/// Replay: read the orders stream and publish it into another prefix.
+async fn replay_rate(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    run: usize,
+) -> anyhow::Result<f64> {
+    let orders = events::stream::event_stream(subjects, events::Context::Orders).name;
+    let target =
+        Subjects::new(&format!("replay{run}")).map_err(|error| anyhow::anyhow!("{error}"))?;
+    runtime::nats::ensure_streams(js, &target, 1).await?;
+    let started = Instant::now();
+    let messages = history::read(
+        js,
+        &orders,
+        &subjects.context_filter(events::Context::Orders),
+        DeliverPolicy::All,
+    )
+    .await?;
+    crate::replay::publish(js, &messages, Some(&target), None, false).await?;
+    Ok(messages.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Rebuild: the example service's store from the same events; it must fold all `read`.
+async fn rebuild_rate(
+    url: &str,
+    dir: &std::path::Path,
+    subjects: &Subjects,
+    run: usize,
+    read: usize,
+) -> anyhow::Result<f64> {
+    let config =
+        RuntimeConfig::for_tests(url, dir.join(format!("example{run}")), subjects.prefix());
+    let report = runtime::rebuild::rebuild::<Example>(&config, Default::default()).await?;
+    anyhow::ensure!(
+        report.events == read,
+        "rebuild folded {} events, read {read}",
+        report.events
+    );
+    Ok(report.rate())
+}
+
+/// Medians over the runs and their ratios to the raw read.
+fn print_report(args: &BenchArgs, runs: &[Rates]) {
+    let per_run: Vec<f64> = runs.iter().map(|rates| rates.rebuild / rates.raw).collect();
+    let raw = median(runs.iter().map(|rates| rates.raw).collect());
+    let replay = median(runs.iter().map(|rates| rates.replay).collect());
+    let rebuild = median(runs.iter().map(|rates| rates.rebuild).collect());
     println!(
         "replay and rebuild benchmark: {} orders per run (2 events each), median of {} runs",
         args.events, args.runs
@@ -195,5 +246,4 @@ async fn measure(args: &BenchArgs, url: &str, dir: &std::path::Path) -> anyhow::
         "  rebuild / raw read, median of the per-run ratios: {:.2}",
         median(per_run)
     );
-    Ok(ExitCode::SUCCESS)
 }

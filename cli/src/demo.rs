@@ -3,19 +3,18 @@
 //! payments outage past the deadline (cancelled; the late authorization is voided) — with the
 //! events printed live. Exits 0 only when every order ended as it should.
 
+mod seed;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
-use events::api::{
-    Account, AddProduct, CustomerRequest, Empty, Item, OpenAccount, Order, PlaceOrder, Restock,
-    SkuRequest, StockLevel,
-};
+use events::api::{Account, CustomerRequest, Empty, Item, Order, PlaceOrder};
 use events::{Envelope, Subjects, codec};
 use futures::StreamExt;
-use runtime::{ApiClient, ApiError};
+use runtime::ApiClient;
 
 use crate::Global;
-use crate::commands::{orders_table, wait_terminal};
+use crate::client::order::{orders_table, wait_terminal};
 use crate::supervisor::{Console, SERVICES, Supervisor};
 use crate::up::{UpArgs, plan, signalled};
 
@@ -82,62 +81,99 @@ async fn demo(
         ApiClient::new(client.clone(), subjects.clone()).with_timeout(Duration::from_secs(10));
     wait_ready(&api, Duration::from_secs(60)).await?;
     let watcher = tokio::spawn(print_events(client.clone(), subjects.clone(), console));
-    seed(&api, console).await?;
+    seed::seed(&api, console).await?;
+    let (results, voided) = run_scenarios(&api, supervisor, console).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    watcher.abort();
+    let all_good = report(&results, voided);
+    print_open_tickets(&api).await?;
+    Ok(all_good)
+}
 
-    let mut results = Vec::new();
-    console.line("demo", "1/4 a happy checkout: alice buys tea and a mug");
-    let happy = place(&api, "alice", &[("TEA-GREEN-100G", 2), ("MUG-STONE", 1)]).await?;
-    results.push((
-        "happy path",
-        "completed",
-        wait_terminal_loud(&api, &happy, console).await?,
-    ));
+/// A scenario's name, the status its order should end in, and the order as it ended.
+type Outcome = (&'static str, &'static str, Order);
 
-    console.line(
-        "demo",
+/// The four orders, one down each path of the saga; also whether the late authorization of
+/// the last one was voided.
+async fn run_scenarios(
+    api: &ApiClient,
+    supervisor: &Supervisor,
+    console: Console,
+) -> anyhow::Result<(Vec<Outcome>, bool)> {
+    let happy = scenario(
+        api,
+        console,
+        "1/4 a happy checkout: alice buys tea and a mug",
+        ("alice", &[("TEA-GREEN-100G", 2), ("MUG-STONE", 1)]),
+    )
+    .await?;
+    let declined = scenario(
+        api,
+        console,
         "2/4 a declined payment: bob's credit is too low for a kettle",
-    );
-    let declined = place(&api, "bob", &[("KETTLE-1L", 1)]).await?;
-    results.push((
-        "declined payment",
-        "cancelled",
-        wait_terminal_loud(&api, &declined, console).await?,
-    ));
-
-    console.line(
-        "demo",
+        ("bob", &[("KETTLE-1L", 1)]),
+    )
+    .await?;
+    let rejected = scenario(
+        api,
+        console,
         "3/4 out of stock: alice wants two of the one limited teapot",
-    );
-    let rejected = place(&api, "alice", &[("TEAPOT-LIMITED", 2)]).await?;
-    results.push((
-        "out of stock",
-        "rejected",
-        wait_terminal_loud(&api, &rejected, console).await?,
-    ));
+        ("alice", &[("TEAPOT-LIMITED", 2)]),
+    )
+    .await?;
+    let (timed_out, voided) = payment_timeout(api, supervisor, console).await?;
+    let results = vec![
+        ("happy path", "completed", happy),
+        ("declined payment", "cancelled", declined),
+        ("out of stock", "rejected", rejected),
+        ("payment timeout", "cancelled", timed_out),
+    ];
+    Ok((results, voided))
+}
 
+/// Announces a scenario, places its order (customer and items) and waits for it to end.
+async fn scenario(
+    api: &ApiClient,
+    console: Console,
+    announcement: &str,
+    (customer, items): (&str, &[(&str, i64)]),
+) -> anyhow::Result<Order> {
+    console.line("demo", announcement);
+    let order = place(api, customer, items).await?;
+    wait_terminal_loud(api, &order, console).await
+}
+
+/// Payments stops, an order waits past its payment deadline and is cancelled; payments comes
+/// back and its late authorization must be voided.
+async fn payment_timeout(
+    api: &ApiClient,
+    supervisor: &Supervisor,
+    console: Console,
+) -> anyhow::Result<(Order, bool)> {
     console.line(
         "demo",
         &format!("4/4 payments goes down; the saga gives up after {PAYMENT_TIMEOUT_MS} ms"),
     );
     supervisor.pause("payments");
-    wait_gone(&api, "payments").await;
-    let timed_out = place(&api, "alice", &[("MUG-STONE", 1)]).await?;
-    let timed_out_order = wait_terminal_loud(&api, &timed_out, console).await?;
+    wait_gone(api, "payments").await;
+    let placed = place(api, "alice", &[("MUG-STONE", 1)]).await?;
+    let order = wait_terminal_loud(api, &placed, console).await?;
     console.line(
         "demo",
         "payments comes back: its late authorization is voided",
     );
     supervisor.resume("payments");
-    wait_ready(&api, Duration::from_secs(60)).await?;
-    let voided = wait_voided(&api, "alice").await;
-    results.push(("payment timeout", "cancelled", timed_out_order));
+    wait_ready(api, Duration::from_secs(60)).await?;
+    let voided = wait_voided(api, "alice").await;
+    Ok((order, voided))
+}
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    watcher.abort();
+/// Prints the orders and a verdict per scenario; true when every one ended as it should.
+fn report(results: &[Outcome], voided: bool) -> bool {
     let orders: Vec<Order> = results.iter().map(|(_, _, order)| order.clone()).collect();
     println!("\n{}", orders_table(&orders));
     let mut all_good = voided;
-    for (scenario, expected, order) in &results {
+    for (scenario, expected, order) in results {
         let good = order.status == *expected;
         all_good &= good;
         let mark = if good { "ok " } else { "BAD" };
@@ -151,6 +187,10 @@ async fn demo(
         if voided { "ok " } else { "BAD" },
         voided
     );
+    all_good
+}
+
+async fn print_open_tickets(api: &ApiClient) -> anyhow::Result<()> {
     let tickets: events::api::TicketList = api
         .call("support", "list", &events::api::ListTickets::default())
         .await?;
@@ -162,7 +202,7 @@ async fn demo(
             .filter(|t| t.status == "open")
             .count()
     );
-    Ok(all_good)
+    Ok(())
 }
 
 /// Waits until every service answers its status endpoint.
@@ -198,113 +238,6 @@ async fn wait_gone(api: &ApiClient, service: &str) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Products, stock and accounts; safe to run again on an existing data directory.
-async fn seed(api: &ApiClient, console: Console) -> anyhow::Result<()> {
-    let products = [
-        ("TEA-GREEN-100G", "Green tea, 100 g", 899),
-        ("MUG-STONE", "Stoneware mug", 1450),
-        ("KETTLE-1L", "Kettle, 1 litre", 3999),
-        ("TEAPOT-LIMITED", "Limited-edition teapot", 12900),
-    ];
-    for (sku, name, price) in products {
-        let product = AddProduct {
-            sku: sku.into(),
-            name: name.into(),
-            description: String::new(),
-            price_minor: price,
-            currency: "EUR".into(),
-        };
-        allow_existing(
-            api.call::<_, serde_json::Value>("catalog", "add", &product)
-                .await,
-        )?;
-    }
-    for (sku, quantity) in [
-        ("TEA-GREEN-100G", 100),
-        ("MUG-STONE", 50),
-        ("KETTLE-1L", 20),
-    ] {
-        api.call::<_, StockLevel>(
-            "inventory",
-            "restock",
-            &Restock {
-                sku: sku.into(),
-                quantity,
-            },
-        )
-        .await?;
-    }
-    let teapots: Result<StockLevel, ApiError> = api
-        .call(
-            "inventory",
-            "get",
-            &SkuRequest {
-                sku: "TEAPOT-LIMITED".into(),
-            },
-        )
-        .await;
-    if teapots.map(|level| level.received == 0).unwrap_or(true) {
-        api.call::<_, StockLevel>(
-            "inventory",
-            "restock",
-            &Restock {
-                sku: "TEAPOT-LIMITED".into(),
-                quantity: 1,
-            },
-        )
-        .await?;
-    }
-    for (customer, limit) in [("alice", 100_000_000), ("bob", 500)] {
-        let request = OpenAccount {
-            customer_id: customer.into(),
-            credit_limit_minor: limit,
-            currency: "EUR".into(),
-        };
-        allow_existing(
-            api.call::<_, Account>("payments", "open_account", &request)
-                .await,
-        )?;
-    }
-    console.line(
-        "demo",
-        "seeded: 4 products, stock, accounts for alice (1,000,000.00 EUR) and bob (5.00 EUR)",
-    );
-    // orders and inventory learn products and customers from events: give them a moment
-    for _ in 0..100 {
-        let probe = api
-            .call::<_, Account>(
-                "payments",
-                "get_account",
-                &CustomerRequest {
-                    customer_id: "bob".into(),
-                },
-            )
-            .await;
-        let listed = api
-            .call::<_, StockLevel>(
-                "inventory",
-                "get",
-                &SkuRequest {
-                    sku: "TEAPOT-LIMITED".into(),
-                },
-            )
-            .await;
-        if probe.is_ok() && listed.is_ok_and(|level| level.listed) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
-fn allow_existing<T>(result: Result<T, ApiError>) -> anyhow::Result<()> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.code == 409 => Ok(()),
-        Err(error) => Err(anyhow::anyhow!("{error}")),
     }
 }
 

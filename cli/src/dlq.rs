@@ -64,156 +64,177 @@ pub(crate) async fn run(global: &Global, command: DlqCommand) -> anyhow::Result<
     let subjects = api.subjects().clone();
     let js = jetstream::new(api.nats().clone());
     match command {
-        DlqCommand::List => {
-            let letters = letters(&js, &subjects).await?;
-            if global.json {
-                let lines: Vec<_> = letters
-                    .iter()
-                    .map(|letter| history::json_line(letter, &subjects))
-                    .collect();
-                print!("{}", json(&lines));
-            } else {
-                let rows: Vec<Vec<String>> = letters
-                    .iter()
-                    .map(|letter| {
-                        let reason: String = letter
-                            .header(header::DLQ_REASON)
-                            .unwrap_or("")
-                            .chars()
-                            .take(70)
-                            .collect();
-                        vec![
-                            letter.sequence.to_string(),
-                            letter
-                                .header(header::DLQ_FAILED_AT)
-                                .unwrap_or("")
-                                .to_owned(),
-                            letter.header(header::DLQ_CONSUMER).unwrap_or("").to_owned(),
-                            letter.header(header::DLQ_SUBJECT).unwrap_or("").to_owned(),
-                            letter
-                                .header(header::DLQ_DELIVERIES)
-                                .unwrap_or("")
-                                .to_owned(),
-                            reason,
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    table(
-                        &[
-                            "ID",
-                            "FAILED AT",
-                            "CONSUMER",
-                            "SUBJECT",
-                            "ATTEMPTS",
-                            "REASON"
-                        ],
-                        &rows
-                    )
-                );
-            }
-        }
-        DlqCommand::Show { id } => {
-            let stream = js.get_stream(stream_name(&subjects)).await?;
-            let message = stream
-                .get_raw_message(id)
-                .await
-                .map_err(|error| anyhow::anyhow!("no dead letter {id}: {error}"))?;
-            let letter = Stored {
-                stream: stream_name(&subjects),
-                sequence: id,
-                subject: message.subject.to_string(),
-                headers: message.headers,
-                payload: message.payload,
-            };
-            let original = Stored {
-                subject: letter.header(header::DLQ_SUBJECT).unwrap_or("").to_owned(),
-                ..letter.clone()
-            };
-            let decoded = original
-                .event(&subjects)
-                .map(|event| serde_json::to_value(event).unwrap_or_default());
-            let headers: serde_json::Map<String, serde_json::Value> = letter
-                .headers
-                .iter()
-                .map(|(name, values)| {
-                    (
-                        name.to_string(),
-                        serde_json::Value::String(
-                            values
-                                .first()
-                                .map(|v| v.as_str().to_owned())
-                                .unwrap_or_default(),
-                        ),
-                    )
-                })
-                .collect();
-            let shown = serde_json::json!({
-                "id": id,
-                "reason": letter.header(header::DLQ_REASON),
-                "original_subject": letter.header(header::DLQ_SUBJECT),
-                "attempts": letter.header(header::DLQ_DELIVERIES),
-                "headers": headers,
-                "payload": decoded.as_ref().ok(),
-                "payload_error": decoded.as_ref().err(),
-                "payload_bytes": letter.payload.len(),
-            });
-            print!("{}", json(&shown));
-        }
+        DlqCommand::List => list(global, &js, &subjects).await?,
+        DlqCommand::Show { id } => show(&js, &subjects, id).await?,
         DlqCommand::Redrive { id, filter, all } => {
             anyhow::ensure!(
                 id.is_some() || filter.is_some() || all,
                 "say which: an ID, --filter SUBJECT or --all"
             );
-            let stream = js.get_stream(stream_name(&subjects)).await?;
-            let selected: Vec<Stored> = letters(&js, &subjects)
-                .await?
-                .into_iter()
-                .filter(|letter| {
-                    let original = letter.header(header::DLQ_SUBJECT).unwrap_or("");
-                    all || Some(letter.sequence) == id
-                        || filter
-                            .as_deref()
-                            .is_some_and(|filter| matches(filter, original))
-                })
-                .collect();
-            anyhow::ensure!(!selected.is_empty(), "no dead letter matches");
-            let mut redriven = 0;
-            for letter in &selected {
-                let original = letter.header(header::DLQ_SUBJECT).ok_or_else(|| {
-                    anyhow::anyhow!("dead letter {} has no original subject", letter.sequence)
-                })?;
-                let mut headers = async_nats::HeaderMap::new();
-                for (name, values) in letter.headers.iter() {
-                    let name: &str = name.as_ref();
-                    if !name.starts_with("Shop-Dlq-") && name != header::NATS_MSG_ID {
-                        for value in values {
-                            headers.append(name, value.as_str());
-                        }
-                    }
-                }
-                // a new publish id (JetStream may remember the original's); the event id stays, so
-                // consumers that already applied the event drop the copy
-                headers.insert(
-                    header::NATS_MSG_ID,
-                    format!("redrive-{}-{}", stream_name(&subjects), letter.sequence),
-                );
-                let ack = js
-                    .publish_with_headers(original.to_owned(), headers, letter.payload.clone())
-                    .await?;
-                ack.into_future().await?;
-                stream
-                    .delete_message(letter.sequence)
-                    .await
-                    .map_err(|error| anyhow::anyhow!("{error}"))?;
-                redriven += 1;
-                println!("redrove dead letter {} to {original}", letter.sequence);
-            }
-            println!("{redriven} redriven");
+            let selection = Selection { id, filter, all };
+            redrive(&js, &subjects, &selection).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `dlq list`: a table, or the JSON form `watch --json` uses.
+async fn list(global: &Global, js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<()> {
+    let letters = letters(js, subjects).await?;
+    if global.json {
+        let lines: Vec<_> = letters
+            .iter()
+            .map(|letter| history::json_line(letter, subjects))
+            .collect();
+        print!("{}", json(&lines));
+    } else {
+        let rows: Vec<Vec<String>> = letters.iter().map(letter_row).collect();
+        let header = [
+            "ID",
+            "FAILED AT",
+            "CONSUMER",
+            "SUBJECT",
+            "ATTEMPTS",
+            "REASON",
+        ];
+        print!("{}", table(&header, &rows));
+    }
+    Ok(())
+}
+
+fn letter_row(letter: &Stored) -> Vec<String> {
+    let field = |name: &str| letter.header(name).unwrap_or("").to_owned();
+    let reason: String = field(header::DLQ_REASON).chars().take(70).collect();
+    vec![
+        letter.sequence.to_string(),
+        field(header::DLQ_FAILED_AT),
+        field(header::DLQ_CONSUMER),
+        field(header::DLQ_SUBJECT),
+        field(header::DLQ_DELIVERIES),
+        reason,
+    ]
+}
+
+/// `dlq show ID`: always JSON, with the payload decoded as its original event type.
+async fn show(js: &jetstream::Context, subjects: &Subjects, id: u64) -> anyhow::Result<()> {
+    let stream = js.get_stream(stream_name(subjects)).await?;
+    let message = stream
+        .get_raw_message(id)
+        .await
+        .map_err(|error| anyhow::anyhow!("no dead letter {id}: {error}"))?;
+    let letter = Stored {
+        stream: stream_name(subjects),
+        sequence: id,
+        subject: message.subject.to_string(),
+        headers: message.headers,
+        payload: message.payload,
+    };
+    print!("{}", json(&described(&letter, subjects)));
+    Ok(())
+}
+
+/// A dead letter as `dlq show` prints it: reason, origin, headers and the decoded payload.
+fn described(letter: &Stored, subjects: &Subjects) -> serde_json::Value {
+    let original = Stored {
+        subject: letter.header(header::DLQ_SUBJECT).unwrap_or("").to_owned(),
+        ..letter.clone()
+    };
+    let decoded = original
+        .event(subjects)
+        .map(|event| serde_json::to_value(event).unwrap_or_default());
+    let headers: serde_json::Map<String, serde_json::Value> = letter
+        .headers
+        .iter()
+        .map(|(name, values)| {
+            let first = values.first().map(|v| v.as_str().to_owned());
+            (
+                name.to_string(),
+                serde_json::Value::String(first.unwrap_or_default()),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "id": letter.sequence,
+        "reason": letter.header(header::DLQ_REASON),
+        "original_subject": letter.header(header::DLQ_SUBJECT),
+        "attempts": letter.header(header::DLQ_DELIVERIES),
+        "headers": headers,
+        "payload": decoded.as_ref().ok(),
+        "payload_error": decoded.as_ref().err(),
+        "payload_bytes": letter.payload.len(),
+    })
+}
+
+/// Which dead letters `dlq redrive` takes: one id, an original-subject filter, or all.
+#[derive(Debug)]
+struct Selection {
+    id: Option<u64>,
+    filter: Option<String>,
+    all: bool,
+}
+
+impl Selection {
+    fn takes(&self, letter: &Stored) -> bool {
+        let original = letter.header(header::DLQ_SUBJECT).unwrap_or("");
+        self.all
+            || Some(letter.sequence) == self.id
+            || self
+                .filter
+                .as_deref()
+                .is_some_and(|filter| matches(filter, original))
+    }
+}
+
+/// `dlq redrive`: each selected letter back to its original subject, then out of the stream.
+async fn redrive(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    selection: &Selection,
+) -> anyhow::Result<()> {
+    let stream = js.get_stream(stream_name(subjects)).await?;
+    let selected: Vec<Stored> = letters(js, subjects)
+        .await?
+        .into_iter()
+        .filter(|letter| selection.takes(letter))
+        .collect();
+    anyhow::ensure!(!selected.is_empty(), "no dead letter matches");
+    for letter in &selected {
+        let original = letter.header(header::DLQ_SUBJECT).ok_or_else(|| {
+            anyhow::anyhow!("dead letter {} has no original subject", letter.sequence)
+        })?;
+        let headers = original_headers(letter, subjects);
+        let ack = js
+            .publish_with_headers(original.to_owned(), headers, letter.payload.clone())
+            .await?;
+        ack.into_future().await?;
+        stream
+            .delete_message(letter.sequence)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        println!("redrove dead letter {} to {original}", letter.sequence);
+    }
+    println!("{} redriven", selected.len());
+    Ok(())
+}
+
+/// The letter's headers without the `Shop-Dlq-*` ones, under a new publish id.
+fn original_headers(letter: &Stored, subjects: &Subjects) -> async_nats::HeaderMap {
+    let mut headers = async_nats::HeaderMap::new();
+    for (name, values) in letter.headers.iter() {
+        let name: &str = name.as_ref();
+        if !name.starts_with("Shop-Dlq-") && name != header::NATS_MSG_ID {
+            for value in values {
+                headers.append(name, value.as_str());
+            }
+        }
+    }
+    // a new publish id (JetStream may remember the original's); the event id stays, so
+    // consumers that already applied the event drop the copy
+    headers.insert(
+        header::NATS_MSG_ID,
+        format!("redrive-{}-{}", stream_name(subjects), letter.sequence),
+    );
+    headers
 }
 
 #[cfg(test)]

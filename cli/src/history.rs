@@ -157,26 +157,35 @@ pub(crate) async fn read(
     Ok(out)
 }
 
-/// Parses `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or RFC 3339.
+/// Parses `--since` (and `--until`): an RFC 3339 time, or a duration back from now as
+/// humantime spells it (`90s`, `10m`, `2h`, `1d`, `1h 30m`, `2weeks`).
+///
+/// Months and years are refused although humantime reads them: it counts 30.44 and 365.25
+/// days, which is never quite "since last month", and `1M` (a month) is one shift key away
+/// from `1m`.
 pub(crate) fn parse_since(text: &str) -> Result<events::Timestamp, String> {
     if let Ok(stamp) = text.parse::<events::Timestamp>() {
         return Ok(stamp);
     }
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let amount: i64 = number
-        .parse()
-        .map_err(|_| format!("--since {text:?}: expected e.g. 10m, 2h or an RFC 3339 time"))?;
-    let millis = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(format!("--since {text:?}: unit must be s, m, h or d")),
-    };
-    Ok(events::Timestamp::now().plus_millis(-(amount * millis)))
+    let back = humantime::parse_duration(text)
+        .map_err(|error| format!("expected e.g. 10m, 2h or an RFC 3339 time ({error})"))?;
+    if uses_calendar_units(text) {
+        return Err("months and years have no fixed length: use days, e.g. 30d".to_owned());
+    }
+    let millis = i64::try_from(back.as_millis()).unwrap_or(i64::MAX);
+    Ok(events::Timestamp::now().plus_millis(-millis))
+}
+
+/// Whether a duration humantime accepted has a month or year unit in it.
+fn uses_calendar_units(duration: &str) -> bool {
+    duration
+        .split(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
+        .any(|unit| {
+            matches!(
+                unit,
+                "M" | "month" | "months" | "y" | "yr" | "yrs" | "year" | "years"
+            )
+        })
 }
 
 /// A deliver policy starting at a timestamp.
@@ -216,5 +225,49 @@ mod tests {
         assert!(parse_since("2026-01-15T09:30:00Z").is_ok());
         assert!(parse_since("ten minutes").is_err());
         assert!(parse_since("5y").is_err());
+    }
+
+    #[test]
+    fn since_reads_a_time_as_it_is_and_a_duration_back_from_now() {
+        assert_eq!(
+            parse_since("2026-01-15T09:30:00.250Z"),
+            Ok("2026-01-15T09:30:00.250Z".parse().unwrap())
+        );
+        for (text, millis) in [
+            ("90s", 90_000),
+            ("10m", 600_000),
+            ("2h", 7_200_000),
+            ("1d", 86_400_000),
+            ("0s", 0),
+            ("1h 30m", 5_400_000),
+            ("1h30m", 5_400_000),
+            ("2weeks", 1_209_600_000),
+            ("1.5h", 5_400_000),
+        ] {
+            let before = events::Timestamp::now().unix_millis();
+            let since = parse_since(text).unwrap().unix_millis();
+            let after = events::Timestamp::now().unix_millis();
+            assert!(
+                (before - millis..=after - millis).contains(&since),
+                "{text} is not {millis} ms back"
+            );
+        }
+    }
+
+    #[test]
+    fn since_refuses_other_text_in_one_line() {
+        for bad in [
+            "", "10", "10x", "-10m", "m", "1M", "2 months", "1yr", "3 years", "1d 1y",
+        ] {
+            let error = parse_since(bad).expect_err(bad);
+            assert!(!error.contains('\n'), "{bad:?}: {error}");
+        }
+        assert!(parse_since("1M").unwrap_err().contains("use days"));
+    }
+
+    #[test]
+    fn since_far_back_stops_at_year_zero() {
+        let since = parse_since("99999999999999d").unwrap();
+        assert_eq!(since.to_string(), "0000-01-01T00:00:00.000Z");
     }
 }

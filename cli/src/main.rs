@@ -6,8 +6,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod bench;
-mod commands;
-
+mod client;
 mod connect;
 mod demo;
 mod dlq;
@@ -15,7 +14,6 @@ mod history;
 mod output;
 mod rebuild;
 mod replay;
-
 mod status;
 mod supervisor;
 mod trace;
@@ -67,22 +65,22 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Products.
     #[command(subcommand)]
-    Catalog(commands::CatalogCommand),
+    Catalog(client::catalog::CatalogCommand),
     /// Stock levels.
     #[command(subcommand)]
-    Inventory(commands::InventoryCommand),
+    Inventory(client::inventory::InventoryCommand),
     /// Customer payment accounts.
     #[command(subcommand)]
-    Account(commands::AccountCommand),
+    Account(client::account::AccountCommand),
     /// Shopping carts.
     #[command(subcommand)]
-    Cart(commands::CartCommand),
+    Cart(client::cart::CartCommand),
     /// Orders.
     #[command(subcommand)]
-    Order(commands::OrderCommand),
+    Order(client::order::OrderCommand),
     /// Support tickets.
     #[command(subcommand)]
-    Ticket(commands::TicketCommand),
+    Ticket(client::ticket::TicketCommand),
     /// Decoded events, live (with --since, from history first).
     Watch(watch::WatchArgs),
     /// One order's story across every stream, in causal order.
@@ -139,13 +137,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Up(args) => up::run(&global, args).await,
         Command::Demo(args) => demo::run(&global, args).await,
-        Command::Catalog(command) => commands::catalog(&global, command).await,
-        Command::Inventory(command) => commands::inventory(&global, command).await,
-        Command::Account(command) => commands::account(&global, command).await,
-        Command::Cart(command) => commands::cart(&global, command).await,
-        Command::Order(command) => commands::order(&global, command).await,
-        Command::Ticket(command) => commands::ticket(&global, command).await,
-        Command::Health { services } => commands::health(&global, services).await,
+        Command::Catalog(command) => client::catalog::run(&global, command).await,
+        Command::Inventory(command) => client::inventory::run(&global, command).await,
+        Command::Account(command) => client::account::run(&global, command).await,
+        Command::Cart(command) => client::cart::run(&global, command).await,
+        Command::Order(command) => client::order::run(&global, command).await,
+        Command::Ticket(command) => client::ticket::run(&global, command).await,
+        Command::Health { services } => client::health::run(&global, services).await,
         Command::Watch(args) => watch::run(&global, args).await,
         Command::Trace { order_id } => trace::run(&global, order_id).await,
         Command::Status => status::run(&global).await,

@@ -2,31 +2,18 @@
 
 use serde::Serialize;
 
-/// A plain text table: a header row, then rows, columns padded to the widest cell.
+/// A plain text table: a header row, then rows, each column as wide as its widest cell and
+/// two spaces between columns; no borders, no trailing spaces.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
-    for row in rows {
-        for (column, cell) in row.iter().enumerate() {
-            if column < widths.len() {
-                widths[column] = widths[column].max(cell.chars().count());
-            }
-        }
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_header(header.to_vec())
+        .add_rows(rows.iter().cloned());
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
     }
-    let line = |cells: Vec<&str>| -> String {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let mut out = line(header.to_vec());
-    out.push('\n');
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-        out.push('\n');
-    }
-    out
+    table.trim_fmt() + "\n"
 }
 
 /// `1234` EUR → `12.34 EUR`.
@@ -86,6 +73,16 @@ mod tests {
             rendered,
             "SKU        PRICE\nTEA        8.99 EUR\nKETTLE-1L  39.99 EUR\n"
         );
+    }
+
+    #[test]
+    fn tables_keep_empty_cells_and_print_a_header_without_rows() {
+        assert_eq!(table(&["SKU", "PRICE"], &[]), "SKU  PRICE\n");
+        let rendered = table(
+            &["ID", "NOTE", ""],
+            &[vec!["1".into(), "".into(), "STALLED".into()]],
+        );
+        assert_eq!(rendered, "ID  NOTE\n1         STALLED\n");
     }
 
     #[test]

@@ -8,13 +8,14 @@
 
 use std::future::IntoFuture;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::{Subjects, Timestamp, header};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::history::{self, Stored};
@@ -96,27 +97,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         }
     };
     if let Some(path) = &args.export {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for stored in &messages {
-            let exported = Exported {
-                stream: stored.stream.clone(),
-                stream_seq: stored.sequence,
-                subject: stored.subject.clone(),
-                headers: stored
-                    .headers
-                    .iter()
-                    .flat_map(|(name, values)| {
-                        values
-                            .iter()
-                            .map(move |v| (name.to_string(), v.as_str().to_owned()))
-                    })
-                    .collect(),
-                payload_hex: hex(&stored.payload),
-            };
-            serde_json::to_writer(&mut file, &exported)?;
-            file.write_all(b"\n")?;
-        }
-        file.flush()?;
+        export(path, &messages)?;
         println!("exported {} messages to {}", messages.len(), path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -125,17 +106,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         None => None,
     };
     if args.dry_run {
-        for stored in messages.iter().take(20) {
-            println!(
-                "would publish {} ({})",
-                retarget(&stored.subject, target.as_ref()),
-                stored.header(header::EVENT_TYPE).unwrap_or("?")
-            );
-        }
-        println!(
-            "dry run: {} messages would be published; nothing was",
-            messages.len()
-        );
+        dry_run(&messages, target.as_ref());
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(target) = &target {
@@ -186,7 +157,48 @@ async fn read(
     Ok(messages)
 }
 
-fn import(path: &PathBuf) -> anyhow::Result<Vec<Stored>> {
+/// Writes the messages to `path`, one JSON object per line.
+fn export(path: &Path, messages: &[Stored]) -> anyhow::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for stored in messages {
+        let exported = Exported {
+            stream: stored.stream.clone(),
+            stream_seq: stored.sequence,
+            subject: stored.subject.clone(),
+            headers: stored
+                .headers
+                .iter()
+                .flat_map(|(name, values)| {
+                    values
+                        .iter()
+                        .map(move |v| (name.to_string(), v.as_str().to_owned()))
+                })
+                .collect(),
+            payload_hex: hex(&stored.payload),
+        };
+        serde_json::to_writer(&mut file, &exported)?;
+        file.write_all(b"\n")?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+/// Shows the first few subjects that would be published, and how many in all.
+fn dry_run(messages: &[Stored], target: Option<&Subjects>) {
+    for stored in messages.iter().take(20) {
+        println!(
+            "would publish {} ({})",
+            retarget(&stored.subject, target),
+            stored.header(header::EVENT_TYPE).unwrap_or("?")
+        );
+    }
+    println!(
+        "dry run: {} messages would be published; nothing was",
+        messages.len()
+    );
+}
+
+fn import(path: &Path) -> anyhow::Result<Vec<Stored>> {
     let file = std::fs::File::open(path)
         .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", path.display()))?;
     let mut messages = Vec::new();
@@ -221,7 +233,8 @@ fn retarget(subject: &str, target: Option<&Subjects>) -> String {
 }
 
 /// Publishes messages (into `target`'s prefix if given), many acks in flight, at most `rate`
-/// per second; each keeps its event id as `Nats-Msg-Id` unless `new_ids`.
+/// per second; each keeps its event id as `Nats-Msg-Id` unless `new_ids`. Draws a progress
+/// bar on stderr when it is a terminal.
 pub(crate) async fn publish(
     js: &jetstream::Context,
     messages: &[Stored],
@@ -229,42 +242,62 @@ pub(crate) async fn publish(
     rate: Option<u32>,
     new_ids: bool,
 ) -> anyhow::Result<()> {
-    let progress = std::io::stderr().is_terminal();
+    let progress = progress_bar(messages.len() as u64);
     let started = Instant::now();
-    for (index, chunk) in messages.chunks(256).enumerate() {
-        let mut acks = Vec::with_capacity(chunk.len());
-        for stored in chunk {
-            let mut headers = stored.headers.clone();
-            if new_ids {
-                let id = events::new_event_id();
-                headers.insert(header::EVENT_ID, id.as_str());
-                headers.insert(header::NATS_MSG_ID, id.as_str());
-            } else if let Some(id) = stored.header(header::EVENT_ID) {
-                headers.insert(header::NATS_MSG_ID, id);
-            }
-            let subject = retarget(&stored.subject, target);
-            acks.push(
-                js.publish_with_headers(subject, headers, stored.payload.clone())
-                    .await?
-                    .into_future(),
-            );
-        }
-        futures::future::try_join_all(acks).await?;
-        let done = (index * 256 + chunk.len()) as u64;
+    let mut done = 0;
+    for chunk in messages.chunks(256) {
+        publish_chunk(js, chunk, target, new_ids).await?;
+        done += chunk.len() as u64;
         if let Some(rate) = rate.filter(|rate| *rate > 0) {
             let due = Duration::from_secs_f64(done as f64 / f64::from(rate));
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 tokio::time::sleep(wait).await;
             }
         }
-        if progress {
-            eprint!("\rreplayed {done}/{}", messages.len());
-        }
+        progress.set_position(done);
     }
-    if progress {
-        eprintln!();
-    }
+    progress.finish_and_clear();
     Ok(())
+}
+
+/// Publishes one chunk with all its acks in flight, and waits for them.
+async fn publish_chunk(
+    js: &jetstream::Context,
+    chunk: &[Stored],
+    target: Option<&Subjects>,
+    new_ids: bool,
+) -> anyhow::Result<()> {
+    let mut acks = Vec::with_capacity(chunk.len());
+    for stored in chunk {
+        let mut headers = stored.headers.clone();
+        if new_ids {
+            let id = events::new_event_id();
+            headers.insert(header::EVENT_ID, id.as_str());
+            headers.insert(header::NATS_MSG_ID, id.as_str());
+        } else if let Some(id) = stored.header(header::EVENT_ID) {
+            headers.insert(header::NATS_MSG_ID, id);
+        }
+        let subject = retarget(&stored.subject, target);
+        acks.push(
+            js.publish_with_headers(subject, headers, stored.payload.clone())
+                .await?
+                .into_future(),
+        );
+    }
+    futures::future::try_join_all(acks).await?;
+    Ok(())
+}
+
+/// `replayed 2304/10000 [=====>     ] eta 3s`, or nothing when stderr is not a terminal
+/// (a pipe or a log file gets no control characters).
+fn progress_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template("replayed {pos}/{len} [{bar:40}] eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    ProgressBar::new(total).with_style(style)
 }
 
 #[cfg(test)]

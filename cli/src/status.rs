@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use events::Subjects;
 use futures::StreamExt;
+use runtime::ApiClient;
 use serde::Serialize;
 
 use crate::output::{json, table};
@@ -42,7 +44,7 @@ struct ServiceRow {
     stats: Option<runtime::StatsSnapshot>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct Status {
     healthy: bool,
     problems: Vec<String>,
@@ -77,58 +79,90 @@ pub(crate) async fn run(global: &Global) -> anyhow::Result<ExitCode> {
     let api = connect::api(global)
         .await?
         .with_timeout(Duration::from_secs(2));
-    let subjects = api.subjects().clone();
     let js = jetstream::new(api.nats().clone());
-    let mut status = Status {
-        healthy: true,
-        problems: vec![],
-        streams: vec![],
-        consumers: vec![],
-        services: vec![],
-        dead_letters: 0,
-    };
+    let mut status = Status::default();
+    let running = read_services(&api, &mut status).await?;
+    read_streams(&js, api.subjects(), &running, &mut status).await?;
+    status.healthy = status.problems.is_empty();
+    if global.json {
+        print!("{}", json(&status));
+    } else {
+        print!("{}", human(&status));
+    }
+    Ok(if status.healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
 
+/// Adds a row per service and a problem per service that is not running; returns how many
+/// instances of each run.
+async fn read_services(
+    api: &ApiClient,
+    status: &mut Status,
+) -> anyhow::Result<BTreeMap<String, usize>> {
     // one broadcast each: every instance of every service answers; keep this shop's (by prefix)
     let infos = collect(api.nats(), "$SRV.INFO").await?;
     let stats_replies = collect(api.nats(), "$SRV.STATS").await?;
-    let ours =
-        |info: &&serde_json::Value| info["metadata"]["prefix"].as_str() == Some(subjects.prefix());
+    let prefix = api.subjects().prefix();
     let mut running: BTreeMap<String, usize> = BTreeMap::new();
     for service in SERVICES {
         let found: Vec<&serde_json::Value> = infos
             .iter()
-            .filter(ours)
+            .filter(|info| info["metadata"]["prefix"].as_str() == Some(prefix))
             .filter(|info| info["name"] == service)
             .collect();
-        let first = found.first();
-        let started = first
-            .and_then(|info| stats_replies.iter().find(|stats| stats["id"] == info["id"]))
-            .and_then(|stats| stats["started"].as_str())
-            .and_then(|text| text.parse::<events::Timestamp>().ok());
-        let stats = api
-            .call::<_, runtime::StatsSnapshot>(service, "status", &events::api::Empty {})
-            .await
-            .ok();
         running.insert(service.to_owned(), found.len());
         if found.is_empty() {
             status
                 .problems
                 .push(format!("service {service} is not running"));
         }
-        status.services.push(ServiceRow {
-            name: service.to_owned(),
-            instances: found.len(),
-            version: first
-                .and_then(|stats| stats["version"].as_str())
-                .unwrap_or("")
-                .to_owned(),
-            uptime_seconds: started
-                .map(|at| (events::Timestamp::now().unix_millis() - at.unix_millis()) / 1000),
-            stats,
-        });
+        let row = service_row(api, service, &found, &stats_replies).await;
+        status.services.push(row);
     }
+    Ok(running)
+}
 
-    for spec in events::stream::all_streams(&subjects) {
+/// A service's instances, version and uptime (from `$SRV`) and its own status counters.
+async fn service_row(
+    api: &ApiClient,
+    service: &str,
+    found: &[&serde_json::Value],
+    stats_replies: &[serde_json::Value],
+) -> ServiceRow {
+    let first = found.first();
+    let started = first
+        .and_then(|info| stats_replies.iter().find(|stats| stats["id"] == info["id"]))
+        .and_then(|stats| stats["started"].as_str())
+        .and_then(|text| text.parse::<events::Timestamp>().ok());
+    let stats = api
+        .call::<_, runtime::StatsSnapshot>(service, "status", &events::api::Empty {})
+        .await
+        .ok();
+    ServiceRow {
+        name: service.to_owned(),
+        instances: found.len(),
+        version: first
+            .and_then(|info| info["version"].as_str())
+            .unwrap_or("")
+            .to_owned(),
+        uptime_seconds: started
+            .map(|at| (events::Timestamp::now().unix_millis() - at.unix_millis()) / 1000),
+        stats,
+    }
+}
+
+/// Adds a row per stream and per consumer, the dead-letter depth, and a problem per missing
+/// stream and per stalled consumer.
+async fn read_streams(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    running: &BTreeMap<String, usize>,
+    status: &mut Status,
+) -> anyhow::Result<()> {
+    for spec in events::stream::all_streams(subjects) {
         let Ok(mut stream) = js.get_stream(&spec.name).await else {
             status
                 .problems
@@ -148,46 +182,64 @@ pub(crate) async fn run(global: &Global) -> anyhow::Result<ExitCode> {
         });
         let mut consumers = stream.consumers();
         while let Some(consumer) = consumers.next().await {
-            let consumer = consumer?;
-            // durable consumers are named after their service; others are watchers and replays
-            let is_service = running.contains_key(&consumer.name);
-            let service_running = running.get(&consumer.name).is_some_and(|count| *count > 0);
-            let stalled = is_service && consumer.num_pending > 0 && !service_running;
-            if stalled {
+            let row = consumer_row(&spec.name, &consumer?, running);
+            if row.stalled {
                 status.problems.push(format!(
                     "consumer {} on {} has {} pending and no running service",
-                    consumer.name, spec.name, consumer.num_pending
+                    row.name, row.stream, row.pending
                 ));
             }
-            status.consumers.push(ConsumerRow {
-                stream: spec.name.clone(),
-                name: consumer.name.clone(),
-                pending: consumer.num_pending,
-                ack_pending: consumer.num_ack_pending,
-                redelivered: consumer.num_redelivered,
-                stalled,
-            });
+            status.consumers.push(row);
         }
     }
-    status.healthy = status.problems.is_empty();
-    if global.json {
-        print!("{}", json(&status));
-    } else {
-        print!("{}", human(&status));
+    Ok(())
+}
+
+/// A consumer's counters; stalled when it is a service's and has work no instance will take.
+fn consumer_row(
+    stream: &str,
+    consumer: &jetstream::consumer::Info,
+    running: &BTreeMap<String, usize>,
+) -> ConsumerRow {
+    // durable consumers are named after their service; others are watchers and replays
+    let is_service = running.contains_key(&consumer.name);
+    let service_running = running.get(&consumer.name).is_some_and(|count| *count > 0);
+    ConsumerRow {
+        stream: stream.to_owned(),
+        name: consumer.name.clone(),
+        pending: consumer.num_pending,
+        ack_pending: consumer.num_ack_pending,
+        redelivered: consumer.num_redelivered,
+        stalled: is_service && consumer.num_pending > 0 && !service_running,
     }
-    Ok(if status.healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 fn human(status: &Status) -> String {
-    let services: Vec<Vec<String>> = status
-        .services
+    let mut out = String::new();
+    out.push_str(&services_table(&status.services));
+    out.push('\n');
+    out.push_str(&streams_table(&status.streams));
+    out.push('\n');
+    out.push_str(&consumers_table(&status.consumers));
+    out.push_str(&format!("\ndead letters: {}\n", status.dead_letters));
+    if status.healthy {
+        out.push_str("healthy\n");
+    } else {
+        for problem in &status.problems {
+            out.push_str(&format!("UNHEALTHY: {problem}\n"));
+        }
+    }
+    out
+}
+
+fn services_table(services: &[ServiceRow]) -> String {
+    let rows: Vec<Vec<String>> = services
         .iter()
         .map(|s| {
             let stats = s.stats.as_ref();
+            let counter = |read: fn(&runtime::StatsSnapshot) -> u64| {
+                stats.map(|st| read(st).to_string()).unwrap_or_default()
+            };
             vec![
                 s.name.clone(),
                 s.instances.to_string(),
@@ -195,30 +247,44 @@ fn human(status: &Status) -> String {
                 s.uptime_seconds
                     .map(|secs| format!("{secs}s"))
                     .unwrap_or_default(),
-                stats.map(|st| st.applied.to_string()).unwrap_or_default(),
-                stats
-                    .map(|st| st.outbox_backlog.to_string())
-                    .unwrap_or_default(),
-                stats
-                    .map(|st| st.dead_letters.to_string())
-                    .unwrap_or_default(),
+                counter(|st| st.applied),
+                counter(|st| st.outbox_backlog),
+                counter(|st| st.dead_letters),
             ]
         })
         .collect();
-    let streams: Vec<Vec<String>> = status
-        .streams
+    table(
+        &[
+            "SERVICE",
+            "INSTANCES",
+            "VERSION",
+            "UPTIME",
+            "APPLIED",
+            "OUTBOX",
+            "DEAD LETTERS",
+        ],
+        &rows,
+    )
+}
+
+fn streams_table(streams: &[StreamRow]) -> String {
+    let rows: Vec<Vec<String>> = streams
         .iter()
         .map(|s| {
             vec![
                 s.name.clone(),
                 s.messages.to_string(),
                 s.bytes.to_string(),
+                s.first.clone(),
                 s.last.clone(),
             ]
         })
         .collect();
-    let consumers: Vec<Vec<String>> = status
-        .consumers
+    table(&["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST"], &rows)
+}
+
+fn consumers_table(consumers: &[ConsumerRow]) -> String {
+    let rows: Vec<Vec<String>> = consumers
         .iter()
         .map(|c| {
             vec![
@@ -231,26 +297,7 @@ fn human(status: &Status) -> String {
             ]
         })
         .collect();
-    let mut out = String::new();
-    out.push_str(&table(
-        &[
-            "SERVICE",
-            "INSTANCES",
-            "VERSION",
-            "UPTIME",
-            "APPLIED",
-            "OUTBOX",
-            "DEAD LETTERS",
-        ],
-        &services,
-    ));
-    out.push('\n');
-    out.push_str(&table(
-        &["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST"],
-        &streams,
-    ));
-    out.push('\n');
-    out.push_str(&table(
+    table(
         &[
             "STREAM",
             "CONSUMER",
@@ -259,15 +306,6 @@ fn human(status: &Status) -> String {
             "REDELIVERED",
             "",
         ],
-        &consumers,
-    ));
-    out.push_str(&format!("\ndead letters: {}\n", status.dead_letters));
-    if status.healthy {
-        out.push_str("healthy\n");
-    } else {
-        for problem in &status.problems {
-            out.push_str(&format!("UNHEALTHY: {problem}\n"));
-        }
-    }
-    out
+        &rows,
+    )
 }

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use events::Subjects;
 use events::api::{Order, OrderRequest};
+use runtime::ApiError;
 
 use crate::history::{self, Stored};
 use crate::watch::human_line;
@@ -56,18 +58,8 @@ fn millis(stored: &Stored) -> Option<i64> {
 pub(crate) async fn run(global: &Global, order_id: String) -> anyhow::Result<ExitCode> {
     let api = connect::api(global).await?;
     let subjects = api.subjects().clone();
-    let key_filter = subjects
-        .key_filter(&order_id)
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
     let js = jetstream::new(api.nats().clone());
-    let mut entries = Vec::new();
-    for (stream, stream_subject) in history::stream_names(&subjects) {
-        if let Some(filter) = history::narrow(&key_filter, &stream_subject) {
-            entries.extend(history::read(&js, &stream, &filter, DeliverPolicy::All).await?);
-        }
-    }
-    anyhow::ensure!(!entries.is_empty(), "no events for order {order_id}");
-    let entries = causal_order(entries);
+    let entries = causal_order(read_order(&js, &subjects, &order_id).await?);
     let state = api
         .call::<_, Order>(
             "orders",
@@ -78,24 +70,52 @@ pub(crate) async fn run(global: &Global, order_id: String) -> anyhow::Result<Exi
         )
         .await;
     if global.json {
-        let lines: Vec<_> = entries
-            .iter()
-            .map(|stored| history::json_line(stored, &subjects))
-            .collect();
-        let saga = state
-            .as_ref()
-            .map(|order| serde_json::to_value(order).unwrap_or_default())
-            .unwrap_or_default();
-        print!(
-            "{}",
-            crate::output::json(
-                &serde_json::json!({ "order_id": order_id, "events": lines, "order": saga })
-            )
-        );
-        return Ok(ExitCode::SUCCESS);
+        print_json(&order_id, &entries, &subjects, state.ok());
+    } else {
+        print_human(&entries, &subjects, state);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything stored under the order's key, in every stream; an error when there is nothing.
+async fn read_order(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    order_id: &str,
+) -> anyhow::Result<Vec<Stored>> {
+    let key_filter = subjects
+        .key_filter(order_id)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let mut entries = Vec::new();
+    for (stream, stream_subject) in history::stream_names(subjects) {
+        if let Some(filter) = history::narrow(&key_filter, &stream_subject) {
+            entries.extend(history::read(js, &stream, &filter, DeliverPolicy::All).await?);
+        }
+    }
+    anyhow::ensure!(!entries.is_empty(), "no events for order {order_id}");
+    Ok(entries)
+}
+
+fn print_json(order_id: &str, entries: &[Stored], subjects: &Subjects, order: Option<Order>) {
+    let lines: Vec<_> = entries
+        .iter()
+        .map(|stored| history::json_line(stored, subjects))
+        .collect();
+    let saga = order
+        .map(|order| serde_json::to_value(order).unwrap_or_default())
+        .unwrap_or_default();
+    print!(
+        "{}",
+        crate::output::json(
+            &serde_json::json!({ "order_id": order_id, "events": lines, "order": saga })
+        )
+    );
+}
+
+/// One line per step (time since the previous one, producer, the event), then the state now.
+fn print_human(entries: &[Stored], subjects: &Subjects, state: Result<Order, ApiError>) {
     let mut previous = None;
-    for stored in &entries {
+    for stored in entries {
         let at = millis(stored);
         let delta = match (previous, at) {
             (Some(before), Some(now)) => format!("+{:>5}ms", now - before),
@@ -106,7 +126,7 @@ pub(crate) async fn run(global: &Global, order_id: String) -> anyhow::Result<Exi
             .header(events::header::PRODUCER)
             .or(stored.header(events::header::DLQ_CONSUMER))
             .unwrap_or("?");
-        println!("{delta}  {producer:<9}  {}", human_line(stored, &subjects));
+        println!("{delta}  {producer:<9}  {}", human_line(stored, subjects));
     }
     match state {
         Ok(order) => println!(
@@ -116,5 +136,4 @@ pub(crate) async fn run(global: &Global, order_id: String) -> anyhow::Result<Exi
         ),
         Err(error) => println!("\nnow: unknown (orders did not answer: {})", error.message),
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -64,34 +64,8 @@ pub(crate) async fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Exit
             let Some(narrowed) = history::narrow(&filter, &stream_subject) else {
                 continue;
             };
-            let config = OrderedConfig {
-                filter_subject: narrowed,
-                deliver_policy: deliver,
-                ..Default::default()
-            };
-            let consumer = js
-                .get_stream(&stream)
-                .await?
-                .create_consumer(config)
-                .await?;
-            let mut messages = consumer.messages().await?;
-            let (sender, stream) = (sender.clone(), stream.clone());
+            follow(&js, &stream, narrowed, deliver, sender.clone()).await?;
             watching += 1;
-            tokio::spawn(async move {
-                while let Some(Ok(message)) = messages.next().await {
-                    let Ok(info) = message.info() else { continue };
-                    let stored = Stored {
-                        stream: stream.clone(),
-                        sequence: info.stream_sequence,
-                        subject: message.subject.to_string(),
-                        headers: message.headers.clone().unwrap_or_default(),
-                        payload: message.payload.clone(),
-                    };
-                    if sender.send(stored).await.is_err() {
-                        return;
-                    }
-                }
-            });
         }
     }
     anyhow::ensure!(
@@ -111,6 +85,41 @@ pub(crate) async fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Exit
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts an ordered consumer on `stream` for `filter` and a task that sends what it
+/// delivers to `sender`, until the receiver is gone.
+async fn follow(
+    js: &jetstream::Context,
+    stream: &str,
+    filter: String,
+    deliver_policy: DeliverPolicy,
+    sender: mpsc::Sender<Stored>,
+) -> anyhow::Result<()> {
+    let config = OrderedConfig {
+        filter_subject: filter,
+        deliver_policy,
+        ..Default::default()
+    };
+    let consumer = js.get_stream(stream).await?.create_consumer(config).await?;
+    let mut messages = consumer.messages().await?;
+    let stream = stream.to_owned();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = messages.next().await {
+            let Ok(info) = message.info() else { continue };
+            let stored = Stored {
+                stream: stream.clone(),
+                sequence: info.stream_sequence,
+                subject: message.subject.to_string(),
+                headers: message.headers.clone().unwrap_or_default(),
+                payload: message.payload.clone(),
+            };
+            if sender.send(stored).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
 }
 
 /// `09:30:00.250  orders.placed  <key>  3 line(s), 72.47 EUR`

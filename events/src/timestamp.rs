@@ -2,13 +2,16 @@
 //! (`2026-11-27T04:23:05.123Z`), held in memory as milliseconds since the Unix epoch.
 //!
 //! Strings read the same in every language and sort correctly as text; milliseconds make
-//! deadline arithmetic in the saga trivial. The conversion is written out here (Howard
-//! Hinnant's civil-date algorithms) so the contract crate needs no date library.
+//! deadline arithmetic in the saga trivial. The calendar is the `time` crate's; this file only
+//! fixes the spelling: exactly what is written, and exactly what is read.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// A point in time, in milliseconds since 1970-01-01T00:00:00Z.
 ///
@@ -27,7 +30,19 @@ pub enum TimestampError {
 
 const MIN_MILLIS: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
 const MAX_MILLIS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
-const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// What every timestamp is written as: exactly three fractional digits, then `Z`.
+const WIRE_FORMAT: &[BorrowedFormatItem<'_>] = format_description!(
+    version = 2,
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+/// What is read: an optional fraction of any length (truncated to milliseconds), then `Z` or
+/// `+00:00`. Upper-case `T` and `Z` only, no other offset, no leap second.
+const ACCEPTED_FORMAT: &[BorrowedFormatItem<'_>] = format_description!(
+    version = 2,
+    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]][first [Z] [+00:00]]"
+);
 
 impl Timestamp {
     /// The Unix epoch, handy as a neutral value in tests and samples.
@@ -64,114 +79,42 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.0.div_euclid(MILLIS_PER_DAY);
-        let in_day = self.0.rem_euclid(MILLIS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        let (hour, minute) = (in_day / 3_600_000, in_day / 60_000 % 60);
-        let (second, milli) = (in_day / 1000 % 60, in_day % 1000);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z"
-        )
+        // years 0000-9999 are inside the range `time` represents, so neither step can fail
+        let date_time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .map_err(|_| fmt::Error)?;
+        let text = date_time.format(WIRE_FORMAT).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
     }
 }
 
 impl FromStr for Timestamp {
     type Err = TimestampError;
 
-    /// Accepts `YYYY-MM-DDTHH:MM:SS` with an optional fraction (truncated to milliseconds)
-    /// and a `Z` or `+00:00` suffix. Other offsets are rejected: the contract is UTC only.
+    /// Accepts `YYYY-MM-DDTHH:MM:SS` with an optional fraction of up to nine digits (truncated
+    /// to milliseconds) and a `Z` or `+00:00` suffix. Other offsets are rejected: the contract
+    /// is UTC only.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let syntax = || TimestampError::Syntax(text.to_owned());
-        let body = text
-            .strip_suffix('Z')
-            .or_else(|| text.strip_suffix("+00:00"))
-            .ok_or_else(syntax)?;
-        let bytes = body.as_bytes();
-        if bytes.len() < 19 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'T' {
+        if !within_contract(text) {
             return Err(syntax());
         }
-        if bytes[13] != b':' || bytes[16] != b':' {
-            return Err(syntax());
-        }
-        let number = |range: std::ops::Range<usize>| -> Result<i64, TimestampError> {
-            let digits = &body[range];
-            if digits.bytes().all(|b| b.is_ascii_digit()) {
-                digits.parse().map_err(|_| syntax())
-            } else {
-                Err(syntax())
-            }
-        };
-        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-        let millis = match &body[19..] {
-            "" => 0,
-            fraction => parse_fraction_millis(fraction).ok_or_else(syntax)?,
-        };
-        let valid_date = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
-        if !valid_date || hour > 23 || minute > 59 || second > 59 {
-            return Err(syntax());
-        }
-        let days = days_from_civil(year, month, day);
-        Timestamp::from_unix_millis(
-            days * MILLIS_PER_DAY + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis,
-        )
+        let date_time = PrimitiveDateTime::parse(text, ACCEPTED_FORMAT).map_err(|_| syntax())?;
+        let millis = date_time
+            .assume_utc()
+            .unix_timestamp_nanos()
+            .div_euclid(1_000_000);
+        Timestamp::from_unix_millis(i64::try_from(millis).map_err(|_| syntax())?)
     }
 }
 
-/// Parses `.d`, `.dd`, `.ddd`, ... into milliseconds, ignoring digits past the third.
-fn parse_fraction_millis(fraction: &str) -> Option<i64> {
-    let digits = fraction.strip_prefix('.')?;
-    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut padded = [b'0'; 3];
-    for (slot, digit) in padded.iter_mut().zip(digits.bytes()) {
-        *slot = digit;
-    }
-    std::str::from_utf8(&padded).ok()?.parse().ok()
-}
-
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 for a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The two rules a format description cannot state: the year has no sign (`time` would read
+/// `+2023`), and a fraction has at most nine digits (nanoseconds; `time` reads more).
+fn within_contract(text: &str) -> bool {
+    let unsigned_year = text.starts_with(|c: char| c.is_ascii_digit());
+    let fraction_digits = text.split_once('.').map_or(0, |(_, fraction)| {
+        fraction.bytes().take_while(u8::is_ascii_digit).count()
+    });
+    unsigned_year && fraction_digits <= 9
 }
 
 impl Serialize for Timestamp {
@@ -214,6 +157,20 @@ mod tests {
             "2023-11-14T22:13:20.5Z".parse(),
             Ok(expected.plus_millis(500))
         );
+        assert_eq!(
+            "2023-11-14T22:13:20.999999999Z".parse(),
+            Ok(expected.plus_millis(999))
+        );
+    }
+
+    #[test]
+    fn the_range_ends_are_years_0000_and_9999() {
+        let first = Timestamp::from_unix_millis(MIN_MILLIS).unwrap();
+        let last = Timestamp::from_unix_millis(MAX_MILLIS).unwrap();
+        assert_eq!(first.to_string(), "0000-01-01T00:00:00.000Z");
+        assert_eq!(last.to_string(), "9999-12-31T23:59:59.999Z");
+        assert_eq!("0000-01-01T00:00:00Z".parse(), Ok(first));
+        assert_eq!("9999-12-31T23:59:59.999999Z".parse(), Ok(last));
     }
 
     #[test]
@@ -229,6 +186,15 @@ mod tests {
             "2023-11-14T22:13:20.Z",
             "2023-1a-14T22:13:20Z",
             "+023-11-14T22:13:20Z",
+            // what a general RFC 3339 reader takes but this contract does not
+            "+2023-11-14T22:13:20Z",
+            "2023-11-14t22:13:20Z",
+            "2023-11-14 22:13:20Z",
+            "2023-11-14T22:13:20z",
+            "2023-11-14T22:13:20-00:00",
+            "2016-12-31T23:59:60Z",
+            "2023-11-14T22:13:20.1234567891Z",
+            "2023-11-14T22:13:20.123Z ",
         ] {
             assert!(
                 bad.parse::<Timestamp>().is_err(),
@@ -248,6 +214,26 @@ mod tests {
         fn display_then_parse_round_trips(millis in MIN_MILLIS..=MAX_MILLIS) {
             let stamp = Timestamp::from_unix_millis(millis).unwrap();
             prop_assert_eq!(stamp.to_string().parse::<Timestamp>(), Ok(stamp));
+        }
+
+        #[test]
+        fn the_wire_text_is_always_24_characters_in_utc(millis in MIN_MILLIS..=MAX_MILLIS) {
+            let text = Timestamp::from_unix_millis(millis).unwrap().to_string();
+            prop_assert_eq!(text.len(), 24);
+            prop_assert_eq!(&text[19..20], ".");
+            prop_assert!(text.ends_with('Z'));
+        }
+
+        #[test]
+        fn more_fraction_digits_and_a_zero_offset_read_the_same(
+            millis in MIN_MILLIS..=MAX_MILLIS,
+            extra in "[0-9]{0,6}",
+            offset in prop_oneof![Just("Z"), Just("+00:00")],
+        ) {
+            let stamp = Timestamp::from_unix_millis(millis).unwrap();
+            let wire = stamp.to_string();
+            let text = format!("{}{extra}{offset}", &wire[..23]);
+            prop_assert_eq!(text.parse::<Timestamp>(), Ok(stamp));
         }
 
         #[test]

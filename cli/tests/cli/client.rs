@@ -172,6 +172,136 @@ async fn client_commands_work_and_print_stable_tables() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_get_update_and_discontinue_work_and_print_stable_tables() {
+    let shop = Shop::start().await;
+    let ok = |output: &std::process::Output| {
+        assert!(output.status.success(), "failed: {}", stderr(output));
+        stdout(output)
+    };
+    let json =
+        |text: &str| -> serde_json::Value { serde_json::from_str(text).expect("one JSON object") };
+    ok(&shop
+        .shopctl(&[
+            "catalog",
+            "add",
+            "--sku",
+            "TEA",
+            "--name",
+            "Green tea",
+            "--price",
+            "899",
+            "--description",
+            "Sencha",
+        ])
+        .await);
+    assert_snapshot(
+        "catalog_get",
+        &ok(&shop.shopctl(&["catalog", "get", "TEA"]).await),
+    );
+    assert_snapshot(
+        "catalog_update",
+        &ok(&shop
+            .shopctl(&[
+                "catalog",
+                "update",
+                "TEA",
+                "--name",
+                "Green tea, loose",
+                "--price",
+                "949",
+            ])
+            .await),
+    );
+    // what an update leaves out keeps its value
+    let described = json(&ok(&shop
+        .shopctl(&[
+            "catalog",
+            "update",
+            "TEA",
+            "--description",
+            "First flush",
+            "--json",
+        ])
+        .await));
+    assert_eq!(described["name"], "Green tea, loose");
+    assert_eq!(described["price_minor"], 949);
+    assert_eq!(described["description"], "First flush");
+    assert_eq!(described["currency"], "EUR");
+    assert_eq!(described["active"], true);
+
+    assert_snapshot(
+        "catalog_discontinue",
+        &ok(&shop.shopctl(&["catalog", "discontinue", "TEA"]).await),
+    );
+    // a second discontinue succeeds with the same reply
+    assert_snapshot(
+        "catalog_discontinue",
+        &ok(&shop.shopctl(&["catalog", "discontinue", "TEA"]).await),
+    );
+    let got = json(&ok(&shop
+        .shopctl(&["catalog", "get", "TEA", "--json"])
+        .await));
+    assert_eq!(got["active"], false);
+    assert_eq!(got["price_minor"], 949);
+    assert_eq!(got["description"], "First flush");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_commands_fail_with_one_line_and_a_non_zero_exit() {
+    let shop = Shop::start().await;
+    for sku in ["MUG", "OLD"] {
+        let added = shop
+            .shopctl(&[
+                "catalog", "add", "--sku", sku, "--name", "x", "--price", "5",
+            ])
+            .await;
+        assert!(added.status.success(), "{}", stderr(&added));
+    }
+    let discontinued = shop.shopctl(&["catalog", "discontinue", "OLD"]).await;
+    assert!(discontinued.status.success(), "{}", stderr(&discontinued));
+    let cases: [(&[&str], &str); 9] = [
+        (&["catalog", "get", "NOPE"], "unknown sku NOPE"),
+        (
+            &["catalog", "update", "NOPE", "--price", "5"],
+            "unknown sku NOPE",
+        ),
+        (&["catalog", "discontinue", "NOPE"], "unknown sku NOPE"),
+        (&["catalog", "update", "MUG"], "nothing to update"),
+        (
+            &["catalog", "update", "MUG", "--price", "-5"],
+            "price_minor",
+        ),
+        (
+            &["catalog", "update", "MUG", "--price", "cheap"],
+            "invalid value",
+        ),
+        (&["catalog", "update", "MUG", "--name", " "], "name"),
+        (
+            &["catalog", "update", "OLD", "--price", "7"],
+            "discontinued",
+        ),
+        (&["catalog", "get"], "required"),
+    ];
+    for (args, expected) in cases {
+        let output = shop.shopctl(args).await;
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert_eq!(
+            message.trim_end().lines().count(),
+            1,
+            "{args:?} printed more than one line: {message}"
+        );
+        assert!(message.contains(expected), "{args:?}: {message}");
+        assert!(stdout(&output).is_empty(), "{args:?} printed to stdout");
+    }
+    // the refused updates changed nothing
+    let mug = stdout(&shop.shopctl(&["catalog", "get", "MUG", "--json"]).await);
+    let mug: serde_json::Value = serde_json::from_str(&mug).expect("one JSON object");
+    assert_eq!(mug["price_minor"], 5);
+    assert_eq!(mug["name"], "x");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_arguments_fail_with_one_line_and_a_non_zero_exit() {
     let shop = Shop::start().await;
     shop.shopctl(&[
@@ -183,8 +313,19 @@ async fn bad_arguments_fail_with_one_line_and_a_non_zero_exit() {
         "100000",
     ])
     .await;
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 8] = [
         &["order", "place", "--customer", "ann", "--item", "NOPE=1"],
+        &["watch", "--since", "5y"],
+        &["watch", "--since", "ten minutes"],
+        &[
+            "replay",
+            "--stream",
+            "orders",
+            "--since",
+            "1M",
+            "--to-prefix",
+            "x",
+        ],
         &["inventory", "restock", "--sku", "TEA", "--qty", "-1"],
         &["order", "place", "--customer", "ann", "--item", "TEA"],
         &[
@@ -233,14 +374,19 @@ async fn bad_arguments_fail_with_one_line_and_a_non_zero_exit() {
             .await,
     );
     assert!(no_equals.contains("SKU=QTY"), "{no_equals}");
+    let months = stderr(&shop.shopctl(&["watch", "--since", "1M"]).await);
+    assert!(months.contains("use days"), "{months}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_broker_every_command_fails_within_five_seconds() {
     let port = testkit::free_port();
     let url = format!("nats://127.0.0.1:{port}");
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 9] = [
         &["catalog", "list"],
+        &["catalog", "get", "TEA"],
+        &["catalog", "update", "TEA", "--price", "5"],
+        &["catalog", "discontinue", "TEA"],
         &["inventory", "get", "--sku", "TEA"],
         &["account", "get", "--customer", "ann"],
         &["cart", "show", "--customer", "ann"],

@@ -1,0 +1,66 @@
+//! `shopctl account`: open and read customer payment accounts (the payments service's API).
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use events::api::{Account, CustomerRequest, OpenAccount};
+
+use super::send_and_print;
+use crate::Global;
+use crate::output::{money, table};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Open a customer account.
+    Open {
+        #[arg(long)]
+        customer: String,
+        /// Credit limit in minor units (cents).
+        #[arg(long, allow_negative_numbers = true)]
+        credit_limit: i64,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+    },
+    /// Show a customer account.
+    Get {
+        #[arg(long)]
+        customer: String,
+    },
+}
+
+pub(crate) async fn run(global: &Global, command: AccountCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AccountCommand::Open {
+            customer,
+            credit_limit,
+            currency,
+        } => {
+            let request = OpenAccount {
+                customer_id: customer,
+                credit_limit_minor: credit_limit,
+                currency,
+            };
+            send_and_print(global, "payments", "open_account", &request, account_table).await
+        }
+        AccountCommand::Get { customer } => {
+            let request = CustomerRequest {
+                customer_id: customer,
+            };
+            send_and_print(global, "payments", "get_account", &request, account_table).await
+        }
+    }
+}
+
+fn account_table(account: &Account) -> String {
+    let row = vec![
+        account.customer_id.clone(),
+        money(account.credit_limit_minor, &account.currency),
+        money(account.held_minor, &account.currency),
+        money(account.captured_minor, &account.currency),
+        money(account.available_minor, &account.currency),
+    ];
+    table(
+        &["CUSTOMER", "LIMIT", "HELD", "CAPTURED", "AVAILABLE"],
+        &[row],
+    )
+}

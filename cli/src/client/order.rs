@@ -1,0 +1,180 @@
+//! `shopctl order`: place orders (optionally waiting for the saga to finish) and read them
+//! (the orders service's API). `demo` shares the order table and the wait.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+use events::api::{Item, ListOrders, Order, OrderList, OrderRequest, PlaceOrder};
+use runtime::ApiClient;
+
+use super::{call, print, send_and_print};
+use crate::output::{money, table};
+use crate::{Global, connect};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrderCommand {
+    /// Place an order for the given items, or for the customer's cart when no --item is given.
+    Place {
+        #[arg(long)]
+        customer: String,
+        /// SKU=QTY; repeat for more lines.
+        #[arg(long = "item", value_parser = parse_item)]
+        items: Vec<Item>,
+        /// Wait until the order is completed, rejected or cancelled.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Show one order.
+    Get { order_id: String },
+    /// List orders, oldest first.
+    List {
+        #[arg(long)]
+        customer: Option<String>,
+    },
+}
+
+pub(crate) async fn run(global: &Global, command: OrderCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        OrderCommand::Place {
+            customer,
+            items,
+            wait,
+        } => place(global, customer, items, wait).await,
+        OrderCommand::Get { order_id } => {
+            send_and_print(
+                global,
+                "orders",
+                "get",
+                &OrderRequest { order_id },
+                order_table,
+            )
+            .await
+        }
+        OrderCommand::List { customer } => {
+            let request = ListOrders {
+                customer_id: customer,
+            };
+            send_and_print(global, "orders", "list", &request, |list: &OrderList| {
+                orders_table(&list.orders)
+            })
+            .await
+        }
+    }
+}
+
+/// Places an order with an id chosen here, so the request is safe to retry; with `wait`,
+/// prints the order once it is terminal.
+async fn place(
+    global: &Global,
+    customer: String,
+    items: Vec<Item>,
+    wait: bool,
+) -> anyhow::Result<ExitCode> {
+    let api = connect::api(global).await?;
+    let request = PlaceOrder {
+        customer_id: customer,
+        items,
+        order_id: Some(events::new_event_id()),
+    };
+    let mut order: Order = call(&api, "orders", "place", &request).await?;
+    if wait {
+        order = wait_terminal(&api, &order.order_id, Duration::from_secs(60)).await?;
+    }
+    Ok(print(global, &order, order_table))
+}
+
+/// Polls an order until it is terminal.
+pub(crate) async fn wait_terminal(
+    api: &ApiClient,
+    order_id: &str,
+    timeout: Duration,
+) -> anyhow::Result<Order> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let request = OrderRequest {
+        order_id: order_id.to_owned(),
+    };
+    loop {
+        let order: Order = call(api, "orders", "get", &request).await?;
+        if order.is_terminal() {
+            return Ok(order);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "order {order_id} is still {} after {timeout:?}",
+            order.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn order_table(order: &Order) -> String {
+    orders_table(std::slice::from_ref(order))
+}
+
+pub(crate) fn orders_table(orders: &[Order]) -> String {
+    let rows = orders
+        .iter()
+        .map(|order| {
+            let items = order
+                .lines
+                .iter()
+                .map(|line| format!("{}x{}", line.quantity, line.sku))
+                .collect::<Vec<_>>()
+                .join(" ");
+            vec![
+                order.order_id.clone(),
+                order.customer_id.clone(),
+                order.status.clone(),
+                money(order.total_minor, &order.currency),
+                items,
+                order.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &["ORDER", "CUSTOMER", "STATUS", "TOTAL", "ITEMS", "REASON"],
+        &rows,
+    )
+}
+
+/// `SKU=QTY`, e.g. `TEA=2`.
+fn parse_item(text: &str) -> Result<Item, String> {
+    let (sku, quantity) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--item {text:?} must be SKU=QTY"))?;
+    let quantity: i64 = quantity
+        .trim()
+        .parse()
+        .map_err(|_| format!("--item {text:?}: quantity must be a whole number"))?;
+    if sku.trim().is_empty() {
+        return Err(format!("--item {text:?}: missing sku"));
+    }
+    if quantity < 1 {
+        return Err(format!("--item {text:?}: quantity must be at least 1"));
+    }
+    Ok(Item {
+        sku: sku.trim().to_owned(),
+        quantity,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_parse_as_sku_equals_quantity() {
+        assert_eq!(
+            parse_item("TEA=2"),
+            Ok(Item {
+                sku: "TEA".into(),
+                quantity: 2
+            })
+        );
+        assert!(parse_item("TEA").unwrap_err().contains("SKU=QTY"));
+        assert!(parse_item("TEA=-1").unwrap_err().contains("at least 1"));
+        assert!(parse_item("TEA=x").is_err());
+        assert!(parse_item("=2").is_err());
+    }
+}

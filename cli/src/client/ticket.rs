@@ -1,0 +1,92 @@
+//! `shopctl ticket`: open, list and resolve support tickets (the support service's API).
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use events::api::{ListTickets, OpenTicket, ResolveTicket, Ticket, TicketList};
+
+use super::send_and_print;
+use crate::Global;
+use crate::output::table;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TicketCommand {
+    /// List support tickets.
+    List {
+        #[arg(long)]
+        order: Option<String>,
+    },
+    /// Open a ticket about an order.
+    Open {
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        order: String,
+        #[arg(long)]
+        message: String,
+    },
+    /// Resolve a ticket.
+    Resolve {
+        ticket_id: String,
+        #[arg(long, default_value = "")]
+        resolution: String,
+    },
+}
+
+pub(crate) async fn run(global: &Global, command: TicketCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TicketCommand::List { order } => {
+            let request = ListTickets { order_id: order };
+            send_and_print(global, "support", "list", &request, |list: &TicketList| {
+                tickets_table(&list.tickets)
+            })
+            .await
+        }
+        TicketCommand::Open {
+            customer,
+            order,
+            message,
+        } => {
+            let request = OpenTicket {
+                customer_id: customer,
+                order_id: order,
+                message,
+            };
+            send_and_print(global, "support", "open", &request, ticket_table).await
+        }
+        TicketCommand::Resolve {
+            ticket_id,
+            resolution,
+        } => {
+            let request = ResolveTicket {
+                ticket_id,
+                resolution,
+            };
+            send_and_print(global, "support", "resolve", &request, ticket_table).await
+        }
+    }
+}
+
+fn ticket_table(ticket: &Ticket) -> String {
+    tickets_table(std::slice::from_ref(ticket))
+}
+
+fn tickets_table(tickets: &[Ticket]) -> String {
+    let rows = tickets
+        .iter()
+        .map(|t| {
+            vec![
+                t.ticket_id.clone(),
+                t.order_id.clone(),
+                t.customer_id.clone(),
+                t.source.clone(),
+                t.status.clone(),
+                t.message.clone(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &["TICKET", "ORDER", "CUSTOMER", "SOURCE", "STATUS", "MESSAGE"],
+        &rows,
+    )
+}
