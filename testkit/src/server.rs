@@ -139,7 +139,7 @@ impl NatsServer {
         let config = self.dir.path().join("server.conf");
         let store = self.store_dir();
         let text = format!(
-            "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{\n  store_dir: {store:?}\n}}\n{extra}\n",
+            "listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: {store:?}\n}}\n{extra}\n",
             port = self.port,
             extra = self.extra_config,
         );
@@ -241,7 +241,7 @@ impl Cluster {
             .collect();
         let store = self.dir.path().join(format!("n{}", node + 1));
         let text = format!(
-            "server_name: n{name}\nlisten: 127.0.0.1:{client_port}\nmax_payload: 8MB\n\
+            "server_name: n{name}\nlisten: 127.0.0.1:{client_port}\n\
              jetstream {{\n  store_dir: {store:?}\n}}\n\
              cluster {{\n  name: test\n  listen: 127.0.0.1:{route_port}\n  routes: [{routes}]\n}}\n",
             name = node + 1,

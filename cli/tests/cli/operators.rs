@@ -348,15 +348,16 @@ async fn rebuild_swaps_in_a_store_made_from_the_streams_and_the_service_runs_on_
     let report = stdout(&rebuilt);
     assert!(report.starts_with("rebuilt payments from "), "{report}");
     assert!(report.contains("events/s"), "{report}");
-    let previous = std::fs::read_dir(shop.data_dir())
-        .expect("dir")
-        .filter_map(Result::ok)
-        .any(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("payments.previous-")
-        });
+    // the new generation is in use inside payments' data directory; the previous store (the
+    // files the service created there) is kept as it was
+    let payments_dir = shop.data_dir().join("payments");
+    let current = std::fs::read_to_string(payments_dir.join("CURRENT")).expect("CURRENT");
+    assert!(current.starts_with("store-"), "{current}");
+    assert!(
+        payments_dir.join(current.trim()).is_dir(),
+        "the generation in use exists"
+    );
+    let previous = payments_dir.join("db").exists() || payments_dir.join("conf").exists();
     assert!(previous, "the previous store is kept");
 
     shop.start_service("payments").await;

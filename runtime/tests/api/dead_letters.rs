@@ -11,6 +11,11 @@ use testkit::{TestBed, wait};
 
 use crate::helpers::*;
 
+/// What the service accepts in this test (less than the broker's default 1 MiB, so that an
+/// oversized payload still reaches the service and its dead letter fits the broker).
+const PAYLOAD_LIMIT: usize = 512 * 1024;
+const OVERSIZED: usize = 768 * 1024;
+
 const GOOD: usize = 10_000;
 
 /// (how many, what the reason must mention, how to spoil a good message)
@@ -35,7 +40,7 @@ const SPOILERS: [Spoiler; 7] = [
         message.payload = events::codec::to_bytes(&wrong).expect("encode");
     }),
     (5, "larger than the limit", |message, _| {
-        message.payload = vec![0x90; 2 * 1024 * 1024];
+        message.payload = vec![0x90; OVERSIZED];
     }),
     (15, "missing header Shop-Event-Id", |message, _| {
         let mut headers = async_nats::HeaderMap::new();
@@ -68,7 +73,10 @@ fn bad_message(bed: &TestBed, kind: usize, n: usize) -> Outgoing {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_malformed_messages_among_ten_thousand_are_dead_lettered_with_a_reason() {
     let bed = TestBed::start().await;
-    let app = spawn_app(bed.config()).await;
+    // the broker keeps its default 1 MiB limit; the service reads at most half of it
+    let mut config = bed.config();
+    config.max_payload_bytes = PAYLOAD_LIMIT;
+    let app = spawn_app(config).await;
     let mut messages: Vec<Outgoing> = (0..GOOD)
         .map(|n| outgoing(&bed.subjects, &order(n)))
         .collect();
@@ -126,7 +134,7 @@ async fn a_hundred_malformed_messages_among_ten_thousand_are_dead_lettered_with_
         letters
             .iter()
             .any(|letter| is_type(letter, EventType::OrderPlaced)
-                && letter.payload.len() == 2 * 1024 * 1024)
+                && letter.payload.len() == OVERSIZED)
     );
     app.stop().await;
 }

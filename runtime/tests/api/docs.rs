@@ -7,7 +7,10 @@ fn the_docs_show_the_loyalty_example_as_it_is() {
     let docs = include_str!("../../../docs/architecture.md");
     let files = [
         ("main.rs", include_str!("../../examples/loyalty/main.rs")),
-        ("domain.rs", include_str!("../../examples/loyalty/domain.rs")),
+        (
+            "domain.rs",
+            include_str!("../../examples/loyalty/domain.rs"),
+        ),
     ];
     for (file, text) in files {
         assert!(
