@@ -7,3 +7,4 @@ mod failures;
 mod happy_path;
 mod load;
 mod rebuild;
+mod reliability;
