@@ -168,6 +168,8 @@ domain_events! {
     OrderCompleted(orders::OrderCompleted) => Orders, "orders", "completed", key: order_id;
     DeadlinePassed(orders::DeadlinePassed) => Orders, "orders", "deadline_passed", key: order_id;
     PaymentCaptureRequested(orders::PaymentCaptureRequested) => Orders, "orders", "payment_capture_requested", key: order_id;
+    ShipmentRequested(orders::ShipmentRequested) => Orders, "orders", "shipment_requested", key: order_id;
+    OrderParked(orders::OrderParked) => Orders, "orders", "parked", key: order_id;
     PaymentVoidRequested(orders::PaymentVoidRequested) => Orders, "orders", "payment_void_requested", key: order_id;
     PaymentRefundRequested(orders::PaymentRefundRequested) => Orders, "orders", "payment_refund_requested", key: order_id;
 
@@ -175,6 +177,7 @@ domain_events! {
     PaymentAuthorized(payments::PaymentAuthorized) => Payments, "payments", "authorized", key: order_id;
     PaymentDeclined(payments::PaymentDeclined) => Payments, "payments", "declined", key: order_id;
     PaymentCaptured(payments::PaymentCaptured) => Payments, "payments", "captured", key: order_id;
+    CaptureFailed(payments::CaptureFailed) => Payments, "payments", "capture_failed", key: order_id;
     PaymentVoided(payments::PaymentVoided) => Payments, "payments", "voided", key: order_id;
     PaymentRefunded(payments::PaymentRefunded) => Payments, "payments", "refunded", key: order_id;
 

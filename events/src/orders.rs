@@ -28,6 +28,8 @@ pub enum CancellationReason {
     PaymentDeclined,
     PaymentTimedOut,
     ReservationTimedOut,
+    /// An operator cancelled an order the saga had parked (`orders.cancel`).
+    CancelledByOperator,
     #[serde(other)]
     Unknown,
 }
@@ -38,6 +40,10 @@ pub enum CancellationReason {
 pub enum SagaStep {
     Reservation,
     Payment,
+    /// Shipping ships a confirmed order.
+    Shipment,
+    /// Payments captures a shipped order's authorization.
+    Capture,
     #[serde(other)]
     Unknown,
 }
@@ -117,6 +123,28 @@ pub struct PaymentCaptureRequested {
     pub authorization_id: String,
     pub amount_minor: i64,
     pub currency: String,
+}
+
+/// `orders.shipment_requested`: the saga asks shipping again to ship a confirmed order (its
+/// shipment deadline passed, or an operator retried a parked order). Shipping creates the
+/// shipment if it has none, re-arms a lost ship timer, or repeats `shipping.shipped`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentRequested {
+    pub order_id: String,
+    pub customer_id: String,
+    pub lines: Vec<OrderLine>,
+    /// 1 for the first retry; 0 when an operator retries a parked order.
+    pub attempt: u32,
+}
+
+/// `orders.parked`: the saga gave up on a step after its retries (or a participant said it
+/// cannot act); the order waits for a person to retry or cancel it. Support opens a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderParked {
+    pub order_id: String,
+    pub customer_id: String,
+    pub step: SagaStep,
+    pub reason: String,
 }
 
 /// `orders.payment_void_requested`: release an authorization the order no longer needs
@@ -249,6 +277,21 @@ impl Validate for PaymentCaptureRequested {
         validate::id("authorization_id", &self.authorization_id)?;
         validate::amount("amount_minor", self.amount_minor)?;
         validate::currency("currency", &self.currency)
+    }
+}
+
+impl Validate for ShipmentRequested {
+    fn validate(&self) -> Result<(), InvalidField> {
+        validate::id("order_id", &self.order_id)?;
+        validate::id("customer_id", &self.customer_id)?;
+        validate::non_empty("lines", &self.lines)
+    }
+}
+
+impl Validate for OrderParked {
+    fn validate(&self) -> Result<(), InvalidField> {
+        validate::id("order_id", &self.order_id)?;
+        validate::id("customer_id", &self.customer_id)
     }
 }
 

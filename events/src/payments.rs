@@ -57,6 +57,15 @@ pub struct PaymentCaptured {
     pub currency: String,
 }
 
+/// `payments.capture_failed`: a capture payments cannot make (the order has no payment, or its
+/// payment is not authorized: declined, voided, refunded). The saga parks the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureFailed {
+    pub order_id: String,
+    pub authorization_id: String,
+    pub reason: String,
+}
+
 /// `payments.voided`: the hold was released without taking anything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentVoided {
@@ -114,6 +123,13 @@ impl Validate for PaymentDeclined {
         validate::id("customer_id", &self.customer_id)?;
         validate::amount("amount_minor", self.amount_minor)?;
         validate::currency("currency", &self.currency)
+    }
+}
+
+impl Validate for CaptureFailed {
+    fn validate(&self) -> Result<(), InvalidField> {
+        validate::id("order_id", &self.order_id)?;
+        validate::id("authorization_id", &self.authorization_id)
     }
 }
 

@@ -9,12 +9,12 @@ use crate::inventory::{
 };
 use crate::orders::{
     CancellationReason, DeadlinePassed, OrderCancelled, OrderCompleted, OrderConfirmed, OrderLine,
-    OrderPlaced, OrderRejected, PaymentCaptureRequested, PaymentRefundRequested, PaymentRequested,
-    PaymentVoidRequested, SagaStep,
+    OrderParked, OrderPlaced, OrderRejected, PaymentCaptureRequested, PaymentRefundRequested,
+    PaymentRequested, PaymentVoidRequested, SagaStep, ShipmentRequested,
 };
 use crate::payments::{
-    AccountOpened, DeclineReason, PaymentAuthorized, PaymentCaptured, PaymentDeclined,
-    PaymentRefunded, PaymentVoided,
+    AccountOpened, CaptureFailed, DeclineReason, PaymentAuthorized, PaymentCaptured,
+    PaymentDeclined, PaymentRefunded, PaymentVoided,
 };
 use crate::shipping::{Delivered, ShipmentCreated, Shipped};
 use crate::support::{TicketOpened, TicketResolved, TicketSource, TicketUpdated, TimelineEntry};
@@ -211,6 +211,20 @@ pub fn sample(event_type: EventType) -> Event {
             currency,
         }
         .into(),
+        EventType::ShipmentRequested => ShipmentRequested {
+            order_id,
+            customer_id,
+            lines: order_placed_payload().lines,
+            attempt: 1,
+        }
+        .into(),
+        EventType::OrderParked => OrderParked {
+            order_id,
+            customer_id,
+            step: SagaStep::Capture,
+            reason: "payments cannot capture: the payment is voided".into(),
+        }
+        .into(),
         EventType::PaymentVoidRequested => PaymentVoidRequested {
             order_id,
             authorization_id,
@@ -250,6 +264,12 @@ pub fn sample(event_type: EventType) -> Event {
             authorization_id,
             amount_minor,
             currency,
+        }
+        .into(),
+        EventType::CaptureFailed => CaptureFailed {
+            order_id,
+            authorization_id,
+            reason: "the payment is voided".into(),
         }
         .into(),
         EventType::PaymentVoided => PaymentVoided {

@@ -18,6 +18,15 @@ fn text() -> impl Strategy<Value = String> {
     any::<String>()
 }
 
+fn saga_step() -> impl Strategy<Value = SagaStep> {
+    prop_oneof![
+        Just(SagaStep::Reservation),
+        Just(SagaStep::Payment),
+        Just(SagaStep::Shipment),
+        Just(SagaStep::Capture),
+    ]
+}
+
 fn currency() -> impl Strategy<Value = String> {
     "[A-Z]{3}"
 }
@@ -71,6 +80,7 @@ fn cancellation_reason() -> impl Strategy<Value = CancellationReason> {
         Just(CancellationReason::PaymentDeclined),
         Just(CancellationReason::PaymentTimedOut),
         Just(CancellationReason::ReservationTimedOut),
+        Just(CancellationReason::CancelledByOperator),
         Just(CancellationReason::Unknown),
     ]
 }
@@ -257,11 +267,7 @@ pub(crate) fn event_of(event_type: EventType) -> BoxedStrategy<Event> {
                 .into()
             })
             .boxed(),
-        EventType::DeadlinePassed => (
-            id(),
-            prop_oneof![Just(SagaStep::Reservation), Just(SagaStep::Payment)],
-            timestamp(),
-        )
+        EventType::DeadlinePassed => (id(), saga_step(), timestamp())
             .prop_map(|(order_id, step, deadline)| {
                 DeadlinePassed {
                     order_id,
@@ -278,6 +284,38 @@ pub(crate) fn event_of(event_type: EventType) -> BoxedStrategy<Event> {
                     authorization_id,
                     amount_minor,
                     currency,
+                }
+                .into()
+            })
+            .boxed(),
+        EventType::ShipmentRequested => (id(), id(), order_lines(), 0..10u32)
+            .prop_map(|(order_id, customer_id, (lines, _), attempt)| {
+                ShipmentRequested {
+                    order_id,
+                    customer_id,
+                    lines,
+                    attempt,
+                }
+                .into()
+            })
+            .boxed(),
+        EventType::OrderParked => (id(), id(), saga_step(), text())
+            .prop_map(|(order_id, customer_id, step, reason)| {
+                OrderParked {
+                    order_id,
+                    customer_id,
+                    step,
+                    reason,
+                }
+                .into()
+            })
+            .boxed(),
+        EventType::CaptureFailed => (id(), id(), text())
+            .prop_map(|(order_id, authorization_id, reason)| {
+                CaptureFailed {
+                    order_id,
+                    authorization_id,
+                    reason,
                 }
                 .into()
             })
