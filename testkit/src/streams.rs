@@ -178,7 +178,9 @@ pub async fn consumers_idle(js: &jetstream::Context, subjects: &Subjects) -> boo
         while let Some(consumer) = consumers.next().await {
             let Ok(consumer) = consumer else { return false };
             seen += 1;
-            if consumer.num_pending > 0 || consumer.num_ack_pending > 0 {
+            // ephemeral readers (ordered consumers of tests and tools) are not the shop's work
+            let durable = consumer.config.durable_name.is_some();
+            if durable && (consumer.num_pending > 0 || consumer.num_ack_pending > 0) {
                 return false;
             }
         }

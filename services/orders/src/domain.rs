@@ -37,6 +37,8 @@ pub enum CheckoutError {
     AnotherCustomersOrder(String),
     #[error("unknown order {0}")]
     UnknownOrder(String),
+    #[error(transparent)]
+    NotParked(#[from] saga::OperatorError),
     /// Reading or writing the store failed (a conflict re-runs the command: see `State`).
     #[error("storage failure: {0}")]
     Storage(String),
@@ -50,7 +52,8 @@ impl From<CheckoutError> for ApiError {
             | CheckoutError::UnknownOrder(_) => 404,
             CheckoutError::Discontinued(_)
             | CheckoutError::MixedCurrencies(..)
-            | CheckoutError::AnotherCustomersOrder(_) => 409,
+            | CheckoutError::AnotherCustomersOrder(_)
+            | CheckoutError::NotParked(_) => 409,
             CheckoutError::BadQuantity { .. }
             | CheckoutError::NoLines
             | CheckoutError::TooLarge => 400,
@@ -159,6 +162,32 @@ pub fn checkout(
     }
     let effects = saga::start(placed, state.now(), timeouts);
     apply_effects(state, order_id, effects).map_err(storage)
+}
+
+/// An operator's command on a parked order: `retry` re-issues the step it waits on, `cancel`
+/// compensates and cancels it. Each acts once: a second call finds the order moved on.
+pub fn operator_command(
+    state: &mut State<'_>,
+    order_id: &str,
+    command: OperatorCommand,
+    timeouts: Timeouts,
+) -> Result<Vec<Event>, CheckoutError> {
+    let saga = ORDERS
+        .load(state, order_id)
+        .map_err(storage)?
+        .ok_or_else(|| CheckoutError::UnknownOrder(order_id.to_owned()))?;
+    let effects = match command {
+        OperatorCommand::Retry => saga::retry(&saga, state.now(), timeouts)?,
+        OperatorCommand::Cancel => saga::operator_cancel(&saga)?,
+    };
+    apply_effects(state, order_id, effects).map_err(storage)
+}
+
+/// What an operator asks of a parked order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorCommand {
+    Retry,
+    Cancel,
 }
 
 /// Orders refuses customers it has not seen open an account.

@@ -38,6 +38,15 @@ pub struct Settings {
     /// Deadline for payments to authorize or decline, in milliseconds.
     #[arg(long, env = "ORDERS_PAYMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub payment_timeout_ms: i64,
+    /// Deadline for shipping to ship a confirmed order, in milliseconds (doubled per retry).
+    #[arg(long, env = "ORDERS_SHIPMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub shipment_timeout_ms: i64,
+    /// Deadline for payments to capture a shipped order, in milliseconds (doubled per retry).
+    #[arg(long, env = "ORDERS_CAPTURE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub capture_timeout_ms: i64,
+    /// Retries of a shipment or a capture before the order is parked for an operator.
+    #[arg(long, env = "ORDERS_MAX_RETRIES", default_value_t = 3)]
+    pub max_retries: u32,
 }
 
 impl Default for Settings {
@@ -45,6 +54,9 @@ impl Default for Settings {
         Settings {
             reservation_timeout_ms: 10_000,
             payment_timeout_ms: 10_000,
+            shipment_timeout_ms: 30_000,
+            capture_timeout_ms: 10_000,
+            max_retries: 3,
         }
     }
 }
@@ -54,6 +66,9 @@ impl Settings {
         saga::Timeouts {
             reservation_ms: self.reservation_timeout_ms,
             payment_ms: self.payment_timeout_ms,
+            shipment_ms: self.shipment_timeout_ms,
+            capture_ms: self.capture_timeout_ms,
+            max_retries: self.max_retries,
         }
     }
 }
@@ -83,6 +98,7 @@ impl Service for Orders {
         EventType::PaymentCaptured,
         EventType::Shipped,
         EventType::DeadlinePassed,
+        EventType::CaptureFailed,
     ];
     /// Catalog facts, opened accounts, and every saga decision.
     const FOLDS: &'static [EventType] = &[
@@ -99,6 +115,8 @@ impl Service for Orders {
         EventType::PaymentCaptureRequested,
         EventType::PaymentVoidRequested,
         EventType::PaymentRefundRequested,
+        EventType::ShipmentRequested,
+        EventType::OrderParked,
     ];
     type Settings = Settings;
 

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use events::codec::wire_name;
 use events::orders::{
     CancellationReason, DeadlinePassed, OrderCancelled, OrderCompleted, OrderConfirmed, OrderLine,
-    OrderPlaced, OrderRejected, PaymentCaptureRequested, PaymentRefundRequested, PaymentRequested,
-    PaymentVoidRequested, SagaStep,
+    OrderParked, OrderPlaced, OrderRejected, PaymentCaptureRequested, PaymentRefundRequested,
+    PaymentRequested, PaymentVoidRequested, SagaStep, ShipmentRequested,
 };
 use events::{Event, Timestamp};
 
@@ -36,6 +36,8 @@ pub enum Status {
     Completed,
     Rejected,
     Cancelled,
+    /// Parked: a step failed after its retries; an operator retries or cancels the order.
+    NeedsAttention,
 }
 
 impl Status {
@@ -56,6 +58,7 @@ impl Status {
             Status::Completed => "completed",
             Status::Rejected => "rejected",
             Status::Cancelled => "cancelled",
+            Status::NeedsAttention => "needs_attention",
         }
     }
 }
@@ -79,6 +82,12 @@ pub struct Saga {
     pub refunds_requested: Vec<String>,
     pub placed_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Retries of the current step (shipment or capture) so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The step a parked order is waiting on.
+    #[serde(default)]
+    pub parked_step: Option<SagaStep>,
 }
 
 /// How long each participant gets.
@@ -86,6 +95,19 @@ pub struct Saga {
 pub struct Timeouts {
     pub reservation_ms: i64,
     pub payment_ms: i64,
+    /// Shipping's time to ship a confirmed order (doubled at each retry).
+    pub shipment_ms: i64,
+    /// Payments' time to capture a shipped order (doubled at each retry).
+    pub capture_ms: i64,
+    /// Retries of a shipment or capture before the order is parked.
+    pub max_retries: u32,
+}
+
+impl Timeouts {
+    /// The deadline of attempt `attempt` (0 = the first) of a step that takes `base_ms`.
+    fn backoff(base_ms: i64, attempt: u32) -> i64 {
+        base_ms.saturating_mul(1 << attempt.min(10))
+    }
 }
 
 /// What a transition asks the runtime to do.
@@ -195,7 +217,11 @@ pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> V
                 currency: saga.currency.clone(),
                 authorization_id: Some(authorized.authorization_id.clone()),
             };
-            vec![Effect::ClearDeadline, Effect::Emit(event.into())]
+            let at = now.plus_millis(timeouts.shipment_ms);
+            vec![
+                deadline(&saga.order_id, SagaStep::Shipment, at),
+                Effect::Emit(event.into()),
+            ]
         }
         (status, Event::PaymentAuthorized(late))
             if (status == Status::Cancelled || status == Status::Rejected)
@@ -208,22 +234,49 @@ pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> V
             };
             vec![Effect::Emit(void.into())]
         }
-        (Status::Confirmed, Event::Shipped(_)) => {
-            let capture = PaymentCaptureRequested {
-                order_id: saga.order_id.clone(),
-                authorization_id: saga.authorization_id.clone().unwrap_or_default(),
-                amount_minor: saga.total_minor,
-                currency: saga.currency.clone(),
-            };
-            vec![Effect::Emit(capture.into())]
+        (Status::Confirmed, Event::Shipped(_)) => capture(saga, now, timeouts, 0),
+        (Status::NeedsAttention, Event::Shipped(_))
+            if saga.parked_step == Some(SagaStep::Shipment) =>
+        {
+            // shipping shipped after all: carry on
+            capture(saga, now, timeouts, 0)
         }
-        (Status::Shipped, Event::PaymentCaptured(_)) => {
+        (Status::Shipped | Status::NeedsAttention, Event::PaymentCaptured(_))
+            if saga.status == Status::Shipped || saga.parked_step == Some(SagaStep::Capture) =>
+        {
             let completed = OrderCompleted {
                 order_id: saga.order_id.clone(),
                 customer_id: saga.customer_id.clone(),
             };
-            vec![Effect::Emit(completed.into())]
+            vec![Effect::ClearDeadline, Effect::Emit(completed.into())]
         }
+        (Status::Confirmed, Event::DeadlinePassed(passed)) if passed.step == SagaStep::Shipment => {
+            if saga.attempts < timeouts.max_retries {
+                request_shipment(saga, now, timeouts, saga.attempts + 1)
+            } else {
+                let reason = format!(
+                    "shipping did not ship in time, {} retries",
+                    timeouts.max_retries
+                );
+                park(saga, SagaStep::Shipment, reason)
+            }
+        }
+        (Status::Shipped, Event::DeadlinePassed(passed)) if passed.step == SagaStep::Capture => {
+            if saga.attempts < timeouts.max_retries {
+                capture(saga, now, timeouts, saga.attempts + 1)
+            } else {
+                let reason = format!(
+                    "payments did not capture in time, {} retries",
+                    timeouts.max_retries
+                );
+                park(saga, SagaStep::Capture, reason)
+            }
+        }
+        (Status::Shipped, Event::CaptureFailed(failed)) => park(
+            saga,
+            SagaStep::Capture,
+            format!("payments cannot capture: {}", failed.reason),
+        ),
         (status, Event::PaymentCaptured(captured))
             if status != Status::Shipped
                 && status != Status::Completed
@@ -239,6 +292,106 @@ pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> V
             vec![Effect::Emit(refund.into())]
         }
         _ => vec![],
+    }
+}
+
+/// Asks payments to capture (again, for `attempt` > 0) and sets the capture deadline.
+fn capture(saga: &Saga, now: Timestamp, timeouts: Timeouts, attempt: u32) -> Vec<Effect> {
+    let capture = PaymentCaptureRequested {
+        order_id: saga.order_id.clone(),
+        authorization_id: saga.authorization_id.clone().unwrap_or_default(),
+        amount_minor: saga.total_minor,
+        currency: saga.currency.clone(),
+    };
+    let at = now.plus_millis(Timeouts::backoff(timeouts.capture_ms, attempt));
+    vec![
+        Effect::Emit(capture.into()),
+        deadline(&saga.order_id, SagaStep::Capture, at),
+    ]
+}
+
+/// Asks shipping (again) to ship and sets the shipment deadline.
+fn request_shipment(saga: &Saga, now: Timestamp, timeouts: Timeouts, attempt: u32) -> Vec<Effect> {
+    let request = ShipmentRequested {
+        order_id: saga.order_id.clone(),
+        customer_id: saga.customer_id.clone(),
+        lines: saga.lines.clone(),
+        attempt,
+    };
+    let at = now.plus_millis(Timeouts::backoff(timeouts.shipment_ms, attempt));
+    vec![
+        Effect::Emit(request.into()),
+        deadline(&saga.order_id, SagaStep::Shipment, at),
+    ]
+}
+
+/// Gives up on a step: the order waits for an operator (support opens a ticket).
+fn park(saga: &Saga, step: SagaStep, reason: String) -> Vec<Effect> {
+    let parked = OrderParked {
+        order_id: saga.order_id.clone(),
+        customer_id: saga.customer_id.clone(),
+        step,
+        reason,
+    };
+    vec![Effect::ClearDeadline, Effect::Emit(parked.into())]
+}
+
+/// Why an operator command does nothing to an order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OperatorError {
+    #[error(
+        "order {order_id} is {status}: only an order that needs attention can be retried or cancelled"
+    )]
+    NotParked {
+        order_id: String,
+        status: &'static str,
+    },
+}
+
+/// `orders.retry` on a parked order: re-issue the step it waits on, with fresh retries.
+/// Retrying an order whose retry is already under way changes nothing.
+pub fn retry(
+    saga: &Saga,
+    now: Timestamp,
+    timeouts: Timeouts,
+) -> Result<Vec<Effect>, OperatorError> {
+    match (saga.status, saga.parked_step) {
+        (Status::NeedsAttention, Some(SagaStep::Shipment)) => {
+            Ok(request_shipment(saga, now, timeouts, 0))
+        }
+        (Status::NeedsAttention, Some(_)) => Ok(capture(saga, now, timeouts, 0)),
+        (Status::Confirmed | Status::Shipped, _) if saga.parked_step.is_some() => Ok(vec![]),
+        (status, _) => Err(OperatorError::NotParked {
+            order_id: saga.order_id.clone(),
+            status: status.as_str(),
+        }),
+    }
+}
+
+/// `orders.cancel` on a parked order: release the money (payments voids an authorization and
+/// refunds a capture) and cancel. Cancelling a cancelled order changes nothing.
+pub fn operator_cancel(saga: &Saga) -> Result<Vec<Effect>, OperatorError> {
+    match saga.status {
+        Status::NeedsAttention => {
+            let mut effects = cancel(
+                saga,
+                CancellationReason::CancelledByOperator,
+                "cancelled by an operator".into(),
+            );
+            if let Some(authorization_id) = &saga.authorization_id {
+                let void = PaymentVoidRequested {
+                    order_id: saga.order_id.clone(),
+                    authorization_id: authorization_id.clone(),
+                };
+                effects.push(Effect::Emit(void.into()));
+            }
+            Ok(effects)
+        }
+        Status::Cancelled if saga.parked_step.is_some() => Ok(vec![]),
+        status => Err(OperatorError::NotParked {
+            order_id: saga.order_id.clone(),
+            status: status.as_str(),
+        }),
     }
 }
 
@@ -268,6 +421,16 @@ pub fn apply(saga: Option<&Saga>, event: &Event, at: Timestamp) -> Option<Saga> 
         Event::OrderConfirmed(confirmed) => {
             next.status = Status::Confirmed;
             next.authorization_id = confirmed.authorization_id.clone();
+            next.attempts = 0;
+        }
+        Event::ShipmentRequested(request) => {
+            next.status = Status::Confirmed;
+            next.attempts = request.attempt;
+        }
+        Event::OrderParked(parked) => {
+            next.status = Status::NeedsAttention;
+            next.parked_step = Some(parked.step);
+            next.reason = Some(format!("needs_attention: {}", parked.reason));
         }
         Event::OrderRejected(rejected) => {
             next.status = Status::Rejected;
@@ -282,6 +445,13 @@ pub fn apply(saga: Option<&Saga>, event: &Event, at: Timestamp) -> Option<Saga> 
             ));
         }
         Event::PaymentCaptureRequested(_) => {
+            // a retry while shipped counts an attempt; the first request (or an operator's
+            // retry of a parked order) starts from none
+            next.attempts = if saga.status == Status::Shipped {
+                saga.attempts + 1
+            } else {
+                0
+            };
             next.status = Status::Shipped;
             next.capture_requested = true;
         }
@@ -316,5 +486,7 @@ fn new_saga(placed: &OrderPlaced, at: Timestamp) -> Saga {
         refunds_requested: vec![],
         placed_at: at,
         updated_at: at,
+        attempts: 0,
+        parked_step: None,
     }
 }

@@ -18,6 +18,9 @@ use proptest::prelude::*;
 const TIMEOUTS: Timeouts = Timeouts {
     reservation_ms: 1_000,
     payment_ms: 1_000,
+    shipment_ms: 1_000,
+    capture_ms: 1_000,
+    max_retries: 2,
 };
 
 /// How the participants behave in one run.

@@ -3,10 +3,10 @@
 //! payments that live handling, API commands and rebuilds share.
 
 use events::Event;
-use events::orders::PaymentRequested;
+use events::orders::{PaymentCaptureRequested, PaymentRequested};
 use events::payments::{
-    AccountOpened, DeclineReason, PaymentAuthorized, PaymentCaptured, PaymentDeclined,
-    PaymentRefunded, PaymentVoided,
+    AccountOpened, CaptureFailed, DeclineReason, PaymentAuthorized, PaymentCaptured,
+    PaymentDeclined, PaymentRefunded, PaymentVoided,
 };
 use runtime::{ApiError, HandleError, State, StateError};
 
@@ -76,7 +76,7 @@ pub fn decide(
             let account = ACCOUNTS.load(state, &request.customer_id)?;
             return Ok(vec![authorize(request, account.as_ref(), decline_rate)]);
         }
-        Event::PaymentCaptureRequested(request) => (&request.order_id, Operation::Capture),
+        Event::PaymentCaptureRequested(request) => return capture(state, request),
         Event::PaymentVoidRequested(request) => (&request.order_id, Operation::Void),
         Event::PaymentRefundRequested(request) => (&request.order_id, Operation::Refund),
         _ => return Ok(vec![]),
@@ -90,8 +90,51 @@ pub fn decide(
     if !ACCOUNTS.contains(state, &payment.customer_id)? {
         return Err(PaymentsError::PaymentWithoutAccount(order_id.clone()).into());
     }
+    // a void of a captured payment gives the money back: the intent is to release it
+    let operation = match (operation, payment.status) {
+        (Operation::Void, PaymentStatus::Captured) => Operation::Refund,
+        (operation, _) => operation,
+    };
     // `None`: repeated or out of order, nothing to do
     Ok(settle(&payment, operation).into_iter().collect())
+}
+
+/// A capture request gets an answer whatever the payment's state: captured (again, for a
+/// payment already captured, whose first answer the saga may have missed), or failed.
+fn capture(
+    state: &State<'_>,
+    request: &PaymentCaptureRequested,
+) -> Result<Vec<Event>, HandleError> {
+    let failed = |reason: String| -> Result<Vec<Event>, HandleError> {
+        let failed = CaptureFailed {
+            order_id: request.order_id.clone(),
+            authorization_id: request.authorization_id.clone(),
+            reason,
+        };
+        Ok(vec![failed.into()])
+    };
+    let Some(payment) = PAYMENTS.load(state, &request.order_id)? else {
+        return failed("the order has no payment".into());
+    };
+    if payment.authorization_id != request.authorization_id {
+        return failed(format!(
+            "the request names authorization {}, the order's is {}",
+            request.authorization_id, payment.authorization_id
+        ));
+    }
+    match payment.status {
+        PaymentStatus::Authorized => Ok(settle(&payment, Operation::Capture).into_iter().collect()),
+        PaymentStatus::Captured => {
+            let captured = PaymentCaptured {
+                order_id: payment.order_id.clone(),
+                authorization_id: payment.authorization_id.clone(),
+                amount_minor: payment.amount_minor,
+                currency: payment.currency.clone(),
+            };
+            Ok(vec![captured.into()])
+        }
+        status => failed(format!("the payment is {status:?}").to_lowercase()),
+    }
 }
 
 /// A new account, as requested; refused if the customer has one.

@@ -94,19 +94,44 @@ fn capture_void_and_refund_happen_at_most_once() {
         .then_types(&[EventType::PaymentCaptured]);
     let captured = account(&shop);
     assert_eq!((captured.held_minor, captured.captured_minor), (0, 100));
-    let shop = shop.when(capture).then([]).when(void("o1")).then([]);
+    // a repeated capture is answered with the capture again, and moves no money
+    let shop = shop
+        .when(capture.clone())
+        .then_types(&[EventType::PaymentCaptured]);
     assert_eq!(account(&shop), captured);
     let shop = shop
         .when(refund.clone())
         .then_types(&[EventType::PaymentRefunded]);
     assert_eq!(account(&shop).captured_minor, 0);
-    let shop = shop.when(refund).then([]);
-    assert_eq!(account(&shop).captured_minor, 0);
+    let shop = shop.when(refund).then([]).when(void("o1")).then([]);
+    assert_eq!(account(&shop).captured_minor, 0, "refunded once");
+    // a capture that cannot be made says so
+    let shop = shop.when(capture);
+    let emitted = shop.emitted_events();
+    let [Event::CaptureFailed(failed)] = emitted.as_slice() else {
+        panic!("expected capture_failed, got {emitted:?}")
+    };
+    assert!(failed.reason.contains("refunded"), "{}", failed.reason);
 
     let shop = shop
         .when(request("o2", "c", 100))
         .when(void("o2"))
         .then_types(&[EventType::PaymentVoided]);
+    assert_eq!(account(&shop).available_minor(), 150);
+
+    // a void of a captured payment refunds it: the money goes back either way
+    let capture_o3: Event = PaymentCaptureRequested {
+        order_id: "o3".into(),
+        authorization_id: "auth-o3".into(),
+        amount_minor: 100,
+        currency: "EUR".into(),
+    }
+    .into();
+    let shop = shop
+        .when(request("o3", "c", 100))
+        .when(capture_o3)
+        .when(void("o3"))
+        .then_types(&[EventType::PaymentRefunded]);
     assert_eq!(account(&shop).available_minor(), 150);
 }
 

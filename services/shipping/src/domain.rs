@@ -3,7 +3,7 @@
 //! `shipments` tree that live handling and rebuilds share.
 
 use events::inventory::StockLine;
-use events::orders::OrderConfirmed;
+use events::orders::OrderLine;
 use events::shipping::{Delivered, ShipmentCreated, Shipped};
 use events::{Event, Timestamp};
 use runtime::{ApiError, HandleError, State, StateError};
@@ -53,10 +53,31 @@ pub fn decide(
             if SHIPMENTS.contains(state, &confirmed.order_id)? {
                 return Ok(vec![]);
             }
-            let (created, shipped) = create(confirmed);
+            let (created, shipped) = create(
+                &confirmed.order_id,
+                &confirmed.customer_id,
+                &confirmed.lines,
+            );
             let at = now.plus_millis(settings.ship_delay_ms);
             state.schedule(&format!("ship/{}", confirmed.order_id), at, shipped)?;
             Ok(vec![created])
+        }
+        // the saga asks again: create what is missing, re-arm a lost timer, or repeat the fact
+        Event::ShipmentRequested(request) => {
+            let order_id = &request.order_id;
+            let at = now.plus_millis(settings.ship_delay_ms);
+            match SHIPMENTS.load(state, order_id)? {
+                None => {
+                    let (created, shipped) = create(order_id, &request.customer_id, &request.lines);
+                    state.schedule(&format!("ship/{order_id}"), at, shipped)?;
+                    Ok(vec![created])
+                }
+                Some(shipment) if shipment.status == ShipmentStatus::Created => {
+                    state.schedule(&format!("ship/{order_id}"), at, shipped_event(&shipment))?;
+                    Ok(vec![])
+                }
+                Some(shipment) => Ok(vec![shipped_event(&shipment)]),
+            }
         }
         // `evolve` has already recorded the parcel as shipped
         Event::Shipped(shipped) => {
@@ -71,12 +92,21 @@ pub fn decide(
     }
 }
 
+/// `shipping.shipped` for a shipment.
+fn shipped_event(shipment: &Shipment) -> Event {
+    Shipped {
+        order_id: shipment.order_id.clone(),
+        shipment_id: shipment.shipment_id.clone(),
+        tracking_number: shipment.tracking_number.clone(),
+    }
+    .into()
+}
+
 /// The event announcing a confirmed order's shipment, and the event to publish when the
 /// parcel leaves.
-pub fn create(confirmed: &OrderConfirmed) -> (Event, Event) {
-    let shipment_id = events::validate::derived_id("ship-", &confirmed.order_id);
-    let lines: Vec<StockLine> = confirmed
-        .lines
+pub fn create(order_id: &str, customer_id: &str, order_lines: &[OrderLine]) -> (Event, Event) {
+    let shipment_id = events::validate::derived_id("ship-", order_id);
+    let lines: Vec<StockLine> = order_lines
         .iter()
         .map(|line| StockLine {
             sku: line.sku.clone(),
@@ -84,15 +114,15 @@ pub fn create(confirmed: &OrderConfirmed) -> (Event, Event) {
         })
         .collect();
     let created = ShipmentCreated {
-        order_id: confirmed.order_id.clone(),
+        order_id: order_id.to_owned(),
         shipment_id: shipment_id.clone(),
-        customer_id: confirmed.customer_id.clone(),
+        customer_id: customer_id.to_owned(),
         lines,
     };
     let shipped = Shipped {
-        order_id: confirmed.order_id.clone(),
+        order_id: order_id.to_owned(),
         shipment_id,
-        tracking_number: tracking_number(&confirmed.order_id),
+        tracking_number: tracking_number(order_id),
     };
     (created.into(), shipped.into())
 }
@@ -154,7 +184,11 @@ mod tests {
         else {
             panic!()
         };
-        let (created, shipped_event) = create(&confirmed);
+        let (created, shipped_event) = create(
+            &confirmed.order_id,
+            &confirmed.customer_id,
+            &confirmed.lines,
+        );
         assert_eq!(created.event_type(), events::EventType::ShipmentCreated);
         assert_eq!(shipped_event.event_type(), events::EventType::Shipped);
         let shipment = apply(None, &created).unwrap();

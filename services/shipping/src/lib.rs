@@ -50,6 +50,7 @@ impl Service for Shipping {
     const TREES: &'static [&'static str] = store::TREES;
     const CONSUMES: &'static [EventType] = &[
         EventType::OrderConfirmed,
+        EventType::ShipmentRequested,
         EventType::Shipped,
         EventType::Delivered,
     ];

@@ -37,6 +37,7 @@ pub fn summary(event: &Event) -> String {
         Event::PaymentCaptured(e) => format!("captured {} {}", money(e.amount_minor), e.currency),
         Event::PaymentVoided(e) => format!("voided {} {}", money(e.amount_minor), e.currency),
         Event::Shipped(e) => format!("shipped, tracking {}", e.tracking_number),
+        Event::OrderParked(e) => format!("needs attention: {}", e.reason),
         other => other.event_type().to_string(),
     }
 }
@@ -82,18 +83,30 @@ impl From<SupportError> for ApiError {
 /// What happens because of an order event: a cancelled order gets one system ticket, with
 /// the order's timeline so far (`evolve` has already added the cancellation to it).
 pub fn decide(state: &State<'_>, event: &Event) -> Result<Vec<Event>, StateError> {
-    let Event::OrderCancelled(cancelled) = event else {
-        return Ok(vec![]);
+    let (order_id, customer_id, message) = match event {
+        Event::OrderCancelled(cancelled) => (
+            &cancelled.order_id,
+            &cancelled.customer_id,
+            cancellation_message(cancelled),
+        ),
+        Event::OrderParked(parked) => (
+            &parked.order_id,
+            &parked.customer_id,
+            format!(
+                "order needs attention ({} step): {}; retry or cancel it",
+                wire_name(&parked.step),
+                parked.reason
+            ),
+        ),
+        _ => return Ok(vec![]),
     };
-    let order_id = &cancelled.order_id;
     if TICKETS.contains(state, &system_ticket_id(order_id))? {
         return Ok(vec![]);
     }
     let timeline = TIMELINES.load(state, order_id)?.unwrap_or_default();
-    let message = cancellation_message(cancelled);
     Ok(vec![system_ticket(
         order_id,
-        &cancelled.customer_id,
+        customer_id,
         message,
         timeline,
     )])
@@ -108,6 +121,9 @@ pub fn cancellation_message(cancelled: &OrderCancelled) -> String {
         }
         CancellationReason::ReservationTimedOut => {
             "inventory did not answer in time; order cancelled".to_owned()
+        }
+        CancellationReason::CancelledByOperator => {
+            format!("order cancelled by an operator: {}", cancelled.detail)
         }
         CancellationReason::Unknown => format!("order cancelled: {}", cancelled.detail),
     }

@@ -22,7 +22,7 @@ use events::{Envelope, Event, EventType};
 use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
 
 /// The events that make up an order's timeline: what support consumes.
-const TIMELINE: [EventType; 13] = [
+const TIMELINE: [EventType; 14] = [
     EventType::OrderPlaced,
     EventType::OrderConfirmed,
     EventType::OrderRejected,
@@ -36,17 +36,18 @@ const TIMELINE: [EventType; 13] = [
     EventType::PaymentCaptured,
     EventType::PaymentVoided,
     EventType::Shipped,
+    EventType::OrderParked,
 ];
 
 /// What support folds: the timeline events and its own ticket events.
-const FOLDS: [EventType; 15] = {
-    let mut folds = [EventType::TicketOpened; 15];
+const FOLDS: [EventType; 16] = {
+    let mut folds = [EventType::TicketOpened; 16];
     let mut index = 0;
     while index < TIMELINE.len() {
         folds[index] = TIMELINE[index];
         index += 1;
     }
-    folds[14] = EventType::TicketResolved;
+    folds[15] = EventType::TicketResolved;
     folds
 };
 
