@@ -251,26 +251,10 @@ pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> V
             vec![Effect::ClearDeadline, Effect::Emit(completed.into())]
         }
         (Status::Confirmed, Event::DeadlinePassed(passed)) if passed.step == SagaStep::Shipment => {
-            if saga.attempts < timeouts.max_retries {
-                request_shipment(saga, now, timeouts, saga.attempts + 1)
-            } else {
-                let reason = format!(
-                    "shipping did not ship in time, {} retries",
-                    timeouts.max_retries
-                );
-                park(saga, SagaStep::Shipment, reason)
-            }
+            retry_or_park(saga, now, timeouts, SagaStep::Shipment)
         }
         (Status::Shipped, Event::DeadlinePassed(passed)) if passed.step == SagaStep::Capture => {
-            if saga.attempts < timeouts.max_retries {
-                capture(saga, now, timeouts, saga.attempts + 1)
-            } else {
-                let reason = format!(
-                    "payments did not capture in time, {} retries",
-                    timeouts.max_retries
-                );
-                park(saga, SagaStep::Capture, reason)
-            }
+            retry_or_park(saga, now, timeouts, SagaStep::Capture)
         }
         (Status::Shipped, Event::CaptureFailed(failed)) => park(
             saga,
@@ -292,6 +276,23 @@ pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> V
             vec![Effect::Emit(refund.into())]
         }
         _ => vec![],
+    }
+}
+
+/// A shipment or capture deadline passed: ask again while retries are left, else park.
+fn retry_or_park(saga: &Saga, now: Timestamp, timeouts: Timeouts, step: SagaStep) -> Vec<Effect> {
+    let attempt = saga.attempts + 1;
+    match step {
+        _ if saga.attempts >= timeouts.max_retries => {
+            let who = match step {
+                SagaStep::Shipment => "shipping did not ship",
+                _ => "payments did not capture",
+            };
+            let reason = format!("{who} in time, {} retries", timeouts.max_retries);
+            park(saga, step, reason)
+        }
+        SagaStep::Shipment => request_shipment(saga, now, timeouts, attempt),
+        _ => capture(saga, now, timeouts, attempt),
     }
 }
 
