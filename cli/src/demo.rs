@@ -191,9 +191,8 @@ fn report(results: &[Outcome], voided: bool) -> bool {
 }
 
 async fn print_open_tickets(api: &ApiClient) -> anyhow::Result<()> {
-    let tickets: events::api::TicketList = api
-        .call("support", "list", &events::api::ListTickets::default())
-        .await?;
+    let request = events::api::ListTickets::default();
+    let tickets = crate::client::call_every_page(api, "support", "list", request).await?;
     println!(
         "    support tickets open: {}",
         tickets

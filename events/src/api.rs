@@ -28,6 +28,23 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("support", "resolve"),
 ];
 
+// ---- paging: `catalog.list`, `orders.list` and `support.list` ----
+//
+// A list request names how many items it wants (`limit`) and where to start (`cursor`: the
+// previous reply's `next_cursor`, opaque; none for the first page). Items come in key order;
+// a reply's `next_cursor` is `None` exactly when no item follows its last one.
+
+/// Items in a page when the request gives no `limit`.
+pub const DEFAULT_PAGE_LIMIT: u32 = 100;
+
+/// The largest `limit` a list request may give (0 and anything above are a 400).
+pub const MAX_PAGE_LIMIT: u32 = 1000;
+
+/// A page stops before its items would pass this many bytes of JSON, so that a reply stays
+/// well under the broker's `max_payload` (1 MiB by default). An item larger than this on its
+/// own is sent alone in its page.
+pub const MAX_PAGE_BYTES: usize = 512 * 1024;
+
 // ---- catalog ----
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,9 +87,21 @@ pub struct Product {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Empty {}
 
+/// `catalog.list`: one page of products in sku order (see [`DEFAULT_PAGE_LIMIT`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListProducts {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductList {
     pub products: Vec<Product>,
+    /// The next page's `cursor`; `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 // ---- inventory ----
@@ -167,10 +196,15 @@ pub struct OrderRequest {
     pub order_id: String,
 }
 
+/// `orders.list`: one page of orders in order id order (see [`DEFAULT_PAGE_LIMIT`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListOrders {
     #[serde(default)]
     pub customer_id: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// An order as the orders service sees it. `status` is one of `placed`, `awaiting_payment`,
@@ -200,6 +234,9 @@ impl Order {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderList {
     pub orders: Vec<Order>,
+    /// The next page's `cursor`; `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 // ---- shipping ----
@@ -223,10 +260,15 @@ pub struct OpenTicket {
     pub message: String,
 }
 
+/// `support.list`: one page of tickets in ticket id order (see [`DEFAULT_PAGE_LIMIT`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListTickets {
     #[serde(default)]
     pub order_id: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,4 +295,7 @@ pub struct Ticket {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketList {
     pub tickets: Vec<Ticket>,
+    /// The next page's `cursor`; `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }

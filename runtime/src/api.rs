@@ -15,6 +15,7 @@ use crate::store::command::CommandError;
 use crate::store::outbox::Producer;
 use crate::store::state::{State, StateError};
 use crate::store::{Store, StoreError};
+use crate::tree::PageError;
 
 /// The largest request body an endpoint reads; larger ones get a 413.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -65,6 +66,16 @@ impl From<StateError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::internal(error.to_string())
+    }
+}
+
+/// A bad `limit` or `cursor` is the client's (400); anything else is the service's (500).
+impl From<PageError> for ApiError {
+    fn from(error: PageError) -> Self {
+        match error {
+            PageError::Limit(_) | PageError::Cursor(_) => ApiError::bad_request(error.to_string()),
+            PageError::Encode(_) | PageError::Store(_) => ApiError::internal(error.to_string()),
+        }
     }
 }
 

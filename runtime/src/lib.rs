@@ -54,7 +54,7 @@ pub use handler::{HandleError, Incoming};
 pub use service::{Service, ServiceDefinition};
 pub use stats::{RuntimeStats, StatsSnapshot};
 pub use store::{Phase, State, StateError, Store, StoreError};
-pub use tree::Tree;
+pub use tree::{Page, PageError, Tree};
 
 /// A service binary's command line: the runtime's flags and the service's own.
 #[derive(Debug, clap::Parser)]

@@ -1,11 +1,13 @@
 //! [`Tree`]: typed access to one of a service's sled trees, keyed by string (a sku, an order
 //! id) and holding MessagePack values, inside a step ([`State`]) or for queries ([`Store`]).
 //! A service declares each tree once (`pub const STOCK: Tree<Stock> = Tree::new("stock");`)
-//! instead of writing load/save functions for it.
+//! instead of writing load/save functions for it. List endpoints read a tree a [`Page`] at a
+//! time ([`Tree::page`]).
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
+use events::api::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -90,5 +92,247 @@ impl<V: Serialize + DeserializeOwned> Tree<V> {
     /// Every value, in key order (queries).
     pub fn all(&self, store: &Store) -> Result<Vec<V>, StoreError> {
         store.read_all(self.name)
+    }
+
+    /// One page of a list endpoint's reply (queries): in key order after the key `cursor`
+    /// names (from the first key without one), the items `select` makes of the values it
+    /// keeps, at most `limit` of them (default [`DEFAULT_PAGE_LIMIT`], 1 to
+    /// [`MAX_PAGE_LIMIT`]) and no more than fit in `byte_budget` bytes of JSON, though always
+    /// at least one when one is left. `next_cursor` is `None` exactly when no item follows.
+    pub fn page<T: Serialize>(
+        &self,
+        store: &Store,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+        byte_budget: usize,
+        mut select: impl FnMut(V) -> Option<T>,
+    ) -> Result<Page<T>, PageError> {
+        let limit = page_limit(limit)?;
+        let after = cursor.map(cursor_key).transpose()?;
+        let mut page = Page {
+            items: Vec::new(),
+            next_cursor: None,
+        };
+        let (mut bytes, mut last_key) = (0, Vec::new());
+        for entry in store.read_after::<V>(self.name, after.as_deref())? {
+            let (key, value) = entry?;
+            let Some(item) = select(value) else {
+                continue;
+            };
+            // the separating comma counts too
+            let size = json_len(&item)? + usize::from(!page.items.is_empty());
+            let full = page.items.len() == limit || bytes + size > byte_budget;
+            if full && !page.items.is_empty() {
+                page.next_cursor = Some(cursor_of(&last_key));
+                break;
+            }
+            bytes += size;
+            page.items.push(item);
+            last_key = key;
+        }
+        Ok(page)
+    }
+}
+
+/// A page of a list: its items and where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The `cursor` of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Why a page could not be read: a bad `limit` or `cursor` (the client's fault), or storage.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("limit must be between 1 and {MAX_PAGE_LIMIT}, got {0}")]
+    Limit(u32),
+    #[error("cursor {0:?} is not a next_cursor a list reply gave")]
+    Cursor(String),
+    #[error("failed to encode a list item: {0}")]
+    Encode(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn page_limit(limit: Option<u32>) -> Result<usize, PageError> {
+    match limit.unwrap_or(DEFAULT_PAGE_LIMIT) {
+        0 => Err(PageError::Limit(0)),
+        limit if limit > MAX_PAGE_LIMIT => Err(PageError::Limit(limit)),
+        limit => Ok(limit as usize),
+    }
+}
+
+/// A cursor is the last key of a page in lower-case hex: any key a tree can hold, as text that
+/// is safe in JSON and in a shell. Clients treat it as opaque.
+fn cursor_of(key: &[u8]) -> String {
+    key.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn cursor_key(cursor: &str) -> Result<Vec<u8>, PageError> {
+    let invalid = || PageError::Cursor(cursor.chars().take(64).collect());
+    if cursor.is_empty()
+        || !cursor.len().is_multiple_of(2)
+        || !cursor.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(invalid());
+    }
+    (0..cursor.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&cursor[at..at + 2], 16).map_err(|_| invalid()))
+        .collect()
+}
+
+/// The length of `item` as JSON, without building the text.
+fn json_len(item: &impl Serialize) -> Result<usize, PageError> {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, item)
+        .map_err(|error| PageError::Encode(error.to_string()))?;
+    Ok(counter.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{self, THINGS};
+
+    const THINGS_TREE: Tree<String> = Tree::new(THINGS);
+
+    /// A store whose `things` tree holds `count` values of `width` characters under keys
+    /// `k000`, `k001`, …
+    fn store_with(count: usize, width: usize) -> Store {
+        let (store, _) = test_support::store();
+        let tree = store.tree(THINGS).expect("things");
+        for n in 0..count {
+            let value = format!("{n:0width$}");
+            let bytes = events::codec::to_bytes(&value).expect("encode");
+            tree.insert(format!("k{n:03}"), bytes).expect("insert");
+        }
+        store
+    }
+
+    /// Follows the cursors from the first page to the last; every page's items.
+    fn pages(
+        store: &Store,
+        limit: Option<u32>,
+        budget: usize,
+        select: impl Fn(String) -> Option<String>,
+    ) -> Vec<Vec<String>> {
+        let mut pages = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = THINGS_TREE
+                .page(store, cursor.as_deref(), limit, budget, &select)
+                .expect("page");
+            pages.push(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return pages,
+            }
+        }
+    }
+
+    #[test]
+    fn following_the_cursors_gives_every_item_once_in_key_order() {
+        let store = store_with(25, 3);
+        let pages = pages(&store, Some(10), usize::MAX, Some);
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [10, 10, 5]);
+        let all: Vec<String> = pages.concat();
+        let expected: Vec<String> = (0..25).map(|n| format!("{n:03}")).collect();
+        assert_eq!(all, expected);
+    }
+
+    #[test]
+    fn without_a_limit_a_page_holds_the_default_and_a_full_last_page_has_no_cursor() {
+        let store = store_with(150, 3);
+        let sizes: Vec<usize> = pages(&store, None, usize::MAX, Some)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [100, 50]);
+        let exact = store_with(20, 3);
+        let sizes: Vec<usize> = pages(&exact, Some(10), usize::MAX, Some)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [10, 10], "no empty page after a full last one");
+    }
+
+    #[test]
+    fn a_page_stops_before_its_items_pass_the_byte_budget() {
+        // each item is `"<98 digits>"`: 100 bytes of JSON, 101 with its comma
+        let store = store_with(30, 98);
+        let pages = pages(&store, Some(1000), 1000, Some);
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(
+            sizes,
+            [9, 9, 9, 3],
+            "100 + 8 × 101 = 908 bytes fit in 1000, 1009 do not"
+        );
+        assert_eq!(pages.concat().len(), 30);
+        // an item larger than the budget still comes, alone
+        let sizes: Vec<usize> = self::pages(&store, None, 10, Some)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, vec![1; 30]);
+    }
+
+    #[test]
+    fn a_filter_skips_values_and_the_last_page_ends_with_the_last_match() {
+        let store = store_with(40, 3);
+        let even = |value: String| (value.parse::<u32>().ok()? % 2 == 0).then_some(value);
+        let pages = pages(&store, Some(7), usize::MAX, even);
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [7, 7, 6]);
+        let below_39 = |value: String| (value != "039").then_some(value);
+        let sizes: Vec<usize> = self::pages(&store, Some(39), usize::MAX, below_39)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [39], "nothing matches after the 39th: no next page");
+    }
+
+    #[test]
+    fn bad_limits_and_cursors_are_refused() {
+        let store = store_with(3, 3);
+        for limit in [0, MAX_PAGE_LIMIT + 1, u32::MAX] {
+            let error = THINGS_TREE.page(&store, None, Some(limit), usize::MAX, Some);
+            assert!(
+                matches!(error, Err(PageError::Limit(l)) if l == limit),
+                "{limit}"
+            );
+        }
+        assert!(
+            THINGS_TREE
+                .page(&store, None, Some(MAX_PAGE_LIMIT), usize::MAX, Some)
+                .is_ok()
+        );
+        for cursor in ["", "abc", "zz", "+1", "k000"] {
+            let error = THINGS_TREE.page(&store, Some(cursor), None, usize::MAX, Some);
+            assert!(matches!(error, Err(PageError::Cursor(_))), "{cursor:?}");
+        }
+        // a cursor past every key (the last item was removed since) is an empty last page
+        let page = THINGS_TREE
+            .page(&store, Some(&cursor_of(b"zzz")), None, usize::MAX, Some)
+            .expect("page");
+        assert_eq!(
+            page,
+            Page {
+                items: vec![],
+                next_cursor: None
+            }
+        );
     }
 }

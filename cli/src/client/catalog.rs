@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use events::api::{AddProduct, Empty, Product, ProductList, SkuRequest, UpdateProduct};
+use events::api::{AddProduct, ListProducts, Product, ProductList, SkuRequest, UpdateProduct};
 
-use super::send_and_print;
+use super::{ListRequest, list_and_print, send_and_print};
 use crate::Global;
 use crate::output::{money, table};
 
@@ -31,7 +31,7 @@ pub(crate) enum CatalogCommand {
     Update(UpdateArgs),
     /// Stop selling a product (it stays in the catalog as discontinued).
     Discontinue { sku: String },
-    /// List every product.
+    /// List every product, by sku; every page of the list.
     List,
 }
 
@@ -94,15 +94,29 @@ pub(crate) async fn run(global: &Global, command: CatalogCommand) -> anyhow::Res
             send_and_print(global, "catalog", "discontinue", &request, product_table).await
         }
         CatalogCommand::List => {
-            send_and_print(
-                global,
-                "catalog",
-                "list",
-                &Empty {},
-                |list: &ProductList| products_table(&list.products),
-            )
+            let request = ListProducts::default();
+            list_and_print(global, "catalog", "list", request, |list: &ProductList| {
+                products_table(&list.products)
+            })
             .await
         }
+    }
+}
+
+impl ListRequest for ListProducts {
+    type Page = ProductList;
+
+    fn start_at(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn take_next_cursor(page: &mut ProductList) -> Option<String> {
+        page.next_cursor.take()
+    }
+
+    fn append(all: &mut ProductList, page: ProductList) {
+        all.products.extend(page.products);
+        all.next_cursor = page.next_cursor;
     }
 }
 

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use events::api::{Item, ListOrders, Order, OrderList, OrderRequest, PlaceOrder};
 use runtime::ApiClient;
 
-use super::{call, print, send_and_print};
+use super::{ListRequest, call, list_and_print, print, send_and_print};
 use crate::output::{money, table};
 use crate::{Global, connect};
 
@@ -27,7 +27,8 @@ pub(crate) enum OrderCommand {
     },
     /// Show one order.
     Get { order_id: String },
-    /// List orders, oldest first.
+    /// List orders, oldest first (by order id: shopctl's order ids are time-ordered UUIDv7);
+    /// every page of the list.
     List {
         #[arg(long)]
         customer: Option<String>,
@@ -54,12 +55,30 @@ pub(crate) async fn run(global: &Global, command: OrderCommand) -> anyhow::Resul
         OrderCommand::List { customer } => {
             let request = ListOrders {
                 customer_id: customer,
+                ..ListOrders::default()
             };
-            send_and_print(global, "orders", "list", &request, |list: &OrderList| {
+            list_and_print(global, "orders", "list", request, |list: &OrderList| {
                 orders_table(&list.orders)
             })
             .await
         }
+    }
+}
+
+impl ListRequest for ListOrders {
+    type Page = OrderList;
+
+    fn start_at(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn take_next_cursor(page: &mut OrderList) -> Option<String> {
+        page.next_cursor.take()
+    }
+
+    fn append(all: &mut OrderList, page: OrderList) {
+        all.orders.extend(page.orders);
+        all.next_cursor = page.next_cursor;
     }
 }
 

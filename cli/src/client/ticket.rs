@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use events::api::{ListTickets, OpenTicket, ResolveTicket, Ticket, TicketList};
 
-use super::send_and_print;
+use super::{ListRequest, list_and_print, send_and_print};
 use crate::Global;
 use crate::output::table;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TicketCommand {
-    /// List support tickets.
+    /// List support tickets, by ticket id; every page of the list.
     List {
         #[arg(long)]
         order: Option<String>,
@@ -36,8 +36,11 @@ pub(crate) enum TicketCommand {
 pub(crate) async fn run(global: &Global, command: TicketCommand) -> anyhow::Result<ExitCode> {
     match command {
         TicketCommand::List { order } => {
-            let request = ListTickets { order_id: order };
-            send_and_print(global, "support", "list", &request, |list: &TicketList| {
+            let request = ListTickets {
+                order_id: order,
+                ..ListTickets::default()
+            };
+            list_and_print(global, "support", "list", request, |list: &TicketList| {
                 tickets_table(&list.tickets)
             })
             .await
@@ -64,6 +67,23 @@ pub(crate) async fn run(global: &Global, command: TicketCommand) -> anyhow::Resu
             };
             send_and_print(global, "support", "resolve", &request, ticket_table).await
         }
+    }
+}
+
+impl ListRequest for ListTickets {
+    type Page = TicketList;
+
+    fn start_at(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn take_next_cursor(page: &mut TicketList) -> Option<String> {
+        page.next_cursor.take()
+    }
+
+    fn append(all: &mut TicketList, page: TicketList) {
+        all.tickets.extend(page.tickets);
+        all.next_cursor = page.next_cursor;
     }
 }
 

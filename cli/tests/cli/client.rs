@@ -172,6 +172,34 @@ async fn client_commands_work_and_print_stable_tables() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_commands_follow_the_pages_to_the_last_one() {
+    let shop = Shop::start().await;
+    // three pages of the default 100
+    for n in 0..205 {
+        let product = events::api::AddProduct {
+            sku: format!("SKU-{n:03}"),
+            name: format!("product {n}"),
+            description: String::new(),
+            price_minor: 100,
+            currency: "EUR".into(),
+        };
+        let _: serde_json::Value = shop
+            .api
+            .call("catalog", "add", &product)
+            .await
+            .expect("add");
+    }
+    let table = stdout(&shop.shopctl(&["catalog", "list"]).await);
+    assert_eq!(table.lines().count(), 1 + 205, "a header and every product");
+    let json = stdout(&shop.shopctl(&["catalog", "list", "--json"]).await);
+    let list: events::api::ProductList = serde_json::from_str(&json).expect("one reply");
+    let skus: Vec<String> = list.products.into_iter().map(|p| p.sku).collect();
+    let expected: Vec<String> = (0..205).map(|n| format!("SKU-{n:03}")).collect();
+    assert_eq!(skus, expected, "every product once, by sku");
+    assert_eq!(list.next_cursor, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_get_update_and_discontinue_work_and_print_stable_tables() {
     let shop = Shop::start().await;
     let ok = |output: &std::process::Output| {

@@ -95,3 +95,59 @@ fn every_api_endpoint_is_documented() {
         "docs/api.md has no section for: {missing:?}"
     );
 }
+
+/// The `### \`<endpoint>\`` section of docs/api.md, up to the next heading of any level.
+fn api_section<'d>(docs: &'d str, endpoint: &str) -> &'d str {
+    let heading = format!("### `{endpoint}`");
+    let start = docs
+        .find(&heading)
+        .unwrap_or_else(|| panic!("no section {heading:?} in docs/api.md"));
+    let section = &docs[start + heading.len()..];
+    &section[..section.find("\n#").unwrap_or(section.len())]
+}
+
+/// The field names of a value as JSON.
+fn fields(value: impl serde::Serialize) -> Vec<String> {
+    let value = serde_json::to_value(value).expect("to json");
+    value.as_object().expect("a map").keys().cloned().collect()
+}
+
+#[test]
+fn every_field_of_the_paged_lists_is_documented_in_its_section() {
+    let docs = api_docs();
+    let lists = [
+        (
+            "catalog.list",
+            fields(api::ListProducts::default()),
+            fields(api::ProductList {
+                products: vec![],
+                next_cursor: None,
+            }),
+        ),
+        (
+            "orders.list",
+            fields(api::ListOrders::default()),
+            fields(api::OrderList {
+                orders: vec![],
+                next_cursor: None,
+            }),
+        ),
+        (
+            "support.list",
+            fields(api::ListTickets::default()),
+            fields(api::TicketList {
+                tickets: vec![],
+                next_cursor: None,
+            }),
+        ),
+    ];
+    for (endpoint, request, reply) in lists {
+        let section = api_section(&docs, endpoint);
+        for field in request.iter().chain(&reply) {
+            assert!(
+                section.contains(&format!("| `{field}` |")),
+                "{endpoint} does not document field `{field}` in a table"
+            );
+        }
+    }
+}

@@ -35,6 +35,7 @@ pub(crate) mod outbox;
 pub(crate) mod state;
 pub(crate) mod timers;
 
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -269,6 +270,23 @@ impl Store {
             values.push(decode(tree, &bytes)?);
         }
         Ok(values)
+    }
+
+    /// The keys and values of a tree after `after` (from its first key when `None`), in key
+    /// order, read lazily (query pages).
+    pub(crate) fn read_after<'s, T: DeserializeOwned>(
+        &'s self,
+        tree: &'s str,
+        after: Option<&[u8]>,
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + 's, StoreError> {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let entries = self
+            .known_tree(tree)?
+            .range::<&[u8], _>((start, Bound::Unbounded));
+        Ok(entries.map(move |entry| {
+            let (key, bytes) = entry?;
+            Ok((key.to_vec(), decode(tree, &bytes)?))
+        }))
     }
 
     /// [`Store::flush`] for code already on a blocking thread.

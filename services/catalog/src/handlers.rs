@@ -1,7 +1,9 @@
 //! The catalog's API endpoints: each command decodes its request, decides the event with the
 //! rule from `domain`, and replies with the product as the event left it.
 
-use events::api::{AddProduct, Empty, Product, ProductList, SkuRequest, UpdateProduct};
+use events::api::{
+    AddProduct, ListProducts, MAX_PAGE_BYTES, Product, ProductList, SkuRequest, UpdateProduct,
+};
 use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints, State};
 
@@ -70,8 +72,12 @@ async fn get(api: Api, request: SkuRequest) -> Result<Product, ApiError> {
         .ok_or_else(|| CatalogError::UnknownSku(request.sku.clone()))?)
 }
 
-async fn list(api: Api, _request: Empty) -> Result<ProductList, ApiError> {
+/// One page of products, in sku order.
+async fn list(api: Api, request: ListProducts) -> Result<ProductList, ApiError> {
+    let cursor = request.cursor.as_deref();
+    let page = PRODUCTS.page(api.store(), cursor, request.limit, MAX_PAGE_BYTES, Some)?;
     Ok(ProductList {
-        products: PRODUCTS.all(api.store())?,
+        products: page.items,
+        next_cursor: page.next_cursor,
     })
 }

@@ -1,6 +1,8 @@
 //! Support's API endpoints: `open` and `resolve` (commands), `list` (a query).
 
-use events::api::{ListTickets, OpenTicket, ResolveTicket, Ticket as TicketView, TicketList};
+use events::api::{
+    ListTickets, MAX_PAGE_BYTES, OpenTicket, ResolveTicket, Ticket as TicketView, TicketList,
+};
 use events::support::TicketSource;
 use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints, State};
@@ -69,22 +71,29 @@ async fn open(api: Api, request: OpenTicket) -> Result<TicketView, ApiError> {
     .await
 }
 
+/// One page of tickets (of one order, if the request names it), in ticket id order. Tickets
+/// carry timelines and messages of up to 64 KiB, so a page is often bounded by its bytes.
 async fn list(api: Api, request: ListTickets) -> Result<TicketList, ApiError> {
     if let Some(order_id) = &request.order_id {
         require_id("order_id", order_id)?;
     }
-    let tickets = TICKETS
-        .all(api.store())?
-        .iter()
-        .filter(|ticket| {
-            request
-                .order_id
-                .as_ref()
-                .is_none_or(|order_id| &ticket.order_id == order_id)
-        })
-        .map(view)
-        .collect();
-    Ok(TicketList { tickets })
+    let wanted = |ticket: &Ticket| {
+        request
+            .order_id
+            .as_ref()
+            .is_none_or(|order_id| &ticket.order_id == order_id)
+    };
+    let page = TICKETS.page(
+        api.store(),
+        request.cursor.as_deref(),
+        request.limit,
+        MAX_PAGE_BYTES,
+        |ticket| wanted(&ticket).then(|| view(&ticket)),
+    )?;
+    Ok(TicketList {
+        tickets: page.items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 async fn resolve(api: Api, request: ResolveTicket) -> Result<TicketView, ApiError> {

@@ -48,13 +48,13 @@ async fn the_saga_owner_killed_mid_saga_finishes_every_saga_after_restart() {
         // a deliberate pause, longer each round, so the kills land at different saga steps
         tokio::time::sleep(Duration::from_millis(150 * round)).await;
         // orders may still be starting after the previous kill: then there is nothing to count
+        let every_order = events::api::ListOrders {
+            limit: Some(events::api::MAX_PAGE_LIMIT),
+            ..Default::default()
+        };
         let list = shop
             .api
-            .call::<_, events::api::OrderList>(
-                "orders",
-                "list",
-                &events::api::ListOrders::default(),
-            )
+            .call::<_, events::api::OrderList>("orders", "list", &every_order)
             .await;
         if let Ok(list) = list {
             in_flight_at_kill.push(

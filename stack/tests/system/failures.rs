@@ -73,6 +73,7 @@ async fn a_declined_payment_releases_stock_cancels_and_opens_a_ticket() {
             "list",
             &events::api::ListTickets {
                 order_id: Some(order.order_id.clone()),
+                ..Default::default()
             },
         )
         .await

@@ -6,5 +6,6 @@ mod crashes;
 mod failures;
 mod happy_path;
 mod load;
+mod pages;
 mod rebuild;
 mod reliability;
