@@ -27,6 +27,10 @@ pub(crate) enum OrderCommand {
     },
     /// Show one order.
     Get { order_id: String },
+    /// Re-issue the step a parked (needs_attention) order waits on (operators).
+    Retry { order_id: String },
+    /// Cancel a parked (needs_attention) order and release its money (operators).
+    Cancel { order_id: String },
     /// List orders, oldest first (by order id: shopctl's order ids are time-ordered UUIDv7);
     /// every page of the list.
     List {
@@ -42,16 +46,9 @@ pub(crate) async fn run(global: &Global, command: OrderCommand) -> anyhow::Resul
             items,
             wait,
         } => place(global, customer, items, wait).await,
-        OrderCommand::Get { order_id } => {
-            send_and_print(
-                global,
-                "orders",
-                "get",
-                &OrderRequest { order_id },
-                order_table,
-            )
-            .await
-        }
+        OrderCommand::Get { order_id } => order_call(global, "get", order_id).await,
+        OrderCommand::Retry { order_id } => order_call(global, "retry", order_id).await,
+        OrderCommand::Cancel { order_id } => order_call(global, "cancel", order_id).await,
         OrderCommand::List { customer } => {
             let request = ListOrders {
                 customer_id: customer,
@@ -63,6 +60,18 @@ pub(crate) async fn run(global: &Global, command: OrderCommand) -> anyhow::Resul
             .await
         }
     }
+}
+
+/// `get`, `retry` or `cancel` of one order: prints the order as the call left it.
+async fn order_call(global: &Global, verb: &str, order_id: String) -> anyhow::Result<ExitCode> {
+    send_and_print(
+        global,
+        "orders",
+        verb,
+        &OrderRequest { order_id },
+        order_table,
+    )
+    .await
 }
 
 impl ListRequest for ListOrders {

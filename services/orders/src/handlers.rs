@@ -9,7 +9,7 @@ use events::api::{
 use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints, State};
 
-use crate::domain::{self, CheckoutError};
+use crate::domain::{self, CheckoutError, OperatorCommand};
 use crate::saga::{Saga, Timeouts};
 use crate::store::{CARTS, ORDERS};
 
@@ -20,6 +20,12 @@ pub fn endpoints(endpoints: &mut Endpoints, timeouts: Timeouts) {
         .add("cart_show", cart_show)
         .add("place", move |api, request| place(api, request, timeouts))
         .add("get", get)
+        .add("retry", move |api, request| {
+            operator(api, request, OperatorCommand::Retry, timeouts)
+        })
+        .add("cancel", move |api, request| {
+            operator(api, request, OperatorCommand::Cancel, timeouts)
+        })
         .add("list", list);
 }
 
@@ -107,6 +113,30 @@ async fn place(api: Api, request: PlaceOrder, timeouts: Timeouts) -> Result<Orde
             let saga = ORDERS
                 .load(state, &reply_id)?
                 .ok_or_else(|| CheckoutError::UnknownOrder(reply_id.clone()))?;
+            Ok(view(&saga))
+        },
+    )
+    .await
+}
+
+/// `retry` and `cancel`: an operator's command on a parked order (see `domain`).
+async fn operator(
+    api: Api,
+    request: OrderRequest,
+    command: OperatorCommand,
+    timeouts: Timeouts,
+) -> Result<Order, ApiError> {
+    require_id("order_id", &request.order_id)?;
+    let order_id = request.order_id.clone();
+    api.command(
+        move |state| {
+            let events = domain::operator_command(state, &request.order_id, command, timeouts)?;
+            Ok(events)
+        },
+        move |state, _| {
+            let saga = ORDERS
+                .load(state, &order_id)?
+                .ok_or_else(|| CheckoutError::UnknownOrder(order_id.clone()))?;
             Ok(view(&saga))
         },
     )

@@ -7,5 +7,6 @@ mod failures;
 mod happy_path;
 mod load;
 mod pages;
+mod parking;
 mod rebuild;
 mod reliability;
