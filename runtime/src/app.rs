@@ -106,6 +106,12 @@ impl Application {
         );
         let group = config.prefix.api_group(definition.name)?;
         endpoint::serve(&service, &group, endpoints, api, &endpoint_tasks).await?;
+        // the broker has the endpoints' subscriptions once the client's buffer is flushed: a
+        // request sent right after `build` returns finds them
+        client
+            .flush()
+            .await
+            .context("failed to flush the endpoint subscriptions")?;
         tracing::info!(service = definition.name, store = %store_dir.display(), prefix = %config.prefix, "built");
         Ok(Application {
             config,
