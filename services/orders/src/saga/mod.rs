@@ -27,6 +27,12 @@ use events::orders::{
 };
 use events::{Event, Timestamp};
 
+mod apply;
+mod operator;
+
+pub use apply::apply;
+pub use operator::{OperatorError, operator_cancel, retry};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
     AwaitingStock,
@@ -297,7 +303,12 @@ fn retry_or_park(saga: &Saga, now: Timestamp, timeouts: Timeouts, step: SagaStep
 }
 
 /// Asks payments to capture (again, for `attempt` > 0) and sets the capture deadline.
-fn capture(saga: &Saga, now: Timestamp, timeouts: Timeouts, attempt: u32) -> Vec<Effect> {
+pub(crate) fn capture(
+    saga: &Saga,
+    now: Timestamp,
+    timeouts: Timeouts,
+    attempt: u32,
+) -> Vec<Effect> {
     let capture = PaymentCaptureRequested {
         order_id: saga.order_id.clone(),
         authorization_id: saga.authorization_id.clone().unwrap_or_default(),
@@ -312,7 +323,12 @@ fn capture(saga: &Saga, now: Timestamp, timeouts: Timeouts, attempt: u32) -> Vec
 }
 
 /// Asks shipping (again) to ship and sets the shipment deadline.
-fn request_shipment(saga: &Saga, now: Timestamp, timeouts: Timeouts, attempt: u32) -> Vec<Effect> {
+pub(crate) fn request_shipment(
+    saga: &Saga,
+    now: Timestamp,
+    timeouts: Timeouts,
+    attempt: u32,
+) -> Vec<Effect> {
     let request = ShipmentRequested {
         order_id: saga.order_id.clone(),
         customer_id: saga.customer_id.clone(),
@@ -337,66 +353,7 @@ fn park(saga: &Saga, step: SagaStep, reason: String) -> Vec<Effect> {
     vec![Effect::ClearDeadline, Effect::Emit(parked.into())]
 }
 
-/// Why an operator command does nothing to an order.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OperatorError {
-    #[error(
-        "order {order_id} is {status}: only an order that needs attention can be retried or cancelled"
-    )]
-    NotParked {
-        order_id: String,
-        status: &'static str,
-    },
-}
-
-/// `orders.retry` on a parked order: re-issue the step it waits on, with fresh retries.
-/// Retrying an order whose retry is already under way changes nothing.
-pub fn retry(
-    saga: &Saga,
-    now: Timestamp,
-    timeouts: Timeouts,
-) -> Result<Vec<Effect>, OperatorError> {
-    match (saga.status, saga.parked_step) {
-        (Status::NeedsAttention, Some(SagaStep::Shipment)) => {
-            Ok(request_shipment(saga, now, timeouts, 0))
-        }
-        (Status::NeedsAttention, Some(_)) => Ok(capture(saga, now, timeouts, 0)),
-        (Status::Confirmed | Status::Shipped, _) if saga.parked_step.is_some() => Ok(vec![]),
-        (status, _) => Err(OperatorError::NotParked {
-            order_id: saga.order_id.clone(),
-            status: status.as_str(),
-        }),
-    }
-}
-
-/// `orders.cancel` on a parked order: release the money (payments voids an authorization and
-/// refunds a capture) and cancel. Cancelling a cancelled order changes nothing.
-pub fn operator_cancel(saga: &Saga) -> Result<Vec<Effect>, OperatorError> {
-    match saga.status {
-        Status::NeedsAttention => {
-            let mut effects = cancel(
-                saga,
-                CancellationReason::CancelledByOperator,
-                "cancelled by an operator".into(),
-            );
-            if let Some(authorization_id) = &saga.authorization_id {
-                let void = PaymentVoidRequested {
-                    order_id: saga.order_id.clone(),
-                    authorization_id: authorization_id.clone(),
-                };
-                effects.push(Effect::Emit(void.into()));
-            }
-            Ok(effects)
-        }
-        Status::Cancelled if saga.parked_step.is_some() => Ok(vec![]),
-        status => Err(OperatorError::NotParked {
-            order_id: saga.order_id.clone(),
-            status: status.as_str(),
-        }),
-    }
-}
-
-fn cancel(saga: &Saga, reason: CancellationReason, detail: String) -> Vec<Effect> {
+pub(crate) fn cancel(saga: &Saga, reason: CancellationReason, detail: String) -> Vec<Effect> {
     let event = OrderCancelled {
         order_id: saga.order_id.clone(),
         customer_id: saga.customer_id.clone(),
@@ -404,90 +361,4 @@ fn cancel(saga: &Saga, reason: CancellationReason, detail: String) -> Vec<Effect
         detail,
     };
     vec![Effect::ClearDeadline, Effect::Emit(event.into())]
-}
-
-/// The saga after one of its own events, which happened `at` (`None`: the event changes
-/// nothing). The one place the saga's state changes.
-pub fn apply(saga: Option<&Saga>, event: &Event, at: Timestamp) -> Option<Saga> {
-    if let Event::OrderPlaced(placed) = event {
-        return saga.is_none().then(|| new_saga(placed, at));
-    }
-    let saga = saga?;
-    let mut next = Saga {
-        updated_at: at,
-        ..saga.clone()
-    };
-    match event {
-        Event::PaymentRequested(_) => next.status = Status::AwaitingPayment,
-        Event::OrderConfirmed(confirmed) => {
-            next.status = Status::Confirmed;
-            next.authorization_id = confirmed.authorization_id.clone();
-            next.attempts = 0;
-        }
-        Event::ShipmentRequested(request) => {
-            next.status = Status::Confirmed;
-            next.attempts = request.attempt;
-        }
-        Event::OrderParked(parked) => {
-            next.status = Status::NeedsAttention;
-            next.parked_step = Some(parked.step);
-            next.reason = Some(format!("needs_attention: {}", parked.reason));
-        }
-        Event::OrderRejected(rejected) => {
-            next.status = Status::Rejected;
-            next.reason = Some(wire_name(&rejected.reason));
-        }
-        Event::OrderCancelled(cancelled) => {
-            next.status = Status::Cancelled;
-            next.reason = Some(format!(
-                "{}: {}",
-                wire_name(&cancelled.reason),
-                cancelled.detail
-            ));
-        }
-        Event::PaymentCaptureRequested(_) => {
-            // a retry while shipped counts an attempt; the first request (or an operator's
-            // retry of a parked order) starts from none
-            next.attempts = if saga.status == Status::Shipped {
-                saga.attempts + 1
-            } else {
-                0
-            };
-            next.status = Status::Shipped;
-            next.capture_requested = true;
-        }
-        Event::OrderCompleted(_) => next.status = Status::Completed,
-        Event::PaymentVoidRequested(void)
-            if !saga.voids_requested.contains(&void.authorization_id) =>
-        {
-            next.voids_requested.push(void.authorization_id.clone());
-        }
-        Event::PaymentRefundRequested(refund)
-            if !saga.refunds_requested.contains(&refund.authorization_id) =>
-        {
-            next.refunds_requested.push(refund.authorization_id.clone());
-        }
-        _ => return None,
-    }
-    Some(next)
-}
-
-fn new_saga(placed: &OrderPlaced, at: Timestamp) -> Saga {
-    Saga {
-        order_id: placed.order_id.clone(),
-        customer_id: placed.customer_id.clone(),
-        lines: placed.lines.clone(),
-        total_minor: placed.total_minor,
-        currency: placed.currency.clone(),
-        status: Status::AwaitingStock,
-        reason: None,
-        authorization_id: None,
-        capture_requested: false,
-        voids_requested: vec![],
-        refunds_requested: vec![],
-        placed_at: at,
-        updated_at: at,
-        attempts: 0,
-        parked_step: None,
-    }
 }
