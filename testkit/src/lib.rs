@@ -10,11 +10,12 @@
 //!   until the shop is quiet, read an order's events, stores for the invariants, a service as
 //!   a separate process);
 //! - [`publish`] and [`streams`]: events onto the streams and back;
+//! - [`raw`]: a message with any header block, sent over a plain TCP connection;
 //! - [`wait`]: wait on a condition with a timeout instead of sleeping;
 //! - [`ChildProcess`]: a binary started by a test, killed or stopped with SIGTERM.
 //!
 //! Layers, bottom up (`scripts/check_cycles.py` checks): `server`, `process`, `wait`,
-//! `publish`, `streams` → `bed` → `shop` → `calls`.
+//! `publish`, `raw`, `streams` → `bed` → `shop` → `calls`.
 
 // dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -23,6 +24,7 @@ mod bed;
 mod calls;
 mod process;
 pub mod publish;
+pub mod raw;
 mod server;
 mod shop;
 pub mod streams;
