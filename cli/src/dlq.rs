@@ -1,5 +1,7 @@
 //! `shopctl dlq`: the dead-letter stream — list, show one entry with its decoded payload and
 //! reason, and redrive entries to their original subject (removing each once it is stored).
+//! An entry whose header block async-nats cannot read (published there by hand) is listed and
+//! shown as unreadable, with the reason, and never redriven.
 
 use std::future::IntoFuture;
 use std::process::ExitCode;
@@ -7,6 +9,8 @@ use std::process::ExitCode;
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use clap::Subcommand;
 use events::{Subjects, header};
+use runtime::nats::raw;
+use runtime::nats::reader::{Dial, Read};
 
 use crate::history::{self, Stored};
 use crate::output::{json, table};
@@ -35,9 +39,14 @@ fn stream_name(subjects: &Subjects) -> String {
     events::stream::dead_letter_stream(subjects).name
 }
 
-async fn letters(js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<Vec<Stored>> {
-    history::read(
+async fn letters(
+    js: &jetstream::Context,
+    dial: &Dial,
+    subjects: &Subjects,
+) -> anyhow::Result<Vec<Stored>> {
+    history::read_on(
         js,
+        dial,
         &stream_name(subjects),
         &subjects.dead_letter_filter(),
         DeliverPolicy::All,
@@ -63,8 +72,9 @@ pub(crate) async fn run(global: &Global, command: DlqCommand) -> anyhow::Result<
     let api = connect::api(global).await?;
     let subjects = api.subjects().clone();
     let js = jetstream::new(api.nats().clone());
+    let dial = history::dial(global);
     match command {
-        DlqCommand::List => list(global, &js, &subjects).await?,
+        DlqCommand::List => list(global, &js, &dial, &subjects).await?,
         DlqCommand::Show { id } => show(&js, &subjects, id).await?,
         DlqCommand::Redrive { id, filter, all } => {
             anyhow::ensure!(
@@ -72,15 +82,20 @@ pub(crate) async fn run(global: &Global, command: DlqCommand) -> anyhow::Result<
                 "say which: an ID, --filter SUBJECT or --all"
             );
             let selection = Selection { id, filter, all };
-            redrive(&js, &subjects, &selection).await?;
+            redrive(&js, &dial, &subjects, &selection).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `dlq list`: a table, or the JSON form `watch --json` uses.
-async fn list(global: &Global, js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<()> {
-    let letters = letters(js, subjects).await?;
+async fn list(
+    global: &Global,
+    js: &jetstream::Context,
+    dial: &Dial,
+    subjects: &Subjects,
+) -> anyhow::Result<()> {
+    let letters = letters(js, dial, subjects).await?;
     if global.json {
         let lines: Vec<_> = letters
             .iter()
@@ -104,7 +119,11 @@ async fn list(global: &Global, js: &jetstream::Context, subjects: &Subjects) -> 
 
 fn letter_row(letter: &Stored) -> Vec<String> {
     let field = |name: &str| letter.header(name).unwrap_or("").to_owned();
-    let reason: String = field(header::DLQ_REASON).chars().take(70).collect();
+    let reason = match &letter.unreadable {
+        Some(reason) => format!("unreadable: {reason}"),
+        None => field(header::DLQ_REASON),
+    };
+    let reason: String = reason.chars().take(70).collect();
     vec![
         letter.sequence.to_string(),
         field(header::DLQ_FAILED_AT),
@@ -118,19 +137,39 @@ fn letter_row(letter: &Stored) -> Vec<String> {
 /// `dlq show ID`: always JSON, with the payload decoded as its original event type.
 async fn show(js: &jetstream::Context, subjects: &Subjects, id: u64) -> anyhow::Result<()> {
     let stream = js.get_stream(stream_name(subjects)).await?;
-    let message = stream
-        .get_raw_message(id)
-        .await
-        .map_err(|error| anyhow::anyhow!("no dead letter {id}: {error}"))?;
-    let letter = Stored {
-        stream: stream_name(subjects),
-        sequence: id,
-        subject: message.subject.to_string(),
-        headers: message.headers,
-        payload: message.payload,
+    let letter = match stream.get_raw_message(id).await {
+        Ok(message) => Stored {
+            stream: stream_name(subjects),
+            sequence: id,
+            subject: message.subject.to_string(),
+            headers: message.headers,
+            payload: message.payload,
+            unreadable: None,
+        },
+        // async-nats refuses a header block it cannot parse: read it raw
+        Err(error) => unreadable_letter(js, subjects, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no dead letter {id}: {error}"))?,
     };
     print!("{}", json(&described(&letter, subjects)));
     Ok(())
+}
+
+/// Dead letter `id` read raw, if its header block is one async-nats cannot read.
+async fn unreadable_letter(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    id: u64,
+) -> anyhow::Result<Option<Stored>> {
+    let stream = stream_name(subjects);
+    let found = raw::next_stored(js, &stream, id, &subjects.dead_letter_filter()).await?;
+    found
+        .filter(|stored| stored.sequence == id)
+        .and_then(|stored| {
+            let reason = stored.unreadable()?;
+            Some(Stored::from_read(&stream, Read::Skipped(stored, reason)))
+        })
+        .transpose()
 }
 
 /// A dead letter as `dlq show` prints it: reason, origin, headers and the decoded payload.
@@ -156,6 +195,7 @@ fn described(letter: &Stored, subjects: &Subjects) -> serde_json::Value {
     serde_json::json!({
         "id": letter.sequence,
         "reason": letter.header(header::DLQ_REASON),
+        "unreadable": letter.unreadable,
         "original_subject": letter.header(header::DLQ_SUBJECT),
         "attempts": letter.header(header::DLQ_DELIVERIES),
         "headers": headers,
@@ -188,16 +228,24 @@ impl Selection {
 /// `dlq redrive`: each selected letter back to its original subject, then out of the stream.
 async fn redrive(
     js: &jetstream::Context,
+    dial: &Dial,
     subjects: &Subjects,
     selection: &Selection,
 ) -> anyhow::Result<()> {
     let stream = js.get_stream(stream_name(subjects)).await?;
-    let selected: Vec<Stored> = letters(js, subjects)
+    let mut selected: Vec<Stored> = letters(js, dial, subjects)
         .await?
         .into_iter()
         .filter(|letter| selection.takes(letter))
         .collect();
     anyhow::ensure!(!selected.is_empty(), "no dead letter matches");
+    selected.retain(|letter| match &letter.unreadable {
+        Some(reason) => {
+            println!("skipped dead letter {}: {reason}", letter.sequence);
+            false
+        }
+        None => true,
+    });
     for letter in &selected {
         let original = letter.header(header::DLQ_SUBJECT).ok_or_else(|| {
             anyhow::anyhow!("dead letter {} has no original subject", letter.sequence)

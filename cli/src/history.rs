@@ -1,15 +1,21 @@
 //! Reading the shop's streams back: every stored message with its stream, sequence, headers
 //! and payload, and decoding it into an envelope and an event (or the reason it does not
-//! decode, so nothing is skipped silently).
+//! decode, so nothing is skipped silently). A message whose header block async-nats cannot
+//! read is read raw instead (`runtime::nats::reader`): it comes back marked unreadable, with
+//! the reason, and the read goes on behind it.
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use async_nats::HeaderMap;
-use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::OrderedConfig};
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use bytes::Bytes;
 use events::{Envelope, Event, Subjects, codec};
-use futures::StreamExt;
+use runtime::nats::reader::{self, Dial, Read, StreamReader};
 use serde::Serialize;
+
+use crate::Global;
+use crate::connect::CONNECT_TIMEOUT;
 
 /// One stored message.
 #[derive(Debug, Clone)]
@@ -19,6 +25,9 @@ pub(crate) struct Stored {
     pub(crate) subject: String,
     pub(crate) headers: HeaderMap,
     pub(crate) payload: Bytes,
+    /// Set when async-nats cannot read the message's header block: why. `headers` then holds
+    /// only the lines it can read.
+    pub(crate) unreadable: Option<String>,
 }
 
 impl Stored {
@@ -30,8 +39,36 @@ impl Stored {
         Envelope::from_headers(|name| self.header(name)).map_err(|error| error.to_string())
     }
 
+    /// What a read delivered, from `stream`.
+    pub(crate) fn from_read(stream: &str, read: Read) -> anyhow::Result<Stored> {
+        Ok(match read {
+            Read::Message(message) => {
+                let info = message.info().map_err(|error| anyhow::anyhow!("{error}"))?;
+                Stored {
+                    stream: stream.to_owned(),
+                    sequence: info.stream_sequence,
+                    subject: message.subject.to_string(),
+                    headers: message.headers.clone().unwrap_or_default(),
+                    payload: message.payload.clone(),
+                    unreadable: None,
+                }
+            }
+            Read::Skipped(raw, reason) => Stored {
+                stream: stream.to_owned(),
+                sequence: raw.sequence,
+                headers: raw.readable_headers(),
+                subject: raw.subject,
+                payload: raw.payload,
+                unreadable: Some(reason),
+            },
+        })
+    }
+
     /// The decoded event, or why it does not decode.
     pub(crate) fn event(&self, subjects: &Subjects) -> Result<Event, String> {
+        if let Some(reason) = &self.unreadable {
+            return Err(reason.clone());
+        }
         let parsed = subjects
             .parse(&self.subject)
             .map_err(|error| error.to_string())?;
@@ -117,42 +154,57 @@ pub(crate) fn narrow(filter: &str, stream_subject: &str) -> Option<String> {
     }
 }
 
-/// Reads what a stream holds now for `filter` (from `deliver`), oldest first.
+/// Connections for the readers of a command: each reader's consumer has one of its own, so a
+/// message that breaks it breaks nothing else (see `runtime::nats::reader`).
+pub(crate) fn dial(global: &Global) -> Dial {
+    let url = global.url();
+    std::sync::Arc::new(move || {
+        let url = url.clone();
+        Box::pin(async move {
+            let servers = runtime::nats::server_addrs(&url)?;
+            let connecting = async_nats::ConnectOptions::new()
+                .name("shopctl reader")
+                .connection_timeout(CONNECT_TIMEOUT)
+                .max_reconnects(Some(3))
+                .connect(servers);
+            tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connecting)
+                .await
+                .map_err(|_| anyhow::anyhow!("cannot reach NATS at {url}: timed out"))?
+                .with_context(|| format!("cannot reach NATS at {url}"))
+        })
+    })
+}
+
+/// Reads what a stream holds now for `filter` (from `deliver`), oldest first, on `js`'s own
+/// connection (a message that kills it ends the read with an error; see [`read_on`]).
 pub(crate) async fn read(
     js: &jetstream::Context,
     stream: &str,
     filter: &str,
     deliver_policy: DeliverPolicy,
 ) -> anyhow::Result<Vec<Stored>> {
-    let handle = js.get_stream(stream).await?;
-    let config = OrderedConfig {
-        filter_subject: filter.to_owned(),
-        deliver_policy,
-        ..Default::default()
-    };
-    let consumer = handle.create_consumer(config).await?;
-    let mut remaining = consumer.cached_info().num_pending;
-    let mut out = Vec::with_capacity(remaining as usize);
-    if remaining == 0 {
-        return Ok(out);
-    }
-    let mut messages = consumer.messages().await?;
-    while remaining > 0 {
-        let Ok(Some(message)) =
-            tokio::time::timeout(Duration::from_secs(10), messages.next()).await
-        else {
-            break;
-        };
-        let message = message?;
-        let info = message.info().map_err(|error| anyhow::anyhow!("{error}"))?;
-        remaining = info.pending;
-        out.push(Stored {
-            stream: stream.to_owned(),
-            sequence: info.stream_sequence,
-            subject: message.subject.to_string(),
-            headers: message.headers.clone().unwrap_or_default(),
-            payload: message.payload.clone(),
-        });
+    let dial = reader::shared(js.client());
+    read_on(js, &dial, stream, filter, deliver_policy).await
+}
+
+/// Reads what a stream holds now for `filter` (from `deliver`), oldest first, the consumer on
+/// a connection from `dial`. Unreadable messages are in the list, marked.
+pub(crate) async fn read_on(
+    js: &jetstream::Context,
+    dial: &Dial,
+    stream: &str,
+    filter: &str,
+    deliver_policy: DeliverPolicy,
+) -> anyhow::Result<Vec<Stored>> {
+    let filters = vec![filter.to_owned()];
+    let mut reader =
+        StreamReader::open(js, dial.clone(), stream, filters, deliver_policy, true).await?;
+    let mut out = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_secs(10), reader.next()).await {
+        match next? {
+            Some(read) => out.push(Stored::from_read(stream, read)?),
+            None => break,
+        }
     }
     Ok(out)
 }

@@ -2,6 +2,9 @@
 //! file and import it later. Replayed events keep their event ids (`Nats-Msg-Id` too), so
 //! consumers that already applied one drop it; `--new-ids` gives them fresh ids.
 //!
+//! A message whose header block async-nats cannot read is neither published nor exported: it
+//! is skipped with a line on stderr saying which and why.
+//!
 //! Export format (lossless): JSON Lines, one object per message —
 //! `{"stream": "SHOP_ORDERS", "stream_seq": 7, "subject": "shop.orders.placed.<id>",
 //!   "headers": [["Shop-Event-Id", "..."], ...], "payload_hex": "85a86f72..."}`.
@@ -16,6 +19,7 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::{Subjects, Timestamp, header};
 use indicatif::{ProgressBar, ProgressStyle};
+use runtime::nats::reader::Dial;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{self, Stored};
@@ -93,7 +97,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
                 args.to_prefix.is_some() || args.export.is_some(),
                 "say where to: --to-prefix PREFIX or --export FILE"
             );
-            read(&js, api.subjects(), &args).await?
+            read(&js, &history::dial(global), api.subjects(), &args).await?
         }
     };
     if let Some(path) = &args.export {
@@ -125,6 +129,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
 
 async fn read(
     js: &jetstream::Context,
+    dial: &Dial,
     subjects: &Subjects,
     args: &ReplayArgs,
 ) -> anyhow::Result<Vec<Stored>> {
@@ -145,7 +150,17 @@ async fn read(
         (None, Some(since)) => history::since_policy(since),
         (None, None) => DeliverPolicy::All,
     };
-    let mut messages = history::read(js, &stream, &filter, policy).await?;
+    let mut messages = history::read_on(js, dial, &stream, &filter, policy).await?;
+    messages.retain(|stored| match &stored.unreadable {
+        Some(reason) => {
+            eprintln!(
+                "skipped {} stream sequence {} ({}): {reason}",
+                stored.stream, stored.sequence, stored.subject
+            );
+            false
+        }
+        None => true,
+    });
     if let Some(until) = args.until {
         messages.retain(|stored| {
             stored
@@ -219,6 +234,7 @@ fn import(path: &Path) -> anyhow::Result<Vec<Stored>> {
             subject: exported.subject,
             headers,
             payload: unhex(&exported.payload_hex)?.into(),
+            unreadable: None,
         });
     }
     Ok(messages)

@@ -9,6 +9,7 @@ use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::Subjects;
 use events::api::{Order, OrderRequest};
 use runtime::ApiError;
+use runtime::nats::reader::Dial;
 
 use crate::history::{self, Stored};
 use crate::watch::human_line;
@@ -59,7 +60,8 @@ pub(crate) async fn run(global: &Global, order_id: String) -> anyhow::Result<Exi
     let api = connect::api(global).await?;
     let subjects = api.subjects().clone();
     let js = jetstream::new(api.nats().clone());
-    let entries = causal_order(read_order(&js, &subjects, &order_id).await?);
+    let dial = history::dial(global);
+    let entries = causal_order(read_order(&js, &dial, &subjects, &order_id).await?);
     let state = api
         .call::<_, Order>(
             "orders",
@@ -77,9 +79,11 @@ pub(crate) async fn run(global: &Global, order_id: String) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// Everything stored under the order's key, in every stream; an error when there is nothing.
+/// Everything stored under the order's key, in every stream (unreadable messages marked);
+/// an error when there is nothing.
 async fn read_order(
     js: &jetstream::Context,
+    dial: &Dial,
     subjects: &Subjects,
     order_id: &str,
 ) -> anyhow::Result<Vec<Stored>> {
@@ -89,7 +93,8 @@ async fn read_order(
     let mut entries = Vec::new();
     for (stream, stream_subject) in history::stream_names(subjects) {
         if let Some(filter) = history::narrow(&key_filter, &stream_subject) {
-            entries.extend(history::read(js, &stream, &filter, DeliverPolicy::All).await?);
+            let read = history::read_on(js, dial, &stream, &filter, DeliverPolicy::All);
+            entries.extend(read.await?);
         }
     }
     anyhow::ensure!(!entries.is_empty(), "no events for order {order_id}");

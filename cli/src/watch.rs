@@ -1,12 +1,13 @@
 //! `shopctl watch`: decoded events, live, one line each (or one JSON object per line);
 //! `--since` starts from history and then follows. Messages that do not decode are shown with
-//! the reason, never skipped.
+//! the reason, never skipped; one whose header block async-nats cannot read is shown as
+//! `UNREADABLE` with the reason, and watching goes on behind it.
 
 use std::process::ExitCode;
 
-use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::OrderedConfig};
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::Subjects;
-use futures::StreamExt;
+use runtime::nats::reader::{Dial, StreamReader};
 use tokio::sync::mpsc;
 
 use crate::history::{self, Stored};
@@ -58,13 +59,14 @@ pub(crate) async fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Exit
         .map(history::since_policy)
         .unwrap_or(DeliverPolicy::New);
     let (sender, mut receiver) = mpsc::channel::<Stored>(1024);
+    let dial = history::dial(global);
     let mut watching = 0;
     for (stream, stream_subject) in history::stream_names(&subjects) {
         for filter in filters(&subjects, &args)? {
             let Some(narrowed) = history::narrow(&filter, &stream_subject) else {
                 continue;
             };
-            follow(&js, &stream, narrowed, deliver, sender.clone()).await?;
+            follow(&js, &dial, &stream, narrowed, deliver, sender.clone()).await?;
             watching += 1;
         }
     }
@@ -87,33 +89,37 @@ pub(crate) async fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts an ordered consumer on `stream` for `filter` and a task that sends what it
-/// delivers to `sender`, until the receiver is gone.
+/// Starts reading `stream` for `filter` (its consumer on a connection from `dial`) and a task
+/// that sends what it reads to `sender`, until the receiver is gone.
 async fn follow(
     js: &jetstream::Context,
+    dial: &Dial,
     stream: &str,
     filter: String,
     deliver_policy: DeliverPolicy,
     sender: mpsc::Sender<Stored>,
 ) -> anyhow::Result<()> {
-    let config = OrderedConfig {
-        filter_subject: filter,
+    let mut reader = StreamReader::open(
+        js,
+        dial.clone(),
+        stream,
+        vec![filter],
         deliver_policy,
-        ..Default::default()
-    };
-    let consumer = js.get_stream(stream).await?.create_consumer(config).await?;
-    let mut messages = consumer.messages().await?;
+        false,
+    )
+    .await?;
     let stream = stream.to_owned();
     tokio::spawn(async move {
-        while let Some(Ok(message)) = messages.next().await {
-            let Ok(info) = message.info() else { continue };
-            let stored = Stored {
-                stream: stream.clone(),
-                sequence: info.stream_sequence,
-                subject: message.subject.to_string(),
-                headers: message.headers.clone().unwrap_or_default(),
-                payload: message.payload.clone(),
+        loop {
+            let stored = match reader.next().await {
+                Ok(Some(read)) => Stored::from_read(&stream, read),
+                Ok(None) => return,
+                Err(error) => {
+                    eprintln!("stopped watching {stream}: {error:#}");
+                    return;
+                }
             };
+            let Ok(stored) = stored else { continue };
             if sender.send(stored).await.is_err() {
                 return;
             }
@@ -130,6 +136,12 @@ pub(crate) fn human_line(stored: &Stored, subjects: &Subjects) -> String {
         .unwrap_or("");
     let time = time.get(11..23).unwrap_or(time);
     let key = stored.subject.rsplit('.').next().unwrap_or("");
+    if let Some(reason) = &stored.unreadable {
+        return format!(
+            "{time}  UNREADABLE  {:<28} {key}  skipped stream sequence {}: {reason}",
+            stored.subject, stored.sequence
+        );
+    }
     if let Some(reason) = stored.header(events::header::DLQ_REASON) {
         return format!(
             "{time}  DEAD LETTER {:<28} {key}  {reason}",

@@ -1,5 +1,7 @@
 //! Connecting to NATS and provisioning JetStream: the client options every service uses, the
 //! streams of the contract, and header conversion between the contract and async-nats.
+//! [`raw`] and [`reader`] deal with stored messages async-nats cannot read (a header block
+//! that does not parse drops or kills the connection it is delivered on).
 
 use std::time::Duration;
 
@@ -9,6 +11,9 @@ use async_nats::jetstream::{self, stream};
 use events::{StreamSpec, Subjects};
 
 use crate::config::RuntimeConfig;
+
+pub mod raw;
+pub mod reader;
 
 /// How often the client pings the server: a dead link is noticed within about two intervals
 /// (async-nats' default of 60 s takes minutes).
@@ -46,6 +51,15 @@ pub async fn connect(config: &RuntimeConfig, name: &str) -> anyhow::Result<async
         .connect(servers)
         .await
         .with_context(|| format!("failed to connect to {}", config.nats_url))
+}
+
+/// A [`reader::Dial`] that opens connections as [`connect`] does, named `name`.
+pub fn dial(config: &RuntimeConfig, name: &str) -> reader::Dial {
+    let (config, name) = (config.clone(), name.to_owned());
+    std::sync::Arc::new(move || {
+        let (config, name) = (config.clone(), name.clone());
+        Box::pin(async move { connect(&config, &name).await })
+    })
 }
 
 /// Parses a comma-separated list of server URLs (`nats://a:4222,nats://b:4222`).

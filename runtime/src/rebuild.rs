@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
-use futures::StreamExt;
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use tokio::sync::mpsc;
 
 use events::{Envelope, EventType, Timestamp, codec};
@@ -24,6 +23,7 @@ use crate::config::RuntimeConfig;
 use crate::consumer::consumer_specs;
 use crate::handler::{Handler, Incoming};
 use crate::nats;
+use crate::nats::reader::{Read, StreamReader};
 use crate::service::{Service, ServiceDefinition};
 use crate::store::state::TreeSet;
 use crate::store::{Store, StoreError, location};
@@ -76,7 +76,7 @@ pub async fn read_events(
         let (sender, receiver) = mpsc::channel(4096);
         readers.push(tokio::spawn(read_stream(
             js.clone(),
-            config.max_payload_bytes,
+            config.clone(),
             stream,
             filters,
             sender,
@@ -140,45 +140,43 @@ fn earliest(heads: &[(mpsc::Receiver<Incoming>, Option<Incoming>, bool)]) -> Opt
     Some(cause.map(|(index, _)| *index).unwrap_or(*first))
 }
 
-/// Sends every decodable message of one stream for the given filters, in stream order.
+/// Sends every decodable message of one stream for the given filters, in stream order, read
+/// on a connection of its own (see `nats::reader`). A message that does not decode, or whose
+/// header block async-nats cannot read, is skipped with a warning: it was dead-lettered when
+/// it was live, and is not part of any state.
 async fn read_stream(
     js: jetstream::Context,
-    max_payload_bytes: usize,
+    config: RuntimeConfig,
     stream: String,
     filters: Vec<String>,
     sender: mpsc::Sender<Incoming>,
 ) -> anyhow::Result<()> {
-    let handle = js
-        .get_stream(&stream)
-        .await
-        .with_context(|| format!("no stream {stream}"))?;
-    let consumer = handle
-        .create_consumer(OrderedConfig {
-            filter_subjects: filters,
-            ..Default::default()
-        })
-        .await?;
-    let mut remaining = consumer.cached_info().num_pending;
-    if remaining == 0 {
-        return Ok(());
-    }
-    let mut messages = consumer.messages().await?;
-    while remaining > 0 {
-        let Ok(Some(message)) =
-            tokio::time::timeout(Duration::from_secs(30), messages.next()).await
-        else {
-            anyhow::bail!("reading {stream} stopped with {remaining} messages left");
+    let dial = nats::dial(&config, &format!("rebuild {stream}"));
+    let mut reader =
+        StreamReader::open(&js, dial, &stream, filters, DeliverPolicy::All, true).await?;
+    loop {
+        let message = match tokio::time::timeout(Duration::from_secs(30), reader.next()).await {
+            Ok(Ok(Some(Read::Message(message)))) => message,
+            Ok(Ok(Some(Read::Skipped(stored, reason)))) => {
+                tracing::warn!(%stream, sequence = stored.sequence, subject = %stored.subject, %reason, "skipping a message async-nats cannot read");
+                continue;
+            }
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Err(error)) => return Err(error.context(format!("failed to read {stream}"))),
+            Err(_) => anyhow::bail!("reading {stream} stopped: {reader:?} got nothing for 30 s"),
         };
-        let message = message?;
         let info = message.info().map_err(|error| anyhow::anyhow!("{error}"))?;
-        remaining = info.pending;
         let headers = message.headers.as_ref();
         let decoded = Envelope::from_headers(|name| nats::header(headers, name))
             .map_err(|e| e.to_string())
             .and_then(|envelope| {
-                codec::decode_typed(envelope.event_type, &message.payload, max_payload_bytes)
-                    .map(|event| (envelope, event))
-                    .map_err(|e| e.to_string())
+                codec::decode_typed(
+                    envelope.event_type,
+                    &message.payload,
+                    config.max_payload_bytes,
+                )
+                .map(|event| (envelope, event))
+                .map_err(|e| e.to_string())
             });
         match decoded {
             Ok((envelope, event)) => {
@@ -199,7 +197,6 @@ async fn read_stream(
             }
         }
     }
-    Ok(())
 }
 
 /// Rebuilds the store of stopped service `S` and swaps it in.

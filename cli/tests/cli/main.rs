@@ -1,6 +1,7 @@
 //! `shopctl` against a running shop: client commands (with snapshots of their human output),
 //! bad arguments, no broker, and `up` surviving a service crash.
 
+mod bad_bytes;
 mod client;
 mod helpers;
 mod operators;

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use events::{Envelope, EventType, Subjects, Timestamp, codec, header};
 
 mod failures;
+mod unreadable;
 
 pub(crate) use failures::Fatal;
 use failures::{CRASH_LOOP_DELIVERIES, Failures};
@@ -106,8 +107,11 @@ impl ConsumeContext {
     /// Consumes until `shutdown`; the in-flight batch is finished (flushed and acked) first.
     /// Broker outages and deleted consumers are survived by recreating the consumer.
     pub(crate) async fn run(self: Arc<Self>, spec: ConsumerSpec, shutdown: CancellationToken) {
+        let mut restarted = false;
         while !shutdown.is_cancelled() {
-            if let Err(error) = self.consume(&spec, &shutdown).await {
+            let consumed = self.consume(&spec, &shutdown, restarted).await;
+            restarted = true;
+            if let Err(error) = consumed {
                 tracing::warn!(stream = %spec.stream, error = %format!("{error:#}"), "consumer interrupted; recreating");
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -133,13 +137,32 @@ impl ConsumeContext {
         }
     }
 
+    /// Pulls on a connection of its own: a message async-nats cannot read breaks that one
+    /// only, and is dead-lettered from here (see `unreadable`). After a `restart` (the last
+    /// connection may have died on such a message) it looks for one before pulling.
     async fn consume(
         &self,
         spec: &ConsumerSpec,
         shutdown: &CancellationToken,
+        restart: bool,
     ) -> anyhow::Result<()> {
-        let stream = self
-            .js
+        let name = format!("{} {}", self.producer.name, spec.stream);
+        let client = nats::connect(&self.config, &name).await?;
+        let reconnects = unreadable::Reconnects::new(&client, restart);
+        let consumed = self.pull(spec, &client, reconnects, shutdown).await;
+        // the acks of the last batch go out before the connection closes
+        let _ = tokio::time::timeout(Duration::from_secs(2), client.drain()).await;
+        consumed
+    }
+
+    async fn pull(
+        &self,
+        spec: &ConsumerSpec,
+        client: &async_nats::Client,
+        mut reconnects: unreadable::Reconnects,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let stream = nats::jetstream(client.clone())
             .get_stream(&spec.stream)
             .await
             .context("failed to look up stream")?;
@@ -157,10 +180,15 @@ impl ConsumeContext {
             .await
             .context("failed to start pulling")?;
         tracing::info!(stream = %spec.stream, filters = ?spec.filter_subjects, "consuming");
+        let mut looks = tokio::time::interval(Duration::from_secs(1));
         loop {
             let next = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return Ok(()),
+                _ = looks.tick() => {
+                    self.dead_letter_unreadable(spec, &mut reconnects).await;
+                    continue;
+                }
                 next = messages.next() => next,
             };
             let mut batch = Vec::with_capacity(batch_size);
