@@ -1,277 +1,20 @@
 //! Property test of the order saga against simple models of its participants: random
 //! interleavings of replies, duplicates, stale redeliveries, deadlines that fire early or
-//! late, and a payments service that answers only after the saga gave up. After every step
-//! the invariants of DESIGN.md §5 hold; at the end every order is terminal and its money is
-//! settled.
+//! late, a payments service that answers only after the saga gave up, and, after the order
+//! is confirmed, a shipping or payments service that answers late, never, twice, or with a
+//! capture failure, so that the saga retries and parks the order, and an operator who
+//! retries or cancels it (twice). After every step the invariants of DESIGN.md §5 hold; at
+//! the end, once the operator resolved a parked order, every order is terminal and its
+//! money is settled. The world the saga runs in is in `saga_properties/world.rs`.
 
-use events::inventory::{RejectionReason, ReservationRejected, StockLine, StockReserved};
-use events::orders::{OrderLine, OrderPlaced};
-use events::payments::{
-    DeclineReason, PaymentAuthorized, PaymentCaptured, PaymentDeclined, PaymentRefunded,
-    PaymentVoided,
-};
-use events::shipping::Shipped;
-use events::{Event, Timestamp};
-use orders::saga::{self, Effect, Saga, Status, Timeouts};
+#[path = "saga_properties/world.rs"]
+mod world;
+
+use events::Event;
+use events::orders::SagaStep;
+use orders::saga::Status;
 use proptest::prelude::*;
-
-const TIMEOUTS: Timeouts = Timeouts {
-    reservation_ms: 1_000,
-    payment_ms: 1_000,
-    shipment_ms: 1_000,
-    capture_ms: 1_000,
-    max_retries: 2,
-};
-
-/// How the participants behave in one run.
-#[derive(Debug, Clone, Copy)]
-struct Script {
-    in_stock: bool,
-    payment_ok: bool,
-    /// Payments answers only after every deadline has fired (it was down).
-    payments_late: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Money {
-    None,
-    Declined,
-    Authorized,
-    Captured,
-    Voided,
-    Refunded,
-}
-
-/// The saga, its participants' models, and the messages in flight.
-struct World {
-    script: Script,
-    saga: Saga,
-    now: Timestamp,
-    in_flight: Vec<Event>,
-    late: Vec<Event>,
-    deadline: Option<Event>,
-    delivered: Vec<Event>,
-    money: Money,
-    reserved: bool,
-    released: bool,
-    committed: bool,
-    captures: i64,
-    refunds: i64,
-}
-
-impl World {
-    fn new(script: Script) -> World {
-        let line = OrderLine {
-            sku: "A".into(),
-            quantity: 1,
-            unit_price_minor: 500,
-            line_total_minor: 500,
-        };
-        let placed = OrderPlaced {
-            order_id: "o1".into(),
-            customer_id: "c1".into(),
-            lines: vec![line],
-            total_minor: 500,
-            currency: "EUR".into(),
-        };
-        let now = Timestamp::UNIX_EPOCH;
-        let effects = saga::start(placed.clone(), now, TIMEOUTS);
-        let saga = saga::apply(None, &placed.into(), now).expect("a new saga");
-        let mut world = World {
-            script,
-            saga,
-            now,
-            in_flight: vec![],
-            late: vec![],
-            deadline: None,
-            delivered: vec![],
-            money: Money::None,
-            reserved: false,
-            released: false,
-            committed: false,
-            captures: 0,
-            refunds: 0,
-        };
-        world.apply(effects);
-        world
-    }
-
-    /// Routes what the saga asked for to the participant models, which answer with events.
-    fn apply(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Deadline(_, event) => self.deadline = Some(event),
-                Effect::ClearDeadline => self.deadline = None,
-                Effect::Emit(event) => {
-                    // the saga's state is the fold of what it emits
-                    if let Some(next) = saga::apply(Some(&self.saga), &event, self.now) {
-                        self.saga = next;
-                    }
-                    self.participants(&event);
-                }
-            }
-        }
-    }
-
-    fn participants(&mut self, event: &Event) {
-        let order_id = String::from("o1");
-        let authorization_id = String::from("auth-o1");
-        match event {
-            Event::OrderPlaced(_) => {
-                let reply: Event = if self.script.in_stock {
-                    self.reserved = true;
-                    StockReserved {
-                        order_id,
-                        lines: vec![StockLine {
-                            sku: "A".into(),
-                            quantity: 1,
-                        }],
-                    }
-                    .into()
-                } else {
-                    ReservationRejected {
-                        order_id,
-                        reason: RejectionReason::InsufficientStock,
-                        short_lines: vec![],
-                    }
-                    .into()
-                };
-                self.in_flight.push(reply);
-            }
-            Event::PaymentRequested(request) => {
-                if self.money != Money::None {
-                    return; // one payment per order
-                }
-                let reply: Event = if self.script.payment_ok {
-                    self.money = Money::Authorized;
-                    PaymentAuthorized {
-                        order_id,
-                        customer_id: "c1".into(),
-                        authorization_id,
-                        amount_minor: request.amount_minor,
-                        currency: "EUR".into(),
-                    }
-                    .into()
-                } else {
-                    self.money = Money::Declined;
-                    PaymentDeclined {
-                        order_id,
-                        customer_id: "c1".into(),
-                        reason: DeclineReason::InsufficientCredit,
-                        amount_minor: request.amount_minor,
-                        currency: "EUR".into(),
-                    }
-                    .into()
-                };
-                if self.script.payments_late {
-                    self.late.push(reply)
-                } else {
-                    self.in_flight.push(reply)
-                }
-            }
-            Event::OrderConfirmed(_) => {
-                if self.reserved && !self.released {
-                    self.committed = true;
-                }
-                let shipped = Shipped {
-                    order_id,
-                    shipment_id: "s1".into(),
-                    tracking_number: String::new(),
-                };
-                self.in_flight.push(shipped.into());
-            }
-            Event::OrderCancelled(_) if self.reserved && !self.committed => self.released = true,
-            Event::PaymentCaptureRequested(_) if self.money == Money::Authorized => {
-                self.money = Money::Captured;
-                self.captures += 1;
-                let captured = PaymentCaptured {
-                    order_id,
-                    authorization_id,
-                    amount_minor: 500,
-                    currency: "EUR".into(),
-                };
-                self.in_flight.push(captured.into());
-            }
-            Event::PaymentVoidRequested(_) if self.money == Money::Authorized => {
-                self.money = Money::Voided;
-                let voided = PaymentVoided {
-                    order_id,
-                    authorization_id,
-                    amount_minor: 500,
-                    currency: "EUR".into(),
-                };
-                self.in_flight.push(voided.into());
-            }
-            Event::PaymentRefundRequested(_) if self.money == Money::Captured => {
-                self.money = Money::Refunded;
-                self.refunds += 1;
-                let refunded = PaymentRefunded {
-                    order_id,
-                    authorization_id,
-                    amount_minor: 500,
-                    currency: "EUR".into(),
-                };
-                self.in_flight.push(refunded.into());
-            }
-            _ => {}
-        }
-    }
-
-    fn deliver(&mut self, event: Event) {
-        self.now = self.now.plus_millis(10);
-        let before = self.saga.status;
-        let effects = saga::step(&self.saga, &event, self.now, TIMEOUTS);
-        self.apply(effects);
-        assert!(
-            !before.is_terminal() || self.saga.status == before,
-            "left terminal {before:?} for {:?}",
-            self.saga.status
-        );
-        self.delivered.push(event);
-        self.check();
-    }
-
-    fn fire_deadline(&mut self) {
-        if let Some(deadline) = self.deadline.take() {
-            self.now = self.now.plus_millis(TIMEOUTS.payment_ms);
-            self.deliver(deadline);
-        }
-    }
-
-    /// What must hold after every step.
-    fn check(&self) {
-        let net = self.captures - self.refunds;
-        assert!((0..=1).contains(&net), "net captures {net}");
-        if matches!(self.saga.status, Status::Cancelled | Status::Rejected) {
-            assert_eq!(self.captures, 0, "captured a {:?} order", self.saga.status);
-            assert!(
-                !self.committed,
-                "stock sold for a {:?} order",
-                self.saga.status
-            );
-        }
-        if self.saga.status == Status::Completed {
-            assert_eq!(net, 1);
-            assert!(self.committed && !self.released);
-        }
-    }
-
-    /// Delivers everything still in flight, fires the deadline, and lets late replies arrive.
-    fn drain(&mut self) {
-        for _ in 0..100 {
-            if let Some(event) = self.in_flight.pop() {
-                self.deliver(event);
-            } else if self.deadline.is_some() {
-                self.fire_deadline();
-            } else if let Some(event) = self.late.pop() {
-                self.deliver(event);
-            } else {
-                return;
-            }
-        }
-        panic!("the saga never settled");
-    }
-}
+use world::{Answer, Command, Money, Script, TIMEOUTS, World};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -283,8 +26,12 @@ enum Step {
     Replay(usize),
     /// The deadline fires now, whatever is in flight.
     Deadline,
-    /// Late replies arrive now.
+    /// Slow participants catch up and late replies arrive now.
     Late,
+    /// Shipping and payments are healthy again.
+    Heal,
+    /// An operator retries or cancels the order, whatever its state.
+    Operator(Command),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -292,97 +39,201 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0..8usize).prop_map(Step::Deliver),
         2 => (0..8usize).prop_map(Step::Duplicate),
         2 => (0..16usize).prop_map(Step::Replay),
-        1 => Just(Step::Deadline),
+        2 => Just(Step::Deadline),
         1 => Just(Step::Late),
+        1 => Just(Step::Heal),
+        1 => Just(Step::Operator(Command::Retry)),
+        1 => Just(Step::Operator(Command::Cancel)),
     ]
 }
 
-fn script() -> impl Strategy<Value = Script> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
-        |(in_stock, payment_ok, payments_late)| Script {
+/// A participant's answers, more often failing than not (so that orders get parked).
+fn answers(failure: bool) -> impl Strategy<Value = Vec<Answer>> {
+    let answer = prop_oneof![
+        1 => Just(Answer::Now),
+        1 => Just(Answer::Twice),
+        2 => Just(Answer::Late),
+        2 => Just(Answer::Never),
+        1 => Just(if failure { Answer::Fail } else { Answer::Never }),
+    ];
+    prop::collection::vec(answer, 0..6)
+}
+
+/// Participants as they come; with `confirmed`, inventory and payments accept the order at
+/// once, so that every run reaches shipment and capture.
+fn script(confirmed: bool) -> impl Strategy<Value = Script> {
+    let accepted = any::<(bool, bool, bool)>().prop_map(move |(in_stock, ok, late)| {
+        (in_stock || confirmed, ok || confirmed, late && !confirmed)
+    });
+    (accepted, answers(false), answers(true), any::<bool>()).prop_map(
+        |((in_stock, payment_ok, payments_late), shipping, capture, operator_cancels)| Script {
             in_stock,
             payment_ok,
             payments_late,
+            shipping,
+            capture,
+            operator_cancels,
         },
     )
 }
 
+fn run(mut world: World, steps: Vec<Step>) -> World {
+    for step in steps {
+        match step {
+            Step::Deliver(n) if !world.in_flight.is_empty() => {
+                let event = world.in_flight.remove(n % world.in_flight.len());
+                world.deliver(event);
+            }
+            Step::Duplicate(n) if !world.in_flight.is_empty() => {
+                let event = world.in_flight[n % world.in_flight.len()].clone();
+                world.deliver(event);
+            }
+            Step::Replay(n) if !world.delivered.is_empty() => {
+                let event = world.delivered[n % world.delivered.len()].clone();
+                world.deliver(event);
+            }
+            Step::Deadline => world.fire_deadline(),
+            Step::Late => world.catch_up(),
+            Step::Heal => world.heal(),
+            Step::Operator(command) => world.operator(command),
+            _ => {}
+        }
+    }
+    world.settle();
+    world
+}
+
+/// Every accepted order ends, and ends settled.
+fn assert_settled(world: &World) -> Result<(), TestCaseError> {
+    let status = world.saga.status;
+    prop_assert!(status.is_terminal(), "ended in {:?}", status);
+    let net = world.captures - world.refunds;
+    if status == Status::Completed {
+        prop_assert_eq!(net, 1);
+        prop_assert_eq!(world.money, Money::Captured);
+    } else {
+        prop_assert_eq!(net, 0);
+        let held = matches!(world.money, Money::Authorized | Money::Captured);
+        prop_assert!(!held, "credit still held: {:?}", world.money);
+        // inventory keeps the stock of a confirmed order sold, even when an operator cancels it
+        let sold = world.operator_cancelled && world.committed;
+        prop_assert!(
+            !world.reserved || world.released || sold,
+            "stock stayed reserved"
+        );
+    }
+    if world.committed && !world.operator_cancelled {
+        // a confirmed order is never lost: it completes, by itself or after a retry
+        prop_assert_eq!(status, Status::Completed);
+    }
+    Ok(())
+}
+
 proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_saga_keeps_its_invariants_under_any_delivery_order(script in script(), steps in prop::collection::vec(step(), 0..40)) {
-        let mut world = World::new(script);
-        for step in steps {
-            match step {
-                Step::Deliver(n) if !world.in_flight.is_empty() => {
-                    let event = world.in_flight.remove(n % world.in_flight.len());
-                    world.deliver(event);
-                }
-                Step::Duplicate(n) if !world.in_flight.is_empty() => {
-                    let event = world.in_flight[n % world.in_flight.len()].clone();
-                    world.deliver(event);
-                }
-                Step::Replay(n) if !world.delivered.is_empty() => {
-                    let event = world.delivered[n % world.delivered.len()].clone();
-                    world.deliver(event);
-                }
-                Step::Deadline => world.fire_deadline(),
-                Step::Late => {
-                    while let Some(event) = world.late.pop() {
-                        world.deliver(event);
-                    }
-                }
-                _ => {}
-            }
+    fn the_saga_keeps_its_invariants_under_any_delivery_order(script in script(false), steps in prop::collection::vec(step(), 0..40)) {
+        let world = run(World::new(script), steps);
+        assert_settled(&world)?;
+        let script = &world.script;
+        if script.in_stock && script.payment_ok && !script.payments_late {
+            // nothing failed before confirmation: only an early deadline or an operator stops it
+            prop_assert!(matches!(world.saga.status, Status::Completed | Status::Cancelled));
         }
-        world.drain();
-
-        // every accepted order ends, and ends settled
-        prop_assert!(world.saga.status.is_terminal(), "ended in {:?}", world.saga.status);
-        let net = world.captures - world.refunds;
-        match world.saga.status {
-            Status::Completed => prop_assert_eq!(net, 1),
-            _ => {
-                prop_assert_eq!(net, 0);
-                prop_assert!(world.money != Money::Authorized, "a held authorization was never voided");
-                prop_assert!(!world.reserved || world.released, "stock stayed reserved for a failed order");
-            }
-        }
-        if world.script.in_stock && world.script.payment_ok && !world.script.payments_late {
-            // nothing failed: only an early deadline can stop it
-            prop_assert!(world.saga.status == Status::Completed || world.saga.status == Status::Cancelled);
-        }
-                if !world.script.in_stock {
+        if !script.in_stock {
             // rejected, or cancelled when the deadline fired before inventory's answer arrived
             prop_assert!(matches!(world.saga.status, Status::Rejected | Status::Cancelled));
             prop_assert_eq!(world.captures, 0);
         }
     }
+
+    #[test]
+    fn a_confirmed_order_survives_failing_shipping_and_payments(script in script(true), steps in prop::collection::vec(step(), 0..60)) {
+        assert_settled(&run(World::confirmed(script), steps))?;
+    }
 }
 
 #[test]
 fn the_happy_path_completes() {
-    let mut world = World::new(Script {
-        in_stock: true,
-        payment_ok: true,
-        payments_late: false,
-    });
+    let mut world = World::new(Script::healthy());
     world.drain();
     assert_eq!(world.saga.status, Status::Completed);
     assert_eq!(world.captures, 1);
+    assert_eq!(world.parkings, []);
 }
 
 #[test]
 fn a_late_authorization_is_voided_once() {
     let mut world = World::new(Script {
-        in_stock: true,
-        payment_ok: true,
         payments_late: true,
+        ..Script::healthy()
     });
     world.drain();
     assert_eq!(world.saga.status, Status::Cancelled);
     assert_eq!(world.money, Money::Voided);
     assert_eq!(world.saga.voids_requested.len(), 1);
     assert!(world.released);
+}
+
+#[test]
+fn a_silent_shipping_parks_the_order_after_its_retries_and_a_retry_completes_it() {
+    let mut world = World::new(Script {
+        shipping: vec![],
+        ..Script::healthy()
+    });
+    world.drain();
+    assert_eq!(world.saga.status, Status::NeedsAttention);
+    assert_eq!(world.saga.parked_step, Some(SagaStep::Shipment));
+    assert_eq!(world.parkings, [SagaStep::Shipment]);
+    let shipment_deadlines = world.delivered.iter().filter(
+        |event| matches!(event, Event::DeadlinePassed(passed) if passed.step == SagaStep::Shipment),
+    );
+    assert_eq!(shipment_deadlines.count() as u32, TIMEOUTS.max_retries + 1);
+    let reason = world.saga.reason.clone().unwrap_or_default();
+    assert!(reason.contains("shipping did not ship"), "{reason}");
+    world.heal();
+    world.operator(Command::Retry);
+    world.drain();
+    assert_eq!(world.saga.status, Status::Completed);
+    assert_eq!((world.captures, world.refunds), (1, 0));
+}
+
+#[test]
+fn a_capture_failure_parks_at_once_and_a_cancel_voids_the_authorization() {
+    let mut world = World::new(Script {
+        capture: vec![Answer::Fail],
+        ..Script::healthy()
+    });
+    world.drain();
+    assert_eq!(world.saga.status, Status::NeedsAttention);
+    assert_eq!(world.saga.parked_step, Some(SagaStep::Capture));
+    let deadlines = world.delivered.iter();
+    let capture_deadlines = deadlines.filter(|event| matches!(event, Event::DeadlinePassed(_)));
+    assert_eq!(capture_deadlines.count(), 0, "parked at the first answer");
+    world.operator(Command::Cancel);
+    world.drain();
+    assert_eq!(world.saga.status, Status::Cancelled);
+    assert_eq!(world.money, Money::Voided);
+}
+
+#[test]
+fn a_capture_after_parking_completes_the_order() {
+    let late = Answer::Late;
+    let mut world = World::new(Script {
+        capture: vec![late, Answer::Never, Answer::Never],
+        ..Script::healthy()
+    });
+    // the deadlines fire and park the order before payments catches up
+    while world.saga.status != Status::NeedsAttention {
+        match world.in_flight.pop() {
+            Some(event) => world.deliver(event),
+            None => world.fire_deadline(),
+        }
+    }
+    assert_eq!(world.saga.parked_step, Some(SagaStep::Capture));
+    world.catch_up();
+    world.drain();
+    assert_eq!(world.saga.status, Status::Completed);
+    assert_eq!((world.captures, world.refunds), (1, 0));
 }
