@@ -95,6 +95,21 @@ pub struct RuntimeConfig {
         hide = true
     )]
     pub failpoint_storage_full_after: u64,
+
+    /// Failpoint for tests: while this file exists, handling an event of one of the
+    /// `--failpoint-unavailable-types` fails as if something the service needs were down (a
+    /// failed attempt: nak'ed with backoff, dead-lettered after `max_deliver`).
+    #[arg(long, env = "SHOP_FAILPOINT_UNAVAILABLE_WHILE", hide = true)]
+    pub failpoint_unavailable_while: Option<PathBuf>,
+
+    /// The event types (`orders.capture_requested`, comma-separated) the file above fails.
+    #[arg(
+        long,
+        env = "SHOP_FAILPOINT_UNAVAILABLE_TYPES",
+        value_delimiter = ',',
+        hide = true
+    )]
+    pub failpoint_unavailable_types: Vec<events::EventType>,
 }
 
 fn parse_prefix(text: &str) -> Result<Subjects, String> {
@@ -121,6 +136,8 @@ impl RuntimeConfig {
             processing_delay_ms: 0,
             failpoint_redeliver_every: 0,
             failpoint_storage_full_after: 0,
+            failpoint_unavailable_while: None,
+            failpoint_unavailable_types: Vec::new(),
         }
     }
 

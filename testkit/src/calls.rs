@@ -1,12 +1,12 @@
 //! The services' API as the system tests call it: seed products, stock and accounts, place an
 //! order and wait for its end, read an account or a stock level. Each call panics on an error
-//! reply except [`TestShop::place`], whose refusals tests check.
+//! reply except [`TestShop::place`] and the operator's calls, whose refusals tests check.
 
 use std::time::Duration;
 
 use events::api::{
-    Account, AddProduct, CustomerRequest, Item, OpenAccount, Order, OrderRequest, PlaceOrder,
-    Restock, SkuRequest, StockLevel,
+    Account, AddProduct, CustomerRequest, Item, ListTickets, OpenAccount, Order, OrderRequest,
+    PlaceOrder, Restock, SkuRequest, StockLevel, Ticket, TicketList,
 };
 use runtime::ApiError;
 
@@ -120,5 +120,25 @@ impl TestShop {
             .call("inventory", "get", &request)
             .await
             .expect("stock")
+    }
+
+    /// An operator's `orders.<verb>` (`retry`, `cancel`) on one order.
+    pub async fn operator(&self, verb: &str, order_id: &str) -> Result<Order, ApiError> {
+        let request = OrderRequest {
+            order_id: order_id.to_owned(),
+        };
+        self.api.call("orders", verb, &request).await
+    }
+
+    /// The ticket support opened by itself (source `system`) about an order, if there is one.
+    pub async fn system_ticket(&self, order_id: &str) -> Option<Ticket> {
+        let request = ListTickets {
+            order_id: Some(order_id.to_owned()),
+            ..Default::default()
+        };
+        let list: TicketList = self.api.call("support", "list", &request).await.ok()?;
+        list.tickets
+            .into_iter()
+            .find(|ticket| ticket.source == "system")
     }
 }

@@ -193,6 +193,21 @@ impl TestShop {
         crate::publish::publish_event(&self.bed.js, &self.bed.subjects, event, producer).await;
     }
 
+    /// Publishes a message on `orders.confirmed` for `order_id` whose payload is not
+    /// MessagePack: inventory, shipping and support all consume that type, so it makes three
+    /// dead letters.
+    pub async fn publish_garbage_confirmation(&self, order_id: &str) {
+        let event = events::samples::sample(events::EventType::OrderConfirmed);
+        let mut outgoing = crate::publish::outgoing(&self.bed.subjects, &event);
+        outgoing.subject = self
+            .bed
+            .subjects
+            .event(events::EventType::OrderConfirmed, order_id)
+            .expect("subject");
+        outgoing.payload = b"\xc1 not messagepack".to_vec();
+        crate::publish::publish_all(&self.bed.js, &[outgoing]).await;
+    }
+
     /// Net captures per order from the payments store: captured = 1, refunded = 0 (after a
     /// capture), anything else = 0.
     pub fn net_captures(&self) -> HashMap<String, i64> {

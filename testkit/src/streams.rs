@@ -190,3 +190,19 @@ pub async fn consumers_idle(js: &jetstream::Context, subjects: &Subjects) -> boo
     }
     true
 }
+
+/// Makes `stream` refuse every new message, as a full stream that discards new ones does
+/// (`refuse`), or accept them again without a limit.
+pub async fn refuse_writes(js: &jetstream::Context, stream: &str, refuse: bool) {
+    let mut handle = js.get_stream(stream).await.expect("stream");
+    let info = handle.info().await.expect("stream info").clone();
+    let mut config = info.config;
+    if refuse {
+        config.max_messages = i64::try_from(info.state.messages).expect("count").max(1);
+        config.discard = jetstream::stream::DiscardPolicy::New;
+    } else {
+        config.max_messages = -1;
+        config.discard = jetstream::stream::DiscardPolicy::Old;
+    }
+    js.update_stream(config).await.expect("update stream");
+}

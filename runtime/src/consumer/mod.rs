@@ -232,6 +232,7 @@ impl ConsumeContext {
         let mut accepted = Vec::with_capacity(messages.len());
         let mut incoming = Vec::with_capacity(messages.len());
         let mut rejected = Vec::new();
+        let (unavailable, mut failed) = (self.unavailable_types(), Vec::new());
         for message in messages {
             let Some(pulled) = self.pulled(message, stream) else {
                 continue;
@@ -249,12 +250,19 @@ impl ConsumeContext {
                 continue;
             }
             match self.decode(&pulled, now) {
+                Ok(event) if unavailable.contains(&event.envelope.event_type) => {
+                    failed.push(pulled);
+                }
                 Ok(event) => {
                     incoming.push(event);
                     accepted.push(pulled);
                 }
                 Err(reason) => rejected.push((pulled, reason)),
             }
+        }
+        for pulled in failed {
+            let reason = "failpoint: what this event needs is unavailable";
+            self.retry_or_dead_letter(&pulled, stream, reason).await;
         }
         if !accepted.is_empty() {
             match self.commit(incoming).await {
@@ -387,6 +395,16 @@ impl ConsumeContext {
         self.stats
             .record_outcomes(applied as u64, duplicates as u64, emitted as u64);
         Ok(outcomes)
+    }
+
+    /// The event types the unavailability failpoint fails right now (none, unless a test set
+    /// it up and its file exists).
+    fn unavailable_types(&self) -> Vec<EventType> {
+        let config = &self.config;
+        match &config.failpoint_unavailable_while {
+            Some(file) if file.exists() => config.failpoint_unavailable_types.clone(),
+            _ => Vec::new(),
+        }
     }
 
     /// `Ack`, unless the redelivery failpoint asks for a nak of this first delivery.

@@ -4,6 +4,7 @@
 mod bad_input;
 mod crashes;
 mod failures;
+mod faults;
 mod happy_path;
 mod load;
 mod pages;

@@ -4,16 +4,9 @@
 
 use std::time::Duration;
 
-use events::api::{ListTickets, Order, OrderRequest, TicketList};
+use events::api::Order;
 use events::orders::PaymentVoidRequested;
 use testkit::{TestShop, wait};
-
-async fn operator(shop: &TestShop, verb: &str, order_id: &str) -> Result<Order, runtime::ApiError> {
-    let request = OrderRequest {
-        order_id: order_id.to_owned(),
-    };
-    shop.api.call("orders", verb, &request).await
-}
 
 async fn wait_status(shop: &TestShop, order_id: &str, status: &str) -> Order {
     wait::until_some(
@@ -25,17 +18,6 @@ async fn wait_status(shop: &TestShop, order_id: &str, status: &str) -> Order {
         },
     )
     .await
-}
-
-async fn system_ticket(shop: &TestShop, order_id: &str) -> Option<events::api::Ticket> {
-    let request = ListTickets {
-        order_id: Some(order_id.to_owned()),
-        ..Default::default()
-    };
-    let list: TicketList = shop.api.call("support", "list", &request).await.ok()?;
-    list.tickets
-        .into_iter()
-        .find(|ticket| ticket.source == "system")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +41,7 @@ async fn a_shipment_that_never_happens_is_retried_then_parked_and_a_retry_comple
     let ticket = wait::until_some(
         "a ticket for the parked order",
         Duration::from_secs(30),
-        || system_ticket(&shop, &order.order_id),
+        || shop.system_ticket(&order.order_id),
     )
     .await;
     assert!(
@@ -68,18 +50,20 @@ async fn a_shipment_that_never_happens_is_retried_then_parked_and_a_retry_comple
         ticket.message
     );
     assert_eq!(
-        operator(&shop, "cancel", "no-such-order")
+        shop.operator("cancel", "no-such-order")
             .await
             .map(|_| ())
             .map_err(|e| e.code),
         Err(404)
     );
 
-    let retried = operator(&shop, "retry", &order.order_id)
+    let retried = shop
+        .operator("retry", &order.order_id)
         .await
         .expect("retry");
     assert_eq!(retried.status, "confirmed");
-    let again = operator(&shop, "retry", &order.order_id)
+    let again = shop
+        .operator("retry", &order.order_id)
         .await
         .expect("retry again");
     assert_eq!(again.status, "confirmed", "a second retry changes nothing");
@@ -98,7 +82,7 @@ async fn a_shipment_that_never_happens_is_retried_then_parked_and_a_retry_comple
         .filter(|(envelope, _)| envelope.event_type == events::EventType::ShipmentCreated)
         .count();
     assert_eq!(shipments, 1, "one shipment, however often it was asked for");
-    let cancel_completed = operator(&shop, "cancel", &order.order_id).await;
+    let cancel_completed = shop.operator("cancel", &order.order_id).await;
     assert_eq!(cancel_completed.map(|_| ()).map_err(|e| e.code), Err(409));
 }
 
@@ -128,15 +112,17 @@ async fn a_capture_payments_cannot_make_parks_the_order_and_a_cancel_releases_ev
     wait::until_some(
         "a ticket for the parked order",
         Duration::from_secs(30),
-        || system_ticket(&shop, &order.order_id),
+        || shop.system_ticket(&order.order_id),
     )
     .await;
 
-    let cancelled = operator(&shop, "cancel", &order.order_id)
+    let cancelled = shop
+        .operator("cancel", &order.order_id)
         .await
         .expect("cancel");
     assert_eq!(cancelled.status, "cancelled");
-    let again = operator(&shop, "cancel", &order.order_id)
+    let again = shop
+        .operator("cancel", &order.order_id)
         .await
         .expect("cancel again");
     assert_eq!(again.status, "cancelled", "a second cancel changes nothing");

@@ -6,24 +6,10 @@
 use std::time::Duration;
 
 use events::api::{CustomerRequest, OrderRequest, PlaceOrder, SkuRequest};
-use events::{EventType, header};
+use events::header;
 use runtime::ApiError;
 use testkit::streams::{header_of, read_stream};
 use testkit::{TestShop, wait};
-
-/// A message on `orders.confirmed` whose payload is not MessagePack: inventory, shipping and
-/// support all consume that type.
-async fn publish_garbage_confirmation(shop: &TestShop, order_id: &str) {
-    let event = events::samples::sample(EventType::OrderConfirmed);
-    let mut outgoing = testkit::publish::outgoing(&shop.bed.subjects, &event);
-    outgoing.subject = shop
-        .bed
-        .subjects
-        .event(EventType::OrderConfirmed, order_id)
-        .expect("subject");
-    outgoing.payload = b"\xc1 not messagepack".to_vec();
-    testkit::publish::publish_all(&shop.bed.js, &[outgoing]).await;
-}
 
 /// The consumer named on each dead letter.
 async fn dead_letter_consumers(shop: &TestShop) -> Vec<String> {
@@ -37,7 +23,7 @@ async fn dead_letter_consumers(shop: &TestShop) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_bad_message_three_services_consume_gives_three_dead_letters() {
     let shop = TestShop::start().await;
-    publish_garbage_confirmation(&shop, "bad-1").await;
+    shop.publish_garbage_confirmation("bad-1").await;
     wait::until("three dead letters", Duration::from_secs(30), || async {
         dead_letter_consumers(&shop).await.len() >= 3
     })
@@ -55,7 +41,7 @@ async fn no_message_is_lost_while_the_dead_letter_stream_is_unwritable() {
     let dlq = shop.bed.dead_letter_stream();
     shop.bed.js.delete_stream(&dlq).await.expect("delete dlq");
     for n in 0..5 {
-        publish_garbage_confirmation(&shop, &format!("bad-{n}")).await;
+        shop.publish_garbage_confirmation(&format!("bad-{n}")).await;
     }
     // the dead-letter stream stays away for longer than max_deliver redeliveries take (a nak
     // waits 1 s): JetStream's own max_deliver would have dropped every message by now
