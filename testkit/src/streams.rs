@@ -5,9 +5,12 @@ use std::collections::HashSet;
 use std::future::IntoFuture;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::pull::OrderedConfig};
+use std::sync::Arc;
+
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::{Envelope, EventType, Subjects, header};
 use futures::StreamExt;
+use runtime::nats::reader::{Dial, Read, StreamReader};
 
 /// How long reading a stream waits for its next stored message before giving up.
 const NEXT_MESSAGE: Duration = Duration::from_secs(10);
@@ -42,36 +45,54 @@ pub async fn read_stream(js: &jetstream::Context, stream: &str) -> Vec<async_nat
 }
 
 /// The messages of a stream on subjects matching `filter` (all if `None`), oldest first: as
-/// many as the stream held when the read began.
+/// many as the stream held when the read began. Read as the operator commands read (an ordered
+/// consumer on a connection of its own, see `runtime::nats::reader`), so a stored message
+/// async-nats cannot read is skipped (and said on stderr) instead of stalling the read.
 pub async fn read_filtered(
     js: &jetstream::Context,
     stream: &str,
     filter: Option<String>,
 ) -> Vec<async_nats::Message> {
-    let name = stream;
-    let stream = js.get_stream(name).await.expect("stream");
-    let config = OrderedConfig {
-        filter_subject: filter.unwrap_or_default(),
-        ..Default::default()
-    };
-    let consumer = stream
-        .create_consumer(config)
-        .await
-        .expect("ordered consumer");
-    let expected = consumer.cached_info().num_pending as usize;
-    let mut messages = consumer.messages().await.expect("messages");
-    let mut out = Vec::with_capacity(expected);
-    while out.len() < expected {
-        match tokio::time::timeout(NEXT_MESSAGE, messages.next()).await {
-            Ok(Some(Ok(message))) => out.push(message.message),
-            other => panic!(
-                "reading {name} stopped early after {} of {expected} (timed out: {})",
-                out.len(),
-                other.is_err()
+    let filters = filter.into_iter().collect();
+    let mut reader = StreamReader::open(
+        js,
+        own_connection(js),
+        stream,
+        filters,
+        DeliverPolicy::All,
+        true,
+    )
+    .await
+    .unwrap_or_else(|error| panic!("reading {stream}: {error:#}"));
+    let mut out = Vec::new();
+    loop {
+        match tokio::time::timeout(NEXT_MESSAGE, reader.next()).await {
+            Ok(Ok(Some(Read::Message(message)))) => out.push(message.message),
+            Ok(Ok(Some(Read::Skipped(stored, reason)))) => {
+                eprintln!(
+                    "reading {stream}: skipped sequence {}: {reason}",
+                    stored.sequence
+                );
+            }
+            Ok(Ok(None)) => return out,
+            Ok(Err(error)) => panic!(
+                "reading {stream} failed after {} messages: {error:#}",
+                out.len()
             ),
+            Err(_) => panic!("reading {stream} stalled after {} messages", out.len()),
         }
     }
-    out
+}
+
+/// Connections of a reader's own to the broker `js` talks to (always on this machine).
+fn own_connection(js: &jetstream::Context) -> Dial {
+    let port = js.client().server_info().port;
+    Arc::new(move || {
+        Box::pin(async move {
+            let url = format!("nats://127.0.0.1:{port}");
+            Ok(async_nats::connect(url).await?)
+        })
+    })
 }
 
 /// The value of a header of a stored message.
