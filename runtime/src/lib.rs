@@ -20,6 +20,7 @@
 
 pub mod api;
 mod app;
+pub mod auth;
 mod client;
 mod config;
 mod consumer;
