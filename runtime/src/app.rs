@@ -1,5 +1,6 @@
 //! The application every service binary runs: [`Application::build`] opens the store, connects,
-//! provisions streams and registers `$SRV` with the service's endpoints;
+//! provisions streams and registers `$SRV` with the service's endpoints (on a supervised
+//! connection of their own: `<service> api`);
 //! [`Application::run_until_stopped`] runs the consume loops, the outbox relay, the timer loop
 //! and inbox pruning until the shutdown token is cancelled, then stops in order: stop pulling
 //! and finish the in-flight batch, publish the outbox, flush, drain.
@@ -18,15 +19,17 @@ use events::Subjects;
 use crate::api::Api;
 use crate::config::RuntimeConfig;
 use crate::consumer::{ConsumeContext, Fatal, consumer_specs};
-use crate::endpoint::{self, Endpoints};
+use crate::endpoint::{Endpoints, InFlight, MAX_IN_FLIGHT};
 use crate::handler::Handler;
+use crate::nats::supervised::{self, Supervisor};
 use crate::relay::Relay;
 use crate::service::{Service, ServiceDefinition};
+use crate::srv::ApiServer;
 use crate::stats::RuntimeStats;
 use crate::store::Store;
 use crate::store::outbox::Producer;
 use crate::store::state::TreeSet;
-use crate::{inbox, nats, srv, timers};
+use crate::{inbox, nats, timers};
 
 /// How long the outbox relay may take to publish what the last batches emitted at shutdown.
 const FINAL_PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -40,7 +43,8 @@ pub struct Application {
     js: jetstream::Context,
     store: Store,
     stats: Arc<RuntimeStats>,
-    service: async_nats::service::Service,
+    /// The API and `$SRV`, on their own connection, rebuilt when it dies.
+    api_connection: Supervisor,
     endpoint_tasks: TaskTracker,
     relay_wakeup: Arc<Notify>,
 }
@@ -87,15 +91,6 @@ impl Application {
         }
         let stats = Arc::new(RuntimeStats::default());
         let endpoint_tasks = TaskTracker::new();
-        let service = srv::register(
-            &client,
-            &config.prefix,
-            &definition,
-            stats.clone(),
-            store.clone(),
-            &endpoint_tasks,
-        )
-        .await?;
         let relay_wakeup = Arc::new(Notify::new());
         let producer = producer(&definition, &config.prefix);
         let api = Api::new(
@@ -104,14 +99,22 @@ impl Application {
             handler.clone(),
             relay_wakeup.clone(),
         );
-        let group = config.prefix.api_group(definition.name)?;
-        endpoint::serve(&service, &group, endpoints, api, &endpoint_tasks).await?;
-        // the broker has the endpoints' subscriptions once the client's buffer is flushed: a
-        // request sent right after `build` returns finds them
-        client
-            .flush()
+        let server = ApiServer {
+            subjects: config.prefix.clone(),
+            definition,
+            stats: stats.clone(),
+            store: store.clone(),
+            endpoints,
+            api,
+            in_flight: InFlight::new(MAX_IN_FLIGHT),
+            tasks: endpoint_tasks.clone(),
+        };
+        // returns once the broker has the subscriptions: a request sent right after `build`
+        // returns finds them
+        let name = format!("{} api", definition.name);
+        let api_connection = supervised::start(&name, nats::dial(&config, &name), server)
             .await
-            .context("failed to flush the endpoint subscriptions")?;
+            .context("failed to serve the api")?;
         tracing::info!(service = definition.name, store = %store_dir.display(), prefix = %config.prefix, "built");
         Ok(Application {
             config,
@@ -121,7 +124,7 @@ impl Application {
             js,
             store,
             stats,
-            service,
+            api_connection,
             endpoint_tasks,
             relay_wakeup,
         })
@@ -145,11 +148,6 @@ impl Application {
 
     pub fn definition(&self) -> ServiceDefinition {
         self.definition
-    }
-
-    /// The registered `$SRV` service.
-    pub fn service(&self) -> &async_nats::service::Service {
-        &self.service
     }
 
     /// Runs until `shutdown` is cancelled, then shuts down cleanly.
@@ -218,10 +216,13 @@ impl Application {
         pruner.abort();
         let _ = pruner.await;
         self.store.flush().await.context("final flush failed")?;
-        let _ = self.service.stop().await;
+        let api_client = self.api_connection.stop().await;
         self.endpoint_tasks.close();
         // the endpoint tasks hold the store: let them end, so the store is closed on return
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint_tasks.wait()).await;
+        if let Some(api_client) = api_client {
+            let _ = api_client.drain().await;
+        }
         self.client
             .drain()
             .await

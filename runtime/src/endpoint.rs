@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{Api, ApiError, decode_request};
@@ -21,7 +22,7 @@ use crate::api::{Api, ApiError, decode_request};
 type Respond = Arc<dyn Fn(Api, Bytes) -> BoxFuture<'static, Result<Bytes, ApiError>> + Send + Sync>;
 
 /// The endpoints a service serves, by verb.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Endpoints {
     endpoints: Vec<(&'static str, Respond)>,
 }
@@ -67,6 +68,23 @@ impl Endpoints {
 /// Requests one service handles at once, over all its endpoints; more get a quick 503.
 pub(crate) const MAX_IN_FLIGHT: usize = 256;
 
+/// The bound on requests in flight, shared by every endpoint and every connection they are
+/// served on (a request still running on a connection that died keeps its permit).
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight {
+    permits: Arc<Semaphore>,
+    max: usize,
+}
+
+impl InFlight {
+    pub(crate) fn new(max: usize) -> Self {
+        InFlight {
+            permits: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+}
+
 /// The longest error message kept in the `Nats-Service-Error` header.
 const MAX_ERROR_LEN: usize = 1000;
 
@@ -99,28 +117,35 @@ async fn answer(
     }
 }
 
-/// Registers every endpoint in `group` of `service` and answers its requests on `tasks`.
+/// Registers every endpoint in `group` of `service` and answers its requests on `tasks`;
+/// cancels `ended` when an endpoint's subscription ends (the service stopped, or its
+/// connection's task is gone).
 pub(crate) async fn serve(
     service: &async_nats::service::Service,
     group: &str,
-    endpoints: Endpoints,
-    api: Api,
+    endpoints: &Endpoints,
+    api: &Api,
+    in_flight: &InFlight,
     tasks: &TaskTracker,
+    ended: CancellationToken,
 ) -> anyhow::Result<()> {
-    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    for (verb, respond) in endpoints.endpoints {
+    for (verb, respond) in endpoints.endpoints.iter().cloned() {
         let mut endpoint = service
             .group(group)
             .endpoint(verb)
             .await
             .map_err(|error| anyhow::anyhow!("failed to add endpoint {verb}: {error}"))?;
         let (api, tasks_for_requests, in_flight) = (api.clone(), tasks.clone(), in_flight.clone());
+        let ended = ended.clone();
         tasks.spawn(async move {
             while let Some(request) = endpoint.next().await {
-                let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                let Ok(permit) = in_flight.permits.clone().try_acquire_owned() else {
                     let busy = async_nats::service::error::Error {
                         code: 503,
-                        status: format!("busy: {MAX_IN_FLIGHT} requests in flight; retry shortly"),
+                        status: format!(
+                            "busy: {} requests in flight; retry shortly",
+                            in_flight.max
+                        ),
                     };
                     answer(&request, Err(busy)).await;
                     continue;
@@ -138,6 +163,7 @@ pub(crate) async fn serve(
                     answer(&request, reply).await;
                 });
             }
+            ended.cancel();
         });
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! Connecting to NATS and provisioning JetStream: the client options every service uses, the
 //! streams of the contract, and header conversion between the contract and async-nats.
 //! [`raw`] and [`reader`] deal with stored messages async-nats cannot read (a header block
-//! that does not parse drops or kills the connection it is delivered on).
+//! that does not parse drops or kills the connection it is delivered on); [`supervised`]
+//! rebuilds a connection such a core-NATS request killed, with what was served on it.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::config::RuntimeConfig;
 
 pub mod raw;
 pub mod reader;
+pub mod supervised;
 
 /// How often the client pings the server: a dead link is noticed within about two intervals
 /// (async-nats' default of 60 s takes minutes).

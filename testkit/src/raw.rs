@@ -4,7 +4,9 @@
 //!
 //! The protocol is spoken by hand: `CONNECT {"verbose":false,"headers":true}`, a `SUB` to an
 //! inbox, `HPUB <subject> <inbox> <hdr_len> <total_len>`, then the JetStream ack read from the
-//! inbox, whose stream sequence is returned.
+//! inbox, whose stream sequence is returned ([`publish_raw`]); or, for a core-NATS request to
+//! a service, the same `HPUB` followed by a `PING` whose `PONG` says the broker has routed it
+//! ([`request_raw`]: no one waits for the reply).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -29,7 +31,39 @@ pub async fn publish_raw(port: u16, subject: &str, headers: &[u8], payload: &[u8
         .expect("raw publisher thread")
 }
 
-fn publish_blocking(port: u16, subject: &str, headers: &[u8], payload: &[u8]) -> u64 {
+/// Sends `payload` with the header block `headers` exactly as given to `subject` as a
+/// core-NATS request (a reply inbox, no JetStream ack) on the broker at `127.0.0.1:port`, and
+/// returns once the broker has routed it to its subscribers. A service that can read it
+/// answers to an inbox nobody reads. Panics if the broker refuses it.
+pub async fn request_raw(port: u16, subject: &str, headers: &[u8], payload: &[u8]) {
+    let (subject, headers, payload) = (subject.to_owned(), headers.to_vec(), payload.to_vec());
+    tokio::task::spawn_blocking(move || request_blocking(port, &subject, &headers, &payload))
+        .await
+        .expect("raw requester thread")
+}
+
+fn request_blocking(port: u16, subject: &str, headers: &[u8], payload: &[u8]) {
+    let (mut reader, mut writer) = send_frame(port, subject, headers, payload);
+    loop {
+        let line = read_line(&mut reader);
+        if line.starts_with("PING") {
+            writer.write_all(b"PONG\r\n").expect("pong");
+        } else if line.starts_with("-ERR") {
+            panic!("the broker refused the raw request: {line}");
+        } else if line.starts_with("PONG") {
+            // the broker handles a connection's input in order: the request went out before
+            return;
+        }
+    }
+}
+
+/// Connects, subscribes to an inbox, sends the `HPUB` and a `PING`.
+fn send_frame(
+    port: u16,
+    subject: &str,
+    headers: &[u8],
+    payload: &[u8],
+) -> (BufReader<TcpStream>, TcpStream) {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the test broker");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -50,6 +84,11 @@ fn publish_blocking(port: u16, subject: &str, headers: &[u8], payload: &[u8]) ->
     frame.extend_from_slice(payload);
     frame.extend_from_slice(b"\r\nPING\r\n");
     writer.write_all(&frame).expect("send the raw message");
+    (reader, writer)
+}
+
+fn publish_blocking(port: u16, subject: &str, headers: &[u8], payload: &[u8]) -> u64 {
+    let (mut reader, mut writer) = send_frame(port, subject, headers, payload);
     loop {
         let line = read_line(&mut reader);
         if line.starts_with("PING") {

@@ -7,4 +7,5 @@ mod dead_letters;
 mod docs;
 mod exactly_once;
 mod helpers;
+mod hostile_requests;
 mod srv;
