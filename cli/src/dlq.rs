@@ -1,9 +1,11 @@
 //! `shopctl dlq`: the dead-letter stream — list, show one entry with its decoded payload and
-//! reason, and redrive entries to their original subject (removing each once it is stored).
-//! An entry whose header block async-nats cannot read (published there by hand) is listed and
-//! shown as unreadable, with the reason, and never redriven.
+//! reason, and redrive entries to their original subject (removing each once it is stored;
+//! refusing one whose original subject is not an event of the stream it came from, see
+//! [`redrive`]). An entry whose header block async-nats cannot read (published there by hand)
+//! is listed and shown as unreadable, with the reason, and never redriven.
 
-use std::future::IntoFuture;
+mod redrive;
+
 use std::process::ExitCode;
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
@@ -22,7 +24,8 @@ pub(crate) enum DlqCommand {
     List,
     /// Show one dead letter: headers, reason, and the decoded payload.
     Show { id: u64 },
-    /// Publish dead letters again to their original subject, then remove them.
+    /// Publish dead letters again to their original subject, then remove them; a letter whose
+    /// original subject is not an event of the stream it came from is refused (non-zero exit).
     Redrive {
         /// One dead letter.
         id: Option<u64>,
@@ -54,20 +57,6 @@ async fn letters(
     .await
 }
 
-/// Whether a subject matches a NATS filter with `*` and `>`.
-fn matches(filter: &str, subject: &str) -> bool {
-    let mut subject_tokens = subject.split('.');
-    for token in filter.split('.') {
-        match (token, subject_tokens.next()) {
-            (">", Some(_)) => return true,
-            ("*", Some(_)) => {}
-            (literal, Some(actual)) if literal == actual => {}
-            _ => return false,
-        }
-    }
-    subject_tokens.next().is_none()
-}
-
 pub(crate) async fn run(global: &Global, command: DlqCommand) -> anyhow::Result<ExitCode> {
     let api = connect::api(global).await?;
     let subjects = api.subjects().clone();
@@ -81,8 +70,8 @@ pub(crate) async fn run(global: &Global, command: DlqCommand) -> anyhow::Result<
                 id.is_some() || filter.is_some() || all,
                 "say which: an ID, --filter SUBJECT or --all"
             );
-            let selection = Selection { id, filter, all };
-            redrive(&js, &dial, &subjects, &selection).await?;
+            let selection = redrive::Selection { id, filter, all };
+            return redrive::run(&js, &dial, &subjects, &selection, global.json).await;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -203,97 +192,4 @@ fn described(letter: &Stored, subjects: &Subjects) -> serde_json::Value {
         "payload_error": decoded.as_ref().err(),
         "payload_bytes": letter.payload.len(),
     })
-}
-
-/// Which dead letters `dlq redrive` takes: one id, an original-subject filter, or all.
-#[derive(Debug)]
-struct Selection {
-    id: Option<u64>,
-    filter: Option<String>,
-    all: bool,
-}
-
-impl Selection {
-    fn takes(&self, letter: &Stored) -> bool {
-        let original = letter.header(header::DLQ_SUBJECT).unwrap_or("");
-        self.all
-            || Some(letter.sequence) == self.id
-            || self
-                .filter
-                .as_deref()
-                .is_some_and(|filter| matches(filter, original))
-    }
-}
-
-/// `dlq redrive`: each selected letter back to its original subject, then out of the stream.
-async fn redrive(
-    js: &jetstream::Context,
-    dial: &Dial,
-    subjects: &Subjects,
-    selection: &Selection,
-) -> anyhow::Result<()> {
-    let stream = js.get_stream(stream_name(subjects)).await?;
-    let mut selected: Vec<Stored> = letters(js, dial, subjects)
-        .await?
-        .into_iter()
-        .filter(|letter| selection.takes(letter))
-        .collect();
-    anyhow::ensure!(!selected.is_empty(), "no dead letter matches");
-    selected.retain(|letter| match &letter.unreadable {
-        Some(reason) => {
-            println!("skipped dead letter {}: {reason}", letter.sequence);
-            false
-        }
-        None => true,
-    });
-    for letter in &selected {
-        let original = letter.header(header::DLQ_SUBJECT).ok_or_else(|| {
-            anyhow::anyhow!("dead letter {} has no original subject", letter.sequence)
-        })?;
-        let headers = original_headers(letter, subjects);
-        let ack = js
-            .publish_with_headers(original.to_owned(), headers, letter.payload.clone())
-            .await?;
-        ack.into_future().await?;
-        stream
-            .delete_message(letter.sequence)
-            .await
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
-        println!("redrove dead letter {} to {original}", letter.sequence);
-    }
-    println!("{} redriven", selected.len());
-    Ok(())
-}
-
-/// The letter's headers without the `Shop-Dlq-*` ones, under a new publish id.
-fn original_headers(letter: &Stored, subjects: &Subjects) -> async_nats::HeaderMap {
-    let mut headers = async_nats::HeaderMap::new();
-    for (name, values) in letter.headers.iter() {
-        let name: &str = name.as_ref();
-        if !name.starts_with("Shop-Dlq-") && name != header::NATS_MSG_ID {
-            for value in values {
-                headers.append(name, value.as_str());
-            }
-        }
-    }
-    // a new publish id (JetStream may remember the original's); the event id stays, so
-    // consumers that already applied the event drop the copy
-    headers.insert(
-        header::NATS_MSG_ID,
-        format!("redrive-{}-{}", stream_name(subjects), letter.sequence),
-    );
-    headers
-}
-
-#[cfg(test)]
-mod tests {
-    use super::matches;
-
-    #[test]
-    fn subject_filters_match_like_nats() {
-        assert!(matches("shop.orders.>", "shop.orders.placed.o1"));
-        assert!(matches("shop.*.placed.*", "shop.orders.placed.o1"));
-        assert!(!matches("shop.*.placed", "shop.orders.placed.o1"));
-        assert!(!matches("shop.payments.>", "shop.orders.placed.o1"));
-    }
 }

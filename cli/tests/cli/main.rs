@@ -5,4 +5,5 @@ mod bad_bytes;
 mod client;
 mod helpers;
 mod operators;
+mod redrive;
 mod up;
