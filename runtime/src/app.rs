@@ -19,7 +19,7 @@ use events::Subjects;
 use crate::api::Api;
 use crate::config::RuntimeConfig;
 use crate::consumer::{ConsumeContext, Fatal, consumer_specs};
-use crate::endpoint::{Endpoints, InFlight, MAX_IN_FLIGHT};
+use crate::endpoint::{Endpoints, InFlight};
 use crate::handler::Handler;
 use crate::nats::supervised::{self, Supervisor};
 use crate::relay::Relay;
@@ -106,7 +106,7 @@ impl Application {
             store: store.clone(),
             endpoints,
             api,
-            in_flight: InFlight::new(MAX_IN_FLIGHT),
+            in_flight: InFlight::new(config.api_max_in_flight as usize),
             tasks: endpoint_tasks.clone(),
         };
         // returns once the broker has the subscriptions: a request sent right after `build`

@@ -66,6 +66,11 @@ pub struct RuntimeConfig {
     #[arg(long, env = "SHOP_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
 
+    /// API requests handled at once, over all endpoints; more are answered 503 at once
+    /// (`status` and `$SRV` are not counted).
+    #[arg(long, env = "SHOP_API_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub api_max_in_flight: u32,
+
     /// Rebuild this (stopped) service's store from the streams into a fresh directory, swap it
     /// in, report, and exit.
     #[arg(long)]
@@ -132,6 +137,7 @@ impl RuntimeConfig {
             inbox_retention_hours: 168,
             max_payload_bytes: events::codec::DEFAULT_MAX_PAYLOAD_BYTES,
             stream_replicas: 1,
+            api_max_in_flight: 256,
             rebuild: false,
             processing_delay_ms: 0,
             failpoint_redeliver_every: 0,

@@ -2,8 +2,10 @@
 //! as `(verb, async fn(Api, Request) -> Result<Response, ApiError>)`, and the runtime serves
 //! each on `<prefix>.api.<service>.<verb>` through the NATS service API, so `$SRV` lists it.
 //! Every request gets an answer: its JSON result, or an error with a code and a message. A
-//! service handles at most [`MAX_IN_FLIGHT`] requests at once; beyond that it answers 503 at
-//! once instead of queueing without bound.
+//! service handles at most `--api-max-in-flight` (default 256) requests at once over all its
+//! endpoints; beyond that it answers 503 at once instead of queueing without bound. `status`
+//! and the `$SRV` verbs are not counted (an operator can look at an overloaded service): they
+//! are answered one at a time by tasks of their own (`srv.rs`, and async-nats for `$SRV`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -65,11 +67,9 @@ impl Endpoints {
     }
 }
 
-/// Requests one service handles at once, over all its endpoints; more get a quick 503.
-pub(crate) const MAX_IN_FLIGHT: usize = 256;
-
-/// The bound on requests in flight, shared by every endpoint and every connection they are
-/// served on (a request still running on a connection that died keeps its permit).
+/// The bound on requests in flight (more get a quick 503), shared by every endpoint and every
+/// connection they are served on (a request still running on a connection that died keeps
+/// its permit).
 #[derive(Debug, Clone)]
 pub(crate) struct InFlight {
     permits: Arc<Semaphore>,

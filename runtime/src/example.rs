@@ -1,11 +1,19 @@
 //! A small example service, used by the runtime's tests and benchmark and as the shortest
 //! complete picture of a [`Service`]: it consumes `orders.placed` and decides one
 //! `inventory.stock_reserved` per order, which its `evolve` folds into the tree `applied` (a
-//! count per order, so a test can see any event applied twice).
+//! count per order, so a test can see any event applied twice). Its one endpoint, `wait`, is
+//! for the runtime's tests of the API: it sleeps as long as asked (at most [`MAX_WAIT_MS`])
+//! and says how many `wait` requests it was handling at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use events::inventory::{StockLine, StockReserved};
 use events::{Envelope, Event, EventType};
 
+use crate::api::{Api, ApiError};
+use crate::endpoint::Endpoints;
 use crate::handler::{HandleError, Incoming};
 use crate::service::{Service, ServiceDefinition};
 use crate::store::state::{State, StateError};
@@ -22,8 +30,59 @@ pub const REFUSED_ORDER_PREFIX: &str = "refuse-";
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Settings {}
 
+/// The longest `wait` request, in milliseconds; a longer one is a 400.
+pub const MAX_WAIT_MS: u64 = 5_000;
+
+/// `<prefix>.api.example.wait`: sleep `ms` milliseconds, then answer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct WaitRequest {
+    pub ms: u64,
+}
+
+/// The answer to a `wait`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Waited {
+    pub waited_ms: u64,
+    /// `wait` requests being handled when this one began, itself included.
+    pub in_flight: usize,
+}
+
 #[derive(Debug, Default)]
-pub struct Example;
+pub struct Example {
+    /// `wait` requests being handled now.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// Counts one `wait` in flight for as long as it lives.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn begin(waiting: &Arc<AtomicUsize>) -> (Waiting, usize) {
+        let now = waiting.fetch_add(1, Ordering::SeqCst) + 1;
+        (Waiting(waiting.clone()), now)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn wait(waiting: Arc<AtomicUsize>, request: WaitRequest) -> Result<Waited, ApiError> {
+    if request.ms > MAX_WAIT_MS {
+        return Err(ApiError::bad_request(format!(
+            "ms {} is more than {MAX_WAIT_MS}",
+            request.ms
+        )));
+    }
+    let (_waiting, in_flight) = Waiting::begin(&waiting);
+    tokio::time::sleep(Duration::from_millis(request.ms)).await;
+    Ok(Waited {
+        waited_ms: request.ms,
+        in_flight,
+    })
+}
 
 impl Service for Example {
     const DEFINITION: ServiceDefinition = ServiceDefinition {
@@ -38,7 +97,7 @@ impl Service for Example {
     type Settings = Settings;
 
     fn new(_: Settings) -> Self {
-        Example
+        Example::default()
     }
 
     fn decide(&self, _: &mut State<'_>, incoming: &Incoming) -> Result<Vec<Event>, HandleError> {
@@ -73,5 +132,12 @@ impl Service for Example {
             APPLIED_TREE.save(state, &reserved.order_id, &(count + 1))?;
         }
         Ok(())
+    }
+
+    fn endpoints(&self, endpoints: &mut Endpoints) {
+        let waiting = self.waiting.clone();
+        endpoints.add("wait", move |_: Api, request: WaitRequest| {
+            wait(waiting.clone(), request)
+        });
     }
 }
