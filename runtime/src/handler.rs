@@ -1,5 +1,6 @@
 //! What the runtime hands a service and gets back: an [`Incoming`] event, a [`HandleError`]
-//! when the service refuses it, and [`Handler`], the object-safe face of a
+//! when the service refuses it (with nothing applied, or with the events it decides about
+//! the refusal), and [`Handler`], the object-safe face of a
 //! [`Service`](crate::service::Service) that the consume loop, API commands and rebuilds call.
 //! Every service implements `Service`; `Handler` comes with it (see `service.rs`).
 
@@ -25,6 +26,13 @@ pub enum HandleError {
     /// It goes to the dead-letter stream with this reason; nothing of it is committed.
     #[error("{0}")]
     Invalid(String),
+    /// The event is refused, and `events` are what the service decides because of that (the
+    /// order saga parks the order a reply does not match). The step commits as an accepted
+    /// one does (its events, timers and state) with the event's inbox mark, which keeps the
+    /// reason; then the event goes to the dead-letter stream with it. A redelivery (the copy
+    /// could not be stored, say) is dead-lettered again from the mark, never decided again.
+    #[error("{reason}")]
+    Refused { reason: String, events: Vec<Event> },
     /// Reading or writing state failed; storage conflicts re-run the transaction.
     #[error(transparent)]
     State(#[from] StateError),

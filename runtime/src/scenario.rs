@@ -119,11 +119,23 @@ impl<S: Service> Scenario<S> {
     }
 
     /// Asserts the last `when` was refused for good (a dead letter) with a reason that
-    /// contains `reason`.
+    /// contains `reason`: with nothing applied (`HandleError::Invalid`) or with the events
+    /// the service decided about it (`HandleError::Refused`; check them with `then`).
     pub fn then_refused(self, reason: &str) -> Self {
+        match self.refusal() {
+            Some(why) if why.contains(reason) => self,
+            _ => panic!(
+                "expected a refusal containing {reason:?}, got {:?}",
+                self.last
+            ),
+        }
+    }
+
+    /// Why the last `when` was refused (it goes to the dead-letter stream), if it was.
+    pub fn refusal(&self) -> Option<&str> {
         match self.last.as_slice() {
-            [Outcome::Invalid(why)] if why.contains(reason) => self,
-            other => panic!("expected a refusal containing {reason:?}, got {other:?}"),
+            [Outcome::Invalid(why) | Outcome::Refused { reason: why, .. }] => Some(why),
+            _ => None,
         }
     }
 

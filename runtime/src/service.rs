@@ -70,7 +70,8 @@ pub trait Service: Send + Sync + Sized + 'static {
 
     /// The rules: what happens because of `incoming`, given the current state. Returns the
     /// events to publish (each is then folded with `evolve`); may set timers and write local
-    /// trees; `HandleError::Invalid` sends `incoming` to the dead-letter stream.
+    /// trees; `HandleError::Invalid` sends `incoming` to the dead-letter stream and commits
+    /// nothing, `HandleError::Refused` commits its events and then dead-letters `incoming`.
     fn decide(&self, state: &mut State<'_>, incoming: &Incoming)
     -> Result<Vec<Event>, HandleError>;
 

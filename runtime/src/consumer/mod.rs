@@ -269,7 +269,11 @@ impl ConsumeContext {
                 Ok(outcomes) => {
                     for (pulled, outcome) in accepted.into_iter().zip(outcomes) {
                         match outcome {
-                            Outcome::Invalid(reason) => rejected.push((pulled, reason)),
+                            // what a refusal decided is committed and flushed by now: the
+                            // dead letter follows, and a redelivery is refused again
+                            Outcome::Invalid(reason) | Outcome::Refused { reason, .. } => {
+                                rejected.push((pulled, reason))
+                            }
                             Outcome::Applied { .. } | Outcome::Duplicate => {
                                 self.forget_failures(stream, &pulled);
                                 ack(&pulled.message, self.ack_kind(&pulled)).await
@@ -384,12 +388,9 @@ impl ConsumeContext {
             .count();
         let emitted: usize = outcomes
             .iter()
-            .map(|o| {
-                if let Outcome::Applied { emitted } = o {
-                    *emitted
-                } else {
-                    0
-                }
+            .map(|o| match o {
+                Outcome::Applied { emitted } | Outcome::Refused { emitted, .. } => *emitted,
+                Outcome::Duplicate | Outcome::Invalid(_) => 0,
             })
             .sum();
         self.stats

@@ -2,7 +2,9 @@
 //! the inbox; otherwise fold the event itself (when the service folds its type), `decide`,
 //! and fold every event `decide` returned — the same `evolve` a rebuild runs — then stage
 //! the inbox mark. The events the batch emits go into one outbox row. Nothing is durable
-//! until [`Store::flush`].
+//! until [`Store::flush`]. An event refused with [`HandleError::Refused`] commits like an
+//! applied one, and its mark keeps the reason, so that the consume loop dead-letters it now
+//! and again on a redelivery.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -28,6 +30,9 @@ pub(crate) enum Outcome {
     Duplicate,
     /// The service refused it for good; it belongs in the dead-letter stream.
     Invalid(String),
+    /// The service refused it but applied what it decided about that (`emitted` events);
+    /// it belongs in the dead-letter stream. Also the outcome of its redelivery (`emitted` 0).
+    Refused { reason: String, emitted: usize },
 }
 
 type Abort = ConflictableTransactionError<StoreError>;
@@ -76,8 +81,11 @@ impl Store {
     ) -> Result<Outcome, Abort> {
         let incoming = step.incoming;
         let event_id = incoming.envelope.event_id.as_bytes();
-        if views[INBOX].get(event_id)?.is_some() {
-            return Ok(Outcome::Duplicate);
+        if let Some(mark) = views[INBOX].get(event_id)? {
+            return Ok(match inbox::refusal(&mark) {
+                Some(reason) => Outcome::Refused { reason, emitted: 0 },
+                None => Outcome::Duplicate,
+            });
         }
         let mut state = State::new(&views[FIRST_SERVICE_TREE..], self.tree_set(), incoming.now);
         let envelope = &incoming.envelope;
@@ -92,8 +100,8 @@ impl Store {
         if let Some(failure) = state.take_storage_failure() {
             return Err(failure.into());
         }
-        let emitted = match result {
-            Ok(Ok(emitted)) => emitted,
+        let (emitted, refused) = match result {
+            Ok(Ok(decided)) => decided,
             Ok(Err(error)) => return Ok(Outcome::Invalid(error.to_string())),
             Err(panic) => {
                 return Ok(Outcome::Invalid(format!(
@@ -116,10 +124,24 @@ impl Store {
             *timers_added +=
                 apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
         }
-        views[INBOX].insert(event_id, &inbox::applied_at(incoming.now))?;
-        Ok(Outcome::Applied { emitted: count })
+        match refused {
+            None => {
+                views[INBOX].insert(event_id, &inbox::applied_at(incoming.now))?;
+                Ok(Outcome::Applied { emitted: count })
+            }
+            Some(reason) => {
+                views[INBOX].insert(event_id, inbox::refused_at(incoming.now, &reason))?;
+                Ok(Outcome::Refused {
+                    reason,
+                    emitted: count,
+                })
+            }
+        }
     }
 }
+
+/// The events a step emits, and the reason if it refused its incoming event.
+type Decided = (Vec<(Envelope, Event)>, Option<String>);
 
 /// One incoming event and what it needs to be applied.
 struct Step<'a> {
@@ -141,8 +163,9 @@ impl Step<'_> {
         )
     }
 
-    /// Fold the incoming fact, decide, fold what was decided.
-    fn run(&self, state: &mut State<'_>) -> Result<Vec<(Envelope, Event)>, HandleError> {
+    /// Fold the incoming fact, decide, fold what was decided; with the reason when the
+    /// service refused the incoming event but decided events about that.
+    fn run(&self, state: &mut State<'_>) -> Result<Decided, HandleError> {
         let incoming = self.incoming;
         if self.folds.contains(&incoming.envelope.event_type) {
             state.set_phase(Phase::Evolve, incoming.envelope.occurred_at);
@@ -150,7 +173,14 @@ impl Step<'_> {
                 .evolve(state, &incoming.event, &incoming.envelope)?;
         }
         state.set_phase(Phase::Decide, incoming.now);
-        let decided = self.handler.decide(state, incoming)?;
+        let (decided, refused) = match self.handler.decide(state, incoming) {
+            Ok(events) => (events, None),
+            Err(HandleError::Refused { reason, events }) if reason.is_empty() => {
+                (events, Some("refused by the service".to_owned()))
+            }
+            Err(HandleError::Refused { reason, events }) => (events, Some(reason)),
+            Err(error) => return Err(error),
+        };
         let mut emitted = Vec::with_capacity(decided.len());
         for event in decided {
             check_outgoing(&event).map_err(HandleError::Invalid)?;
@@ -161,7 +191,7 @@ impl Step<'_> {
             }
             emitted.push((envelope, event));
         }
-        Ok(emitted)
+        Ok((emitted, refused))
     }
 }
 
@@ -224,11 +254,46 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_invalid_event_a_service_decides_is_refused_and_nothing_commits() {
-        let (store, producer) = store();
+    /// Refuses every event, and decides a reservation about the refusal.
+    struct Wary;
+
+    impl Handler for Wary {
+        fn trees(&self) -> &'static [&'static str] {
+            Careless.trees()
+        }
+
+        fn local_trees(&self) -> &'static [&'static str] {
+            &[]
+        }
+
+        fn consumes(&self) -> &'static [EventType] {
+            Careless.consumes()
+        }
+
+        fn folds(&self) -> &'static [EventType] {
+            Careless.folds()
+        }
+
+        fn decide(&self, _: &mut State<'_>, _: &Incoming) -> Result<Vec<Event>, HandleError> {
+            Err(HandleError::Refused {
+                reason: "it does not match".into(),
+                events: vec![events::samples::sample(EventType::StockReserved)],
+            })
+        }
+
+        fn evolve(
+            &self,
+            state: &mut State<'_>,
+            event: &Event,
+            envelope: &Envelope,
+        ) -> Result<(), StateError> {
+            Careless.evolve(state, event, envelope)
+        }
+    }
+
+    fn order_placed() -> Incoming {
         let event = events::samples::order_placed();
-        let incoming = Incoming {
+        Incoming {
             envelope: Envelope::new(
                 event.event_type(),
                 Timestamp::UNIX_EPOCH,
@@ -239,7 +304,40 @@ mod tests {
             event,
             stream_sequence: 1,
             now: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_refused_event_commits_what_was_decided_and_its_redelivery_is_refused_again() {
+        let (store, producer) = store();
+        let incoming = order_placed();
+        let batch = std::slice::from_ref(&incoming);
+        let outcomes = store.apply_batch(&Wary, &producer, batch).unwrap();
+        let refused = |emitted| Outcome::Refused {
+            reason: "it does not match".into(),
+            emitted,
         };
+        assert_eq!(outcomes, [refused(1)]);
+        assert_eq!(store.outbox_len(), 1, "the decided event is published");
+        assert_eq!(store.tree(THINGS).unwrap().len(), 1, "and folded");
+        assert!(store.inbox_contains(&incoming.envelope.event_id).unwrap());
+        // a redelivery (the dead letter could not be stored) is dead-lettered again, not decided
+        let outcomes = store.apply_batch(&Wary, &producer, batch).unwrap();
+        assert_eq!(outcomes, [refused(0)]);
+        assert_eq!(store.outbox_len(), 1, "nothing more published");
+        // the mark, reason and all, is pruned like any other
+        assert_eq!(
+            store
+                .prune_inbox(Timestamp::UNIX_EPOCH.plus_millis(1))
+                .unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_invalid_event_a_service_decides_is_refused_and_nothing_commits() {
+        let (store, producer) = store();
+        let incoming = order_placed();
         let outcomes = store
             .apply_batch(&Careless, &producer, std::slice::from_ref(&incoming))
             .unwrap();

@@ -12,7 +12,8 @@
 //! - [`location`]: which directory inside the data directory holds the store in use.
 //!
 //! Runtime trees:
-//! - `_runtime.inbox`: event id → applied-at millis; a redelivered event id is skipped.
+//! - `_runtime.inbox`: event id → applied-at millis (then the reason, for an event refused
+//!   with `HandleError::Refused`); a redelivered event id is skipped (or dead-lettered again).
 //! - `_runtime.outbox`: sequence (big-endian u64) → [`OutboxRow`], the events one batch
 //!   emitted; the relay publishes rows in key order and deletes a row when all its events are
 //!   acknowledged.
