@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use events::api::Item;
 use events::orders::{OrderLine, OrderPlaced};
 use events::{Event, Timestamp};
-use runtime::{ApiError, State, StateError};
+use runtime::{ApiError, HandleError, State, StateError};
 
 use crate::saga::{self, Effect, Timeouts};
 use crate::store::{CARTS, CUSTOMERS, ORDERS, PRODUCTS, PriceEntry};
@@ -64,12 +64,13 @@ impl From<CheckoutError> for ApiError {
 }
 
 /// What happens because of an event orders consumes: catalog facts and known customers are
-/// only folded; every other event is a reply to an order's saga.
+/// only folded; every other event is a reply to an order's saga. A reply that does not match
+/// its order is refused: dead-lettered, with the events of the order's parking if any.
 pub fn decide(
     state: &mut State<'_>,
     event: &Event,
     timeouts: Timeouts,
-) -> Result<Vec<Event>, StateError> {
+) -> Result<Vec<Event>, HandleError> {
     if matches!(
         event,
         Event::ProductAdded(_)
@@ -80,14 +81,23 @@ pub fn decide(
         return Ok(vec![]);
     }
     let Some(saga) = ORDERS.load(state, event.key())? else {
-        tracing::warn!(
-            order_id = event.key(),
-            "reply for an order this service does not know; ignored"
-        );
-        return Ok(vec![]);
+        // every order is placed here, before anyone can answer for it
+        return Err(HandleError::Invalid(format!(
+            "{} for order {:?}, which this service never placed",
+            event.event_type(),
+            event.key()
+        )));
     };
-    let effects = saga::step(&saga, event, state.now(), timeouts);
-    apply_effects(state, &saga.order_id, effects)
+    match saga::step(&saga, event, state.now(), timeouts) {
+        Ok(effects) => Ok(apply_effects(state, &saga.order_id, effects)?),
+        Err(refusal) => {
+            let events = apply_effects(state, &saga.order_id, refusal.effects)?;
+            Err(HandleError::Refused {
+                reason: refusal.reason,
+                events,
+            })
+        }
+    }
 }
 
 /// Sets or clears the order's deadline timer and returns the events to publish now.

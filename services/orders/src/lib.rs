@@ -5,7 +5,8 @@
 //!   `payments.account_opened` (known customers), and the saga's replies:
 //!   `inventory.stock_reserved`, `inventory.reservation_rejected`, `payments.authorized`,
 //!   `payments.declined`, `payments.captured`, `shipping.shipped`, and its own
-//!   `orders.deadline_passed` (timers).
+//!   `orders.deadline_passed` (timers). A reply that does not match its order (`saga::check`)
+//!   is dead-lettered, and parks the order it would have moved on.
 //! - Publishes: `orders.placed`, `orders.payment_requested`, `orders.confirmed`,
 //!   `orders.rejected`, `orders.cancelled`, `orders.completed`, `orders.deadline_passed`,
 //!   `orders.payment_capture_requested`, `orders.payment_void_requested`,
@@ -131,7 +132,7 @@ impl Service for Orders {
         state: &mut State<'_>,
         incoming: &Incoming,
     ) -> Result<Vec<Event>, HandleError> {
-        Ok(domain::decide(state, &incoming.event, self.timeouts)?)
+        domain::decide(state, &incoming.event, self.timeouts)
     }
 
     fn evolve(

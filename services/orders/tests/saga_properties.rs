@@ -2,8 +2,10 @@
 //! interleavings of replies, duplicates, stale redeliveries, deadlines that fire early or
 //! late, a payments service that answers only after the saga gave up, and, after the order
 //! is confirmed, a shipping or payments service that answers late, never, twice, or with a
-//! capture failure, so that the saga retries and parks the order, and an operator who
-//! retries or cancels it (twice). After every step the invariants of DESIGN.md §5 hold; at
+//! capture failure, so that the saga retries and parks the order, a forger whose replies do
+//! not match the order (refused, and parking the order when they answer the step it waits
+//! on), and an operator who retries or cancels it (twice). After every step the invariants
+//! of DESIGN.md §5 hold, and no forgery ever moves the order on; at
 //! the end, once the operator resolved a parked order, every order is terminal and its
 //! money is settled. The world the saga runs in is in `saga_properties/world.rs`.
 
@@ -32,6 +34,8 @@ enum Step {
     Heal,
     /// An operator retries or cancels the order, whatever its state.
     Operator(Command),
+    /// A forger's reply that does not match the order arrives.
+    Forge(usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -44,6 +48,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Heal),
         1 => Just(Step::Operator(Command::Retry)),
         1 => Just(Step::Operator(Command::Cancel)),
+        1 => (0..8usize).prop_map(Step::Forge),
     ]
 }
 
@@ -96,6 +101,7 @@ fn run(mut world: World, steps: Vec<Step>) -> World {
             Step::Late => world.catch_up(),
             Step::Heal => world.heal(),
             Step::Operator(command) => world.operator(command),
+            Step::Forge(n) => world.forge(n),
             _ => {}
         }
     }
@@ -236,4 +242,31 @@ fn a_capture_after_parking_completes_the_order() {
     world.drain();
     assert_eq!(world.saga.status, Status::Completed);
     assert_eq!((world.captures, world.refunds), (1, 0));
+}
+
+#[test]
+fn a_forged_authorization_parks_the_order_and_payments_own_answer_completes_it() {
+    let mut world = World::new(Script::healthy());
+    while world.saga.status != Status::AwaitingPayment {
+        let event = world.in_flight.pop().expect("inventory's answer");
+        world.deliver(event);
+    }
+    world.forge(0);
+    assert_eq!(world.saga.status, Status::NeedsAttention);
+    assert_eq!(world.parkings, [SagaStep::Payment]);
+    world.drain();
+    assert_eq!(world.saga.status, Status::Completed);
+    assert_eq!((world.refused, world.captures), (1, 1));
+}
+
+#[test]
+fn a_forgery_for_a_completed_order_is_refused_and_changes_nothing() {
+    let mut world = World::new(Script::healthy());
+    world.drain();
+    for n in 0..8 {
+        world.forge(n);
+    }
+    assert_eq!(world.saga.status, Status::Completed);
+    assert_eq!(world.parkings, []);
+    assert_eq!(world.refused, 8);
 }

@@ -13,9 +13,13 @@
 //! Compensation: a cancelled order's reservation is released by inventory (it consumes
 //! `orders.cancelled`); an authorization that arrives after the saga gave up is voided; a
 //! capture that should not exist is refunded. Every decision is an event on the orders
-//! stream, and the saga's state is the fold of those events. Terminal states (`Completed`, `Rejected`, `Cancelled`) are never left, and an event
-//! that does not fit the current state changes nothing — which makes duplicates and stale
-//! deadlines harmless.
+//! stream, and the saga's state is the fold of those events. Terminal states (`Completed`,
+//! `Rejected`, `Cancelled`) are never left, and an event that does not fit the current state
+//! changes nothing — which makes duplicates and stale deadlines harmless.
+//!
+//! Replies are checked before they are believed (`checks`): one that does not match the order
+//! is refused (dead-lettered), and parks the order if it answers the step the order waits on.
+//! A parked order goes on with the true answer to the step it was parked at.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,9 +32,12 @@ use events::orders::{
 use events::{Event, Timestamp};
 
 mod apply;
+mod checks;
 mod operator;
 
 pub use apply::apply;
+pub use checks::{Refusal, check};
+use checks::{answers, awaited, refuse};
 pub use operator::{OperatorError, operator_cancel, retry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -152,25 +159,54 @@ pub fn start(placed: OrderPlaced, now: Timestamp, timeouts: Timeouts) -> Vec<Eff
 }
 
 /// The saga's answer to one event: what to publish and which deadline to set or clear
-/// (empty when the event changes nothing).
-pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> Vec<Effect> {
-    match (saga.status, event) {
-        (Status::AwaitingStock, Event::StockReserved(_)) => {
-            let request = PaymentRequested {
-                order_id: saga.order_id.clone(),
-                customer_id: saga.customer_id.clone(),
-                amount_minor: saga.total_minor,
-                currency: saga.currency.clone(),
+/// (empty when the event changes nothing), or the refusal of a reply that does not match
+/// the order.
+pub fn step(
+    saga: &Saga,
+    event: &Event,
+    now: Timestamp,
+    timeouts: Timeouts,
+) -> Result<Vec<Effect>, Refusal> {
+    if let Err(reason) = check(saga, event) {
+        return Err(refuse(saga, event, reason));
+    }
+    Ok(match resumed(saga, event) {
+        Some(waiting) => {
+            let waiting = Saga {
+                status: waiting,
+                ..saga.clone()
             };
-            vec![
-                Effect::Emit(request.into()),
-                deadline(
-                    &saga.order_id,
-                    SagaStep::Payment,
-                    now.plus_millis(timeouts.payment_ms),
-                ),
-            ]
+            transition(&waiting, event, now, timeouts)
         }
+        None => transition(saga, event, now, timeouts),
+    })
+}
+
+/// A parked order takes the true answer to the step it was parked at (a parcel that left
+/// after all, a capture that landed, inventory's or payments' own answer after a forged one)
+/// as if it were still waiting for it: the state it is judged in. A capture failure or a
+/// deadline does not resume it.
+fn resumed(saga: &Saga, event: &Event) -> Option<Status> {
+    if saga.status != Status::NeedsAttention || saga.parked_step != answers(event) {
+        return None;
+    }
+    match event {
+        Event::CaptureFailed(_) => None,
+        _ => [
+            Status::AwaitingStock,
+            Status::AwaitingPayment,
+            Status::Confirmed,
+            Status::Shipped,
+        ]
+        .into_iter()
+        .find(|status| awaited(*status) == saga.parked_step),
+    }
+}
+
+/// What a believed event does to the order in the state it is judged in.
+fn transition(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> Vec<Effect> {
+    match (saga.status, event) {
+        (Status::AwaitingStock, Event::StockReserved(_)) => request_payment(saga, now, timeouts),
         (Status::AwaitingStock, Event::ReservationRejected(rejected)) => {
             let detail = rejected
                 .short_lines
@@ -241,15 +277,7 @@ pub fn step(saga: &Saga, event: &Event, now: Timestamp, timeouts: Timeouts) -> V
             vec![Effect::Emit(void.into())]
         }
         (Status::Confirmed, Event::Shipped(_)) => capture(saga, now, timeouts, 0),
-        (Status::NeedsAttention, Event::Shipped(_))
-            if saga.parked_step == Some(SagaStep::Shipment) =>
-        {
-            // shipping shipped after all: carry on
-            capture(saga, now, timeouts, 0)
-        }
-        (Status::Shipped | Status::NeedsAttention, Event::PaymentCaptured(_))
-            if saga.status == Status::Shipped || saga.parked_step == Some(SagaStep::Capture) =>
-        {
+        (Status::Shipped, Event::PaymentCaptured(_)) => {
             let completed = OrderCompleted {
                 order_id: saga.order_id.clone(),
                 customer_id: saga.customer_id.clone(),
@@ -302,6 +330,21 @@ fn retry_or_park(saga: &Saga, now: Timestamp, timeouts: Timeouts, step: SagaStep
     }
 }
 
+/// Asks payments to authorize the order's total and sets the payment deadline.
+pub(crate) fn request_payment(saga: &Saga, now: Timestamp, timeouts: Timeouts) -> Vec<Effect> {
+    let request = PaymentRequested {
+        order_id: saga.order_id.clone(),
+        customer_id: saga.customer_id.clone(),
+        amount_minor: saga.total_minor,
+        currency: saga.currency.clone(),
+    };
+    let at = now.plus_millis(timeouts.payment_ms);
+    vec![
+        Effect::Emit(request.into()),
+        deadline(&saga.order_id, SagaStep::Payment, at),
+    ]
+}
+
 /// Asks payments to capture (again, for `attempt` > 0) and sets the capture deadline.
 pub(crate) fn capture(
     saga: &Saga,
@@ -343,7 +386,7 @@ pub(crate) fn request_shipment(
 }
 
 /// Gives up on a step: the order waits for an operator (support opens a ticket).
-fn park(saga: &Saga, step: SagaStep, reason: String) -> Vec<Effect> {
+pub(crate) fn park(saga: &Saga, step: SagaStep, reason: String) -> Vec<Effect> {
     let parked = OrderParked {
         order_id: saga.order_id.clone(),
         customer_id: saga.customer_id.clone(),

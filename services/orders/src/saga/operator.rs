@@ -1,10 +1,12 @@
 //! An operator's commands on a parked order: retry the step it waits on, or cancel it and
-//! release the money. Each acts once.
+//! release the money. Each acts once. An order parked at its reservation (inventory's answer
+//! did not match it) cannot be retried: inventory answers an order once, so its own answer,
+//! when it comes, resumes the order; an operator can only cancel it.
 
 use events::Timestamp;
 use events::orders::{CancellationReason, PaymentVoidRequested, SagaStep};
 
-use super::{Effect, Saga, Status, Timeouts, cancel, capture, request_shipment};
+use super::{Effect, Saga, Status, Timeouts, cancel, capture, request_payment, request_shipment};
 
 /// Why an operator command does nothing to an order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,10 +18,17 @@ pub enum OperatorError {
         order_id: String,
         status: &'static str,
     },
+    #[error(
+        "order {order_id} was parked at its reservation and inventory cannot be asked again: \
+         inventory's own answer resumes it, or cancel it"
+    )]
+    ReservationNotRetried { order_id: String },
 }
 
-/// `orders.retry` on a parked order: re-issue the step it waits on, with fresh retries.
-/// Retrying an order whose retry is already under way changes nothing.
+/// `orders.retry` on a parked order: re-issue the step it waits on, with fresh retries (at
+/// the payment step: ask payments again, with a fresh payment deadline; payments answers
+/// the first request it has not answered yet). Retrying an order whose retry is already under
+/// way changes nothing.
 pub fn retry(
     saga: &Saga,
     now: Timestamp,
@@ -29,8 +38,20 @@ pub fn retry(
         (Status::NeedsAttention, Some(SagaStep::Shipment)) => {
             Ok(request_shipment(saga, now, timeouts, 0))
         }
+        (Status::NeedsAttention, Some(SagaStep::Payment)) => {
+            Ok(request_payment(saga, now, timeouts))
+        }
+        (Status::NeedsAttention, Some(SagaStep::Reservation)) => {
+            Err(OperatorError::ReservationNotRetried {
+                order_id: saga.order_id.clone(),
+            })
+        }
         (Status::NeedsAttention, Some(_)) => Ok(capture(saga, now, timeouts, 0)),
-        (Status::Confirmed | Status::Shipped, _) if saga.parked_step.is_some() => Ok(vec![]),
+        (Status::AwaitingPayment | Status::Confirmed | Status::Shipped, _)
+            if saga.parked_step.is_some() =>
+        {
+            Ok(vec![])
+        }
         (status, _) => Err(OperatorError::NotParked {
             order_id: saga.order_id.clone(),
             status: status.as_str(),

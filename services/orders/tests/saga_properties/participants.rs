@@ -1,12 +1,15 @@
 //! The participants' models: inventory reserves (or rejects), payments authorizes (or
 //! declines), captures, voids and refunds like the real service, and shipping ships; each
 //! answers a shipment or capture request as the script says (now, late, never, twice, or
-//! with a capture failure). The saga's own events reach them through `World::apply`.
+//! with a capture failure). The saga's own events reach them through `World::apply`. A
+//! forger sends [`forgeries`]: replies that never match the order.
 
 use std::collections::VecDeque;
 
 use events::Event;
-use events::inventory::{RejectionReason, ReservationRejected, StockLine, StockReserved};
+use events::inventory::{
+    RejectionReason, ReservationRejected, ShortLine, StockLine, StockReserved,
+};
 use events::orders::SagaStep;
 use events::payments::{
     CaptureFailed, DeclineReason, PaymentAuthorized, PaymentCaptured, PaymentDeclined,
@@ -73,10 +76,7 @@ impl World {
                 }
             }
             Event::OrderParked(parked) => {
-                assert!(matches!(
-                    parked.step,
-                    SagaStep::Shipment | SagaStep::Capture
-                ));
+                assert_ne!(parked.step, SagaStep::Unknown);
                 self.parkings.push(parked.step);
                 self.shipment_requests = 0;
                 self.capture_requests = 0;
@@ -217,6 +217,74 @@ impl World {
             self.deliver(event);
         }
     }
+}
+
+/// Replies a forger publishes for the order: each differs from what the order is in one way
+/// (amount, customer, lines, authorization).
+pub(super) fn forgeries() -> Vec<Event> {
+    let (order_id, customer_id) = (|| String::from("o1"), || String::from("c1"));
+    let currency = || "EUR";
+    let line = |sku: &str, quantity| StockLine {
+        sku: sku.into(),
+        quantity,
+    };
+    vec![
+        PaymentAuthorized {
+            order_id: order_id(),
+            customer_id: customer_id(),
+            authorization_id: "auth-o1".into(),
+            amount_minor: 1,
+            currency: currency().into(),
+        }
+        .into(),
+        PaymentAuthorized {
+            order_id: order_id(),
+            customer_id: "mallory".into(),
+            authorization_id: "auth-forged".into(),
+            amount_minor: 500,
+            currency: currency().into(),
+        }
+        .into(),
+        PaymentDeclined {
+            order_id: order_id(),
+            customer_id: customer_id(),
+            reason: DeclineReason::IssuerDeclined,
+            amount_minor: 1,
+            currency: currency().into(),
+        }
+        .into(),
+        StockReserved {
+            order_id: order_id(),
+            lines: vec![line("A", 1), line("B", 1)],
+        }
+        .into(),
+        ReservationRejected {
+            order_id: order_id(),
+            reason: RejectionReason::InsufficientStock,
+            short_lines: vec![ShortLine {
+                sku: "B".into(),
+                requested: 1,
+                available: 0,
+            }],
+        }
+        .into(),
+        PaymentCaptured {
+            authorization_id: "auth-forged".into(),
+            ..settled!(PaymentCaptured)
+        }
+        .into(),
+        PaymentCaptured {
+            amount_minor: 1,
+            ..settled!(PaymentCaptured)
+        }
+        .into(),
+        CaptureFailed {
+            order_id: order_id(),
+            authorization_id: "auth-forged".into(),
+            reason: "the payment is voided".into(),
+        }
+        .into(),
+    ]
 }
 
 fn capture_failed(reason: &str) -> Event {

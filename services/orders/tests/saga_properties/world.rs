@@ -1,6 +1,7 @@
 //! The world of the saga property test: one order's saga, the messages in flight and its
-//! deadline, the participants (their models are in `participants.rs`), an operator who
-//! retries or cancels a parked order, and the invariants checked after every step.
+//! deadline, the participants (their models are in `participants.rs`), a forger who
+//! publishes replies that do not match the order, an operator who retries or cancels a
+//! parked order, and the invariants checked after every step.
 
 use std::collections::VecDeque;
 
@@ -109,6 +110,8 @@ pub(crate) struct World {
     /// The steps the order was parked at, in order.
     pub(crate) parkings: Vec<SagaStep>,
     pub(crate) operator_cancelled: bool,
+    /// Replies the saga refused (every forgery, and nothing else).
+    pub(crate) refused: usize,
     /// The first terminal state the order reached.
     ended: Option<Status>,
 }
@@ -153,6 +156,7 @@ impl World {
             capture_requests: 0,
             parkings: vec![],
             operator_cancelled: false,
+            refused: 0,
             ended: None,
         };
         world.apply(effects);
@@ -191,9 +195,34 @@ impl World {
 
     pub(crate) fn deliver(&mut self, event: Event) {
         self.now = self.now.plus_millis(10);
-        let effects = saga::step(&self.saga, &event, self.now, TIMEOUTS);
-        self.apply(effects);
+        match saga::step(&self.saga, &event, self.now, TIMEOUTS) {
+            Ok(effects) => self.apply(effects),
+            Err(refusal) => panic!("a true reply was refused: {event:?}: {}", refusal.reason),
+        }
         self.delivered.push(event);
+        self.check();
+    }
+
+    /// The forger's `n`-th reply (see `participants::forgeries`) reaches the saga: it is
+    /// refused, and parks the order only if it answers the step the order waits on.
+    pub(crate) fn forge(&mut self, n: usize) {
+        let forgeries = participants::forgeries();
+        let forged = &forgeries[n % forgeries.len()];
+        self.now = self.now.plus_millis(10);
+        let before = self.saga.status;
+        let Err(refusal) = saga::step(&self.saga, forged, self.now, TIMEOUTS) else {
+            panic!("a forgery was believed: {forged:?}");
+        };
+        self.refused += 1;
+        let parks = matches!(
+            refusal.effects.as_slice(),
+            [Effect::ClearDeadline, Effect::Emit(Event::OrderParked(_))]
+        );
+        assert!(parks || refusal.effects.is_empty(), "{:?}", refusal.effects);
+        if before.is_terminal() || before == Status::NeedsAttention {
+            assert!(!parks, "a {before:?} order parked by a forgery");
+        }
+        self.apply(refusal.effects);
         self.check();
     }
 
@@ -217,7 +246,11 @@ impl World {
         match (&effects, parked) {
             (Ok(effects), true) => assert!(!effects.is_empty(), "{command:?} did nothing"),
             (Ok(effects), false) => assert!(effects.is_empty(), "{command:?} of an unparked order"),
-            (Err(_), parked) => assert!(!parked, "{command:?} refused for a parked order"),
+            // inventory answers once: an order parked at its reservation waits for that answer
+            (Err(_), parked) => assert!(
+                !parked || self.saga.parked_step == Some(SagaStep::Reservation),
+                "{command:?} refused for a parked order"
+            ),
         }
         self.operator_cancelled |= parked && command == Command::Cancel;
         self.apply(effects.unwrap_or_default());
@@ -261,10 +294,18 @@ impl World {
             }
             Status::NeedsAttention => {
                 assert!(self.saga.reason.is_some(), "parked without a reason");
-                let step = self.saga.parked_step;
-                assert!(matches!(step, Some(SagaStep::Shipment | SagaStep::Capture)));
                 assert!(self.deadline.is_none(), "a parked order has a deadline");
-                assert!(matches!(self.money, Money::Authorized | Money::Captured));
+                match self.saga.parked_step {
+                    Some(SagaStep::Shipment | SagaStep::Capture) => {
+                        assert!(matches!(self.money, Money::Authorized | Money::Captured));
+                    }
+                    // parked by a forgery before the order was paid: nothing was taken
+                    Some(SagaStep::Reservation | SagaStep::Payment) => {
+                        assert!(!matches!(self.money, Money::Captured | Money::Refunded));
+                        assert!(!self.committed, "stock sold for an unpaid order");
+                    }
+                    step => panic!("parked at {step:?}"),
+                }
             }
             _ => {}
         }
