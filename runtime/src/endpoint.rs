@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{Api, ApiError, decode_request};
+use crate::api::{Api, ApiError, MAX_REQUEST_BYTES, decode_request};
 
 type Respond = Arc<dyn Fn(Api, Bytes) -> BoxFuture<'static, Result<Bytes, ApiError>> + Send + Sync>;
 
@@ -37,8 +37,9 @@ impl std::fmt::Debug for Endpoints {
 }
 
 impl Endpoints {
-    /// Serves `verb`: each request body is decoded as JSON into `Request` (an empty body as
-    /// `{}`), handled concurrently, and answered with the JSON `Response` or the error.
+    /// Serves `verb`: each request body is decoded as a JSON object into `Request` (an empty
+    /// body as `{}`), handled concurrently, and answered with the JSON `Response` or the
+    /// error.
     pub fn add<Request, Response, F, Fut>(&mut self, verb: &'static str, handler: F) -> &mut Self
     where
         Request: DeserializeOwned + Send + 'static,
@@ -50,7 +51,7 @@ impl Endpoints {
         let respond: Respond = Arc::new(move |api, body| {
             let handler = handler.clone();
             Box::pin(async move {
-                let request = decode_request::<Request>(&body)?;
+                let request = decode_object::<Request>(&body)?;
                 let response = handler(api, request).await?;
                 serde_json::to_vec(&response)
                     .map(Bytes::from)
@@ -83,6 +84,19 @@ impl InFlight {
             max,
         }
     }
+}
+
+/// Decodes a request body, which must be a JSON object (docs/api.md): serde would also read
+/// a struct from an array of its fields in declaration order, a form no client should come
+/// to rely on (reordering two fields of a type would silently swap their values).
+fn decode_object<Request: DeserializeOwned>(body: &[u8]) -> Result<Request, ApiError> {
+    let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first == Some(&b'[') && body.len() <= MAX_REQUEST_BYTES {
+        return Err(ApiError::bad_request(
+            "malformed request: the body must be a JSON object, not an array",
+        ));
+    }
+    decode_request(body)
 }
 
 /// The longest error message kept in the `Nats-Service-Error` header.
@@ -167,4 +181,31 @@ pub(crate) async fn serve(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Pair {
+        first: String,
+        #[serde(default)]
+        second: u32,
+    }
+
+    #[test]
+    fn a_body_is_a_json_object_not_an_array_of_the_fields() {
+        let pair: Pair = decode_object(br#"{"first": "a", "second": 2}"#).unwrap();
+        assert_eq!((pair.first.as_str(), pair.second), ("a", 2));
+        let error = decode_object::<Pair>(b"").unwrap_err();
+        assert!(error.message.contains("missing field `first`"), "{error}");
+        for array in [&br#"["a", 2]"#[..], b" \r\n[\"a\"]"] {
+            let error = decode_object::<Pair>(array).unwrap_err();
+            assert_eq!(error.code, 400);
+            assert!(error.message.starts_with("malformed request: "), "{error}");
+        }
+        let oversized = [b"[".as_slice(), &[b' '; MAX_REQUEST_BYTES]].concat();
+        assert_eq!(decode_object::<Pair>(&oversized).unwrap_err().code, 413);
+    }
 }
