@@ -7,6 +7,7 @@ mod failures;
 mod faults;
 mod forgery;
 mod happy_path;
+mod hostile;
 mod load;
 mod pages;
 mod parking;
