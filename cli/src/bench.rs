@@ -102,7 +102,16 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             PathBuf::from("nats-server")
         }
     });
-    let mut broker = start_broker(&BrokerPlan { binary, port }, &dir, Console::new()).await?;
+    let mut broker = start_broker(
+        &BrokerPlan {
+            binary,
+            port,
+            authorization: None,
+        },
+        &dir,
+        Console::new(),
+    )
+    .await?;
     let url = format!("nats://127.0.0.1:{port}");
     let outcome = measure(&args, &url, &dir).await;
     let _ = broker.kill().await;

@@ -1,4 +1,5 @@
-//! Connecting for client commands: fail fast (a few seconds) when no broker answers.
+//! Connecting for client commands: signed in as the command's identity (see identity.rs),
+//! failing fast (a few seconds) when no broker answers.
 
 use std::time::Duration;
 
@@ -16,14 +17,34 @@ pub(crate) async fn api(global: &Global) -> anyhow::Result<ApiClient> {
     let subjects = Subjects::new(&global.prefix).map_err(|error| anyhow::anyhow!("{error}"))?;
     let url = global.url();
     let servers = runtime::nats::server_addrs(&url)?;
-    let connecting = async_nats::ConnectOptions::new()
+    let options = async_nats::ConnectOptions::new()
         .name("shopctl")
         .connection_timeout(CONNECT_TIMEOUT)
-        .max_reconnects(Some(1))
-        .connect(servers);
+        .max_reconnects(Some(1));
+    let connecting = signed_in(global, options).await?.connect(servers);
     let client = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connecting)
         .await
         .map_err(|_| anyhow::anyhow!("cannot reach NATS at {url}: timed out"))?
         .with_context(|| format!("cannot reach NATS at {url}"))?;
     Ok(ApiClient::new(client, subjects))
+}
+
+/// `options` signed in as the command's identity ([`Global::credentials`]); replies come to
+/// that identity's inbox prefix.
+pub(crate) async fn signed_in(
+    global: &Global,
+    options: async_nats::ConnectOptions,
+) -> anyhow::Result<async_nats::ConnectOptions> {
+    let Some(path) = global.credentials() else {
+        return Ok(options);
+    };
+    let options = runtime::nats::with_credentials(options, &path).await?;
+    let named = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .and_then(runtime::auth::Identity::named);
+    Ok(match named {
+        Some(_) => options,
+        None => options.custom_inbox_prefix(global.identity.inbox_prefix()),
+    })
 }

@@ -33,6 +33,7 @@ const PAYMENT_TIMEOUT_MS: &str = "3000";
 pub(crate) async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let console = Console::new();
     let mut plan = plan(global, &args.up)?;
+    crate::up::warn_if_open(&plan, console);
     plan.env.insert(
         "orders",
         vec![(
@@ -75,7 +76,8 @@ async fn demo(
     supervisor: &Supervisor,
     console: Console,
 ) -> anyhow::Result<bool> {
-    let client = async_nats::connect(url).await?;
+    let options = crate::connect::signed_in(global, async_nats::ConnectOptions::new()).await?;
+    let client = options.connect(url).await?;
     let subjects = Subjects::new(&global.prefix).map_err(|error| anyhow::anyhow!("{error}"))?;
     let api =
         ApiClient::new(client.clone(), subjects.clone()).with_timeout(Duration::from_secs(10));

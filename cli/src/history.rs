@@ -157,15 +157,17 @@ pub(crate) fn narrow(filter: &str, stream_subject: &str) -> Option<String> {
 /// Connections for the readers of a command: each reader's consumer has one of its own, so a
 /// message that breaks it breaks nothing else (see `runtime::nats::reader`).
 pub(crate) fn dial(global: &Global) -> Dial {
-    let url = global.url();
+    let (url, global) = (global.url(), global.clone());
     std::sync::Arc::new(move || {
-        let url = url.clone();
+        let (url, global) = (url.clone(), global.clone());
         Box::pin(async move {
             let servers = runtime::nats::server_addrs(&url)?;
-            let connecting = async_nats::ConnectOptions::new()
+            let options = async_nats::ConnectOptions::new()
                 .name("shopctl reader")
                 .connection_timeout(CONNECT_TIMEOUT)
-                .max_reconnects(Some(3))
+                .max_reconnects(Some(3));
+            let connecting = crate::connect::signed_in(&global, options)
+                .await?
                 .connect(servers);
             tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connecting)
                 .await

@@ -1,7 +1,6 @@
 //! `shopctl rebuild SERVICE`: rebuild a stopped service's store from the streams (the
 //! service's own `--rebuild`), reporting how many events were folded and the rate.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -11,11 +10,8 @@ use crate::supervisor::SERVICES;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RebuildArgs {
-    /// The service to rebuild (stop it first).
+    /// The service to rebuild (stop it first); its store is `<data-dir>/<service>`.
     service: String,
-    /// The data directory the shop runs with (`up`'s `--data-dir`); the store is `DIR/<service>`.
-    #[arg(long, env = "SHOP_DATA_DIR", default_value = ".shop-data")]
-    data_dir: PathBuf,
 }
 
 pub(crate) async fn run(global: &Global, args: RebuildArgs) -> anyhow::Result<ExitCode> {
@@ -29,12 +25,19 @@ pub(crate) async fn run(global: &Global, args: RebuildArgs) -> anyhow::Result<Ex
         .parent()
         .map(|dir| dir.join(format!("shop-{}", args.service)))
         .ok_or_else(|| anyhow::anyhow!("cannot locate the service binaries"))?;
-    let status = tokio::process::Command::new(&binary)
+    let mut command = tokio::process::Command::new(&binary);
+    command
         .arg("--rebuild")
         .env("NATS_URL", global.url())
         .env("SHOP_PREFIX", &global.prefix)
-        .env("SHOP_DATA_DIR", args.data_dir.join(&args.service))
+        .env("SHOP_DATA_DIR", global.data_dir.join(&args.service))
         .env("RUST_LOG", "warn")
+        .env_remove("NATS_CREDS");
+    // a rebuild reads the streams through consumers of its own: the admin's right
+    if let Some(admin) = global.credentials() {
+        command.env("NATS_CREDS", admin);
+    }
+    let status = command
         .status()
         .await
         .with_context(|| format!("cannot run {}", binary.display()))?;

@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use runtime::auth::Identity;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -42,12 +43,24 @@ pub(crate) struct Plan {
     pub(crate) bin_dir: PathBuf,
     /// Extra environment per service.
     pub(crate) env: BTreeMap<&'static str, Vec<(String, String)>>,
+    /// The identities' seeds (`runtime::auth`) when the broker checks them: each service
+    /// signs in as itself, provisioning as the admin.
+    pub(crate) auth_dir: Option<PathBuf>,
+}
+
+impl Plan {
+    fn credentials(&self, identity: Identity) -> Option<PathBuf> {
+        let auth_dir = self.auth_dir.as_ref()?;
+        Some(runtime::auth::seed_file(auth_dir, identity))
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct BrokerPlan {
     pub(crate) binary: PathBuf,
     pub(crate) port: u16,
+    /// The users and permissions to include (`None`: an open broker).
+    pub(crate) authorization: Option<PathBuf>,
 }
 
 /// Output lines, coloured by source when stdout is a terminal.
@@ -123,6 +136,16 @@ impl Supervisor {
                 binary.display()
             );
         }
+        let admin = plan.credentials(Identity::Admin);
+        crate::provision::provision_all(
+            &plan.bin_dir,
+            &plan.nats_url,
+            &plan.prefix,
+            admin.as_deref(),
+            &[],
+        )
+        .await?;
+        console.line("shopctl", "provisioned the streams and durable consumers");
         let (stop, _) = watch::channel(false);
         let mut services = BTreeMap::new();
         for service in SERVICES {
@@ -189,16 +212,22 @@ pub(crate) async fn start_broker(
     let store = data_dir.join("nats");
     std::fs::create_dir_all(&store)?;
     let log = store.join("server.log");
+    let config = store.join("nats-server.conf");
+    let mut text = format!(
+        "# Written by shopctl up at every start.\nlisten: 127.0.0.1:{}\njetstream {{\n  store_dir: {:?}\n}}\n",
+        plan.port,
+        store.join("jetstream")
+    );
+    if let Some(authorization) = &plan.authorization {
+        // inlined: nats-server resolves an `include` relative to this file, never absolutely
+        let users = std::fs::read_to_string(authorization)
+            .with_context(|| format!("cannot read {}", authorization.display()))?;
+        text.push_str(&users);
+    }
+    std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
     let child = Command::new(&plan.binary)
-        .args([
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            &plan.port.to_string(),
-            "-sd",
-        ])
-        .arg(store.join("jetstream"))
+        .arg("-c")
+        .arg(&config)
         .arg("-l")
         .arg(&log)
         .stdin(Stdio::null())
@@ -295,11 +324,15 @@ fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result
         .env("SHOP_PREFIX", &plan.prefix)
         .env("SHOP_DATA_DIR", plan.data_dir.join(service))
         .env("NO_COLOR", "1")
+        .env_remove("NATS_CREDS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(seed) = Identity::named(service).and_then(|identity| plan.credentials(identity)) {
+        command.env("NATS_CREDS", seed);
+    }
     for (name, value) in plan.env.get(service).into_iter().flatten() {
         command.env(name, value);
     }

@@ -8,9 +8,10 @@ use crate::supervisor::{BrokerPlan, Console, Plan, Supervisor};
 
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct UpArgs {
-    /// Where the broker's and the services' stores live.
-    #[arg(long, env = "SHOP_DATA_DIR", default_value = ".shop-data")]
-    pub(crate) data_dir: PathBuf,
+    /// Start the broker without authentication: anyone who reaches its port may publish,
+    /// read and delete everything. Off by default.
+    #[arg(long)]
+    pub(crate) no_auth: bool,
     /// Port of the broker `up` starts (ignored with --nats-url).
     #[arg(long, default_value_t = 4222)]
     pub(crate) nats_port: u16,
@@ -29,22 +30,38 @@ fn find_nats_server() -> PathBuf {
     }
 }
 
-/// The plan for `up` (and `demo`): our own broker unless a URL was given.
-pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
-    let bin_dir = std::env::current_exe()?
+/// Where the `shop-<service>` binaries are: next to `shopctl`.
+pub(crate) fn bin_dir() -> anyhow::Result<PathBuf> {
+    std::env::current_exe()?
         .parent()
         .map(PathBuf::from)
-        .ok_or_else(|| anyhow::anyhow!("cannot locate the service binaries"))?;
-    let broker = match &global.nats_url {
-        Some(_) => None,
-        None => Some(BrokerPlan {
-            binary: args
-                .nats_server_bin
-                .clone()
-                .unwrap_or_else(find_nats_server),
-            port: args.nats_port,
-        }),
+        .ok_or_else(|| anyhow::anyhow!("cannot locate the service binaries"))
+}
+
+/// The plan for `up` (and `demo`): our own broker unless a URL was given, with the
+/// identities generated into `<data-dir>/auth/` (first start) and enforced, unless
+/// `--no-auth`. Against another broker (`--nats-url`), the seeds in `<data-dir>/auth/` are
+/// used if they are there.
+pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
+    let bin_dir = bin_dir()?;
+    let auth_dir = runtime::auth::auth_dir(&global.data_dir);
+    let own_broker = global.nats_url.is_none();
+    let authorization = if own_broker && !args.no_auth {
+        let subjects = events::Subjects::new(&global.prefix).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Some(runtime::auth::generate(&auth_dir, &subjects)?)
+    } else {
+        None
     };
+    let admin = runtime::auth::seed_file(&auth_dir, runtime::auth::Identity::Admin);
+    let auth_dir = (!args.no_auth && admin.is_file()).then_some(auth_dir);
+    let broker = own_broker.then(|| BrokerPlan {
+        binary: args
+            .nats_server_bin
+            .clone()
+            .unwrap_or_else(find_nats_server),
+        port: args.nats_port,
+        authorization,
+    });
     let nats_url = global
         .nats_url
         .clone()
@@ -53,9 +70,10 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
         broker,
         nats_url,
         prefix: global.prefix.clone(),
-        data_dir: args.data_dir.clone(),
+        data_dir: global.data_dir.clone(),
         bin_dir,
         env: Default::default(),
+        auth_dir,
     })
 }
 
@@ -67,6 +85,7 @@ pub(crate) async fn signalled() {
 pub(crate) async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     let console = Console::new();
     let plan = plan(global, &args)?;
+    warn_if_open(&plan, console);
     let url = plan.nats_url.clone();
     let supervisor = Supervisor::start(plan, console).await?;
     console.line(
@@ -80,4 +99,14 @@ pub(crate) async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCod
     console.line("shopctl", "stopping");
     supervisor.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says loudly when the broker `up` starts checks no credentials.
+pub(crate) fn warn_if_open(plan: &Plan, console: Console) {
+    if plan.broker.is_some() && plan.auth_dir.is_none() {
+        console.alert(
+            "--no-auth: the broker is OPEN. Anyone who reaches its port can publish any event \
+             (forge payments, ship unpaid orders), read everything and delete the streams.",
+        );
+    }
 }

@@ -85,7 +85,7 @@ impl Application {
         let store = Store::open_service(&store_dir, config.cache_mb * 1024 * 1024, trees)?;
         let client = nats::connect(&config, definition.name).await?;
         let js = nats::jetstream(client.clone());
-        ensure_streams_with_retry(&js, &config).await?;
+        await_provisioning(&js, &config, definition.name, handler.consumes()).await?;
         if store.is_new() {
             refuse_a_lost_store(&js, &config, &definition, handler.consumes()).await?;
         }
@@ -288,21 +288,25 @@ async fn refuse_a_lost_store(
     Ok(())
 }
 
-/// Stream provisioning retries for a while: the broker may be starting at the same time.
-async fn ensure_streams_with_retry(
+/// Waits until the streams and this service's durable consumers are there (a broker that is
+/// starting, or `shopctl provision` running at the same time), for up to 30 s; then a missing
+/// one is an error that says how to provision it. The service never creates them itself.
+async fn await_provisioning(
     js: &jetstream::Context,
     config: &RuntimeConfig,
+    name: &str,
+    consumes: &[events::EventType],
 ) -> anyhow::Result<()> {
-    let mut attempt = 0u32;
-    loop {
-        match nats::ensure_streams(js, &config.prefix, config.stream_replicas).await {
-            Ok(()) => return Ok(()),
-            Err(error) if attempt < 30 => {
-                attempt += 1;
-                tracing::warn!(error = %format!("{error:#}"), attempt, "streams not ready; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+    for spec in consumer_specs(consumes, &config.prefix) {
+        let mut attempt = 0u32;
+        while let Err(error) = crate::provision::bind(js, &spec, name).await {
+            attempt += 1;
+            if attempt >= 30 {
+                return Err(error);
             }
-            Err(error) => return Err(error),
+            tracing::warn!(error = %format!("{error:#}"), attempt, "not provisioned yet; waiting");
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
+    Ok(())
 }

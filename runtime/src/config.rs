@@ -22,7 +22,8 @@ pub struct RuntimeConfig {
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
 
-    /// NATS credentials file (JWT + nkey seed).
+    /// NATS credentials: an nkey seed file named after the identity (`<data-dir>/auth/orders.nk`,
+    /// as `shopctl up` generates them) or a `.creds` file (JWT + seed).
     #[arg(long, env = "NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
 
@@ -75,6 +76,11 @@ pub struct RuntimeConfig {
     /// in, report, and exit.
     #[arg(long)]
     pub rebuild: bool,
+
+    /// Create or update the streams and this service's durable consumers, and exit (needs
+    /// the admin's credentials on a broker that checks them; `shopctl provision` runs it).
+    #[arg(long, conflicts_with = "rebuild")]
+    pub provision: bool,
 
     /// Extra latency before each batch is handled, in milliseconds (demos and timeout tests).
     #[arg(long, env = "SHOP_PROCESSING_DELAY_MS", default_value_t = 0)]
@@ -139,6 +145,7 @@ impl RuntimeConfig {
             stream_replicas: 1,
             api_max_in_flight: 256,
             rebuild: false,
+            provision: false,
             processing_delay_ms: 0,
             failpoint_redeliver_every: 0,
             failpoint_storage_full_after: 0,

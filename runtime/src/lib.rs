@@ -30,6 +30,7 @@ pub mod example;
 mod handler;
 mod inbox;
 pub mod nats;
+pub mod provision;
 pub mod rebuild;
 mod relay;
 pub mod scenario;
@@ -96,11 +97,15 @@ fn start<S: Service>() -> anyhow::Result<()> {
 }
 
 /// Logging, signal handling, build, run until SIGINT or SIGTERM. With `--rebuild` it rebuilds
-/// the (stopped) service's store from the streams instead, and returns.
+/// the (stopped) service's store from the streams instead, and with `--provision` it creates
+/// or updates the streams and its durable consumers; then it returns.
 pub async fn run<S: Service>(config: RuntimeConfig, settings: S::Settings) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     if config.rebuild {
         return rebuild::run::<S>(config, settings).await;
+    }
+    if config.provision {
+        return provision::provision::<S>(&config).await;
     }
     let shutdown = shutdown::on_signals();
     let app = Application::build::<S>(config, settings).await?;

@@ -43,16 +43,40 @@ pub async fn connect(config: &RuntimeConfig, name: &str) -> anyhow::Result<async
             }
         });
     if let Some(path) = &config.nats_creds {
-        options = options
-            .credentials_file(path)
-            .await
-            .with_context(|| format!("failed to read nats credentials {}", path.display()))?;
+        options = with_credentials(options, path).await?;
     }
     let servers = server_addrs(&config.nats_url)?;
     options
         .connect(servers)
         .await
         .with_context(|| format!("failed to connect to {}", config.nats_url))
+}
+
+/// Signs in with the file at `path`: an nkey seed (`<identity>.nk`, as `runtime::auth`
+/// generates them) or a `.creds` file (JWT and seed). Replies then come to the identity's own
+/// inbox prefix, `_INBOX_<identity>` (the broker lets no one else read them), the identity
+/// being the file's name without its extension.
+pub async fn with_credentials(
+    options: async_nats::ConnectOptions,
+    path: &std::path::Path,
+) -> anyhow::Result<async_nats::ConnectOptions> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read nats credentials {}", path.display()))?;
+    let options = if text.trim_start().starts_with("SU") {
+        options.nkey(text.trim().to_owned())
+    } else {
+        options.credentials(&text).with_context(|| {
+            format!(
+                "{} is neither an nkey seed nor a .creds file",
+                path.display()
+            )
+        })?
+    };
+    let identity = path.file_stem().and_then(|stem| stem.to_str());
+    Ok(match identity.and_then(crate::auth::Identity::named) {
+        Some(identity) => options.custom_inbox_prefix(identity.inbox_prefix()),
+        None => options,
+    })
 }
 
 /// A [`reader::Dial`] that opens connections as [`connect`] does, named `name`.

@@ -21,7 +21,7 @@ use crate::endpoint::{self, Endpoints, InFlight};
 use crate::nats::supervised::Serve;
 use crate::service::ServiceDefinition;
 use crate::stats::RuntimeStats;
-use crate::store::Store;
+use crate::store::{Counters, Store};
 
 /// Everything a service serves to clients: `$SRV`, `status` and its endpoints, with the tasks
 /// that answer them (on `tasks`) and the one bound on requests in flight.
@@ -77,8 +77,8 @@ async fn register(
         version,
         description,
     } = server.definition;
-    let (stats, store) = (server.stats.clone(), server.store.clone());
-    let (stats_for_srv, store_for_srv) = (stats.clone(), store.clone());
+    let (stats, counters) = (server.stats.clone(), server.store.counters());
+    let (stats_for_srv, counters_for_srv) = (stats.clone(), counters.clone());
     let service = client
         .service_builder()
         .description(description)
@@ -87,7 +87,8 @@ async fn register(
             server.subjects.prefix().to_owned(),
         )]))
         .stats_handler(move |_endpoint, _stats| {
-            serde_json::to_value(exact_snapshot(&stats_for_srv, &store_for_srv)).unwrap_or_default()
+            serde_json::to_value(exact_snapshot(&stats_for_srv, &counters_for_srv))
+                .unwrap_or_default()
         })
         .start(name, version)
         .await
@@ -99,7 +100,7 @@ async fn register(
         .map_err(|error| anyhow::anyhow!("failed to add status endpoint: {error}"))?;
     server.tasks.spawn(async move {
         while let Some(request) = status.next().await {
-            let body = serde_json::to_vec(&exact_snapshot(&stats, &store)).unwrap_or_default();
+            let body = serde_json::to_vec(&exact_snapshot(&stats, &counters)).unwrap_or_default();
             if let Err(error) = request.respond(Ok(body.into())).await {
                 tracing::warn!(%error, "failed to answer status request");
             }
@@ -110,9 +111,9 @@ async fn register(
 }
 
 /// The counters, with the outbox backlog and pending timers read from the store itself.
-fn exact_snapshot(stats: &RuntimeStats, store: &Store) -> crate::stats::StatsSnapshot {
+fn exact_snapshot(stats: &RuntimeStats, counters: &Counters) -> crate::stats::StatsSnapshot {
     let mut snapshot = stats.snapshot();
-    snapshot.outbox_backlog = store.outbox_len() as u64;
-    snapshot.pending_timers = store.pending_timers() as u64;
+    snapshot.outbox_backlog = counters.outbox_len() as u64;
+    snapshot.pending_timers = counters.pending_timers() as u64;
     snapshot
 }

@@ -26,6 +26,9 @@ macro_rules! shop_services {
             /// stores.
             pub runtime: RuntimeConfig,
             pub data_dir: PathBuf,
+            /// The identities' seed files (`runtime::auth`), when the broker checks them:
+            /// each service signs in as itself, provisioning and rebuilds as the admin.
+            pub auth_dir: Option<PathBuf>,
             $(
                 #[doc = concat!("The settings of ", stringify!($field), ".")]
                 pub $field: <$service as Service>::Settings,
@@ -38,6 +41,7 @@ macro_rules! shop_services {
                 StackConfig {
                     runtime: RuntimeConfig::for_tests(nats_url, data_dir.clone(), prefix),
                     data_dir,
+                    auth_dir: None,
                     $($field: Default::default(),)+
                 }
             }
@@ -67,9 +71,30 @@ macro_rules! shop_services {
             anyhow::bail!("unknown service {name:?}")
         }
 
+        /// Provisions the streams and one service's durable consumers, as the admin.
+        pub async fn provision(name: &str, config: &StackConfig) -> anyhow::Result<()> {
+            let admin = config.admin_config(name);
+            $(
+                if name == <$service as Service>::DEFINITION.name {
+                    return runtime::provision::provision::<$service>(&admin).await;
+                }
+            )+
+            anyhow::bail!("unknown service {name:?}")
+        }
+
+        /// The event types one service consumes, by name.
+        pub fn consumes(name: &str) -> anyhow::Result<&'static [events::EventType]> {
+            $(
+                if name == <$service as Service>::DEFINITION.name {
+                    return Ok(<$service as Service>::CONSUMES);
+                }
+            )+
+            anyhow::bail!("unknown service {name:?}")
+        }
+
         /// Rebuilds one stopped service's store from the streams and swaps it in.
         pub async fn rebuild(name: &str, config: &StackConfig) -> anyhow::Result<RebuildReport> {
-            let runtime = config.service_config(name);
+            let runtime = config.admin_config(name);
             $(
                 if name == <$service as Service>::DEFINITION.name {
                     return runtime::rebuild::rebuild::<$service>(&runtime, config.$field.clone())
@@ -93,10 +118,25 @@ shop_services!(
 impl StackConfig {
     /// The runtime settings of one service (its own store under `data_dir`).
     pub fn service_config(&self, name: &str) -> RuntimeConfig {
+        let identity = runtime::auth::Identity::named(name);
         RuntimeConfig {
             data_dir: Some(self.data_dir.join(name)),
+            nats_creds: self.credentials(identity),
             ..self.runtime.clone()
         }
+    }
+
+    /// One service's settings with the admin's credentials (provisioning, rebuilds).
+    pub fn admin_config(&self, name: &str) -> RuntimeConfig {
+        RuntimeConfig {
+            nats_creds: self.credentials(Some(runtime::auth::Identity::Admin)),
+            ..self.service_config(name)
+        }
+    }
+
+    fn credentials(&self, identity: Option<runtime::auth::Identity>) -> Option<PathBuf> {
+        let auth_dir = self.auth_dir.as_ref()?;
+        Some(runtime::auth::seed_file(auth_dir, identity?))
     }
 }
 
@@ -134,7 +174,10 @@ impl Stack {
         Ok(stack)
     }
 
+    /// Provisions one service's durables (as the admin; idempotent, as `shopctl up` does at
+    /// every start), then starts it.
     pub async fn start_service(&mut self, name: &str) -> anyhow::Result<()> {
+        provision(name, &self.config).await?;
         let app = build(name, &self.config).await?;
         let store = app.store().clone();
         let shutdown = CancellationToken::new();

@@ -3,12 +3,13 @@
 //! the test. [`TestShop`](crate::TestShop) runs the shop on one; the runtime's tests run the
 //! example service on one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use async_nats::jetstream;
 use events::Subjects;
+use runtime::auth::Identity;
 use runtime::{ApiClient, RuntimeConfig};
 
 use crate::process::ChildProcess;
@@ -28,29 +29,55 @@ pub const ACK_WAIT_MS: u64 = 2_000;
 #[derive(Debug)]
 pub struct TestBed {
     pub server: NatsServer,
+    /// The admin's connection (on an open bed: a connection without credentials).
     pub client: async_nats::Client,
     pub js: jetstream::Context,
     pub subjects: Subjects,
     pub dir: tempfile::TempDir,
+    /// The identities' seed files, when the broker checks them.
+    auth_dir: Option<PathBuf>,
 }
 
 impl TestBed {
-    /// A fresh broker with the streams of [`PREFIX`].
+    /// A fresh open broker (no authentication) with the streams of [`PREFIX`]: the runtime's
+    /// own tests, whose example service is not one of the shop's identities.
     pub async fn start() -> TestBed {
         Self::start_with_prefix(PREFIX).await
     }
 
-    /// A fresh broker with the streams of `prefix`.
+    /// A fresh open broker with the streams of `prefix`.
     pub async fn start_with_prefix(prefix: &str) -> TestBed {
-        let server = NatsServer::start();
-        // reconnects on its own when a test kills and restarts the broker
-        let client = async_nats::ConnectOptions::new()
-            .retry_on_initial_connect()
-            .connect(server.url())
-            .await
-            .expect("connect test client");
-        let js = jetstream::new(client.clone());
+        Self::start_bed(prefix, false).await
+    }
+
+    /// A fresh broker as `shopctl up` runs it: every identity of the shop under `prefix` has
+    /// a generated nkey, and the broker enforces each one's permissions. The bed's own client
+    /// is the admin.
+    pub async fn start_secured(prefix: &str) -> TestBed {
+        Self::start_bed(prefix, true).await
+    }
+
+    async fn start_bed(prefix: &str, secured: bool) -> TestBed {
+        let dir = tempfile::tempdir().expect("temp dir");
         let subjects = Subjects::new(prefix).expect("prefix");
+        let auth_dir = secured.then(|| runtime::auth::auth_dir(dir.path()));
+        let server = match &auth_dir {
+            Some(auth_dir) => {
+                let authorization = runtime::auth::generate(auth_dir, &subjects).expect("auth");
+                // nats-server resolves `include` relative to its own configuration: inline it
+                let text = std::fs::read_to_string(&authorization).expect("authorization");
+                NatsServer::start_with_config(&text)
+            }
+            None => NatsServer::start(),
+        };
+        let admin = auth_dir
+            .as_ref()
+            .map(|auth_dir| runtime::auth::seed_file(auth_dir, Identity::Admin));
+        if let Some(seed) = &admin {
+            crate::streams::register_reader_credentials(server.port(), seed);
+        }
+        let client = connect(&server.url(), admin.as_deref(), Identity::Admin).await;
+        let js = jetstream::new(client.clone());
         runtime::nats::ensure_streams(&js, &subjects, 1)
             .await
             .expect("streams");
@@ -59,8 +86,26 @@ impl TestBed {
             client,
             js,
             subjects,
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir,
+            auth_dir,
         }
+    }
+
+    /// The seed file of `identity`, on a secured bed.
+    pub fn credentials(&self, identity: Identity) -> Option<PathBuf> {
+        let auth_dir = self.auth_dir.as_ref()?;
+        Some(runtime::auth::seed_file(auth_dir, identity))
+    }
+
+    /// The directory of the identities' seeds, on a secured bed.
+    pub fn auth_dir(&self) -> Option<&Path> {
+        self.auth_dir.as_deref()
+    }
+
+    /// A new connection as `identity` (its seed and its inbox prefix; on an open bed, no
+    /// credentials).
+    pub async fn connect_as(&self, identity: Identity) -> async_nats::Client {
+        connect(&self.url(), self.credentials(identity).as_deref(), identity).await
     }
 
     /// `nats://127.0.0.1:<port>` of the broker.
@@ -95,23 +140,55 @@ impl TestBed {
     }
 
     /// Starts a service binary against this bed with its store in `store_dir`, for a test
-    /// that kills it; `extra_env` adds or overrides variables.
+    /// that kills it; `extra_env` adds or overrides variables. Open beds only: on a secured
+    /// one, sign it in with [`TestBed::process_env`].
     pub fn service_process(
         &self,
         binary: &Path,
         store_dir: &Path,
         extra_env: &[(&str, &str)],
     ) -> ChildProcess {
-        let mut command = Command::new(binary);
-        command
-            .env("NATS_URL", self.url())
-            .env("SHOP_DATA_DIR", store_dir)
-            .env("SHOP_PREFIX", self.prefix())
-            .env("SHOP_ACK_WAIT_MS", "1000")
-            .env("RUST_LOG", "warn");
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
-        ChildProcess::spawn(&mut command)
+        let env = self.process_env(store_dir, None, extra_env);
+        ChildProcess::spawn(Command::new(binary).envs(env))
     }
+
+    /// The environment of a service process on this bed: broker, store, prefix, a short ack
+    /// wait, warnings only, the credentials file given (none: no `NATS_CREDS`), then
+    /// `extra_env`.
+    pub fn process_env(
+        &self,
+        store_dir: &Path,
+        credentials: Option<&Path>,
+        extra_env: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("NATS_URL".to_owned(), self.url()),
+            ("SHOP_DATA_DIR".to_owned(), store_dir.display().to_string()),
+            ("SHOP_PREFIX".to_owned(), self.prefix().to_owned()),
+            ("SHOP_ACK_WAIT_MS".to_owned(), "1000".to_owned()),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        if let Some(credentials) = credentials {
+            env.push(("NATS_CREDS".to_owned(), credentials.display().to_string()));
+        }
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+        );
+        env
+    }
+}
+
+/// Connects to `url` as `identity` with its seed (none: no credentials); reconnects on its own
+/// when a test kills and restarts the broker.
+async fn connect(url: &str, seed: Option<&Path>, identity: Identity) -> async_nats::Client {
+    let mut options = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .custom_inbox_prefix(identity.inbox_prefix());
+    if let Some(seed) = seed {
+        let key = runtime::auth::load_seed(seed).expect("seed");
+        options = options.nkey(key.seed().expect("seed"));
+    }
+    options.connect(url).await.expect("connect test client")
 }

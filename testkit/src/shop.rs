@@ -36,6 +36,7 @@ pub struct TestShop {
 /// redelivery after 2 s, every store under the bed's directory.
 pub fn fast_config(bed: &TestBed) -> StackConfig {
     let mut config = StackConfig::new(&bed.url(), bed.dir.path().to_path_buf(), bed.prefix());
+    config.auth_dir = bed.auth_dir().map(Path::to_path_buf);
     config.runtime.ack_wait_ms = crate::bed::ACK_WAIT_MS;
     config.shipping.ship_delay_ms = 50;
     config.shipping.deliver_delay_ms = 50;
@@ -61,7 +62,7 @@ impl TestShop {
         services: &[&str],
         tweak: impl FnOnce(&mut StackConfig),
     ) -> TestShop {
-        let bed = TestBed::start_with_prefix(prefix).await;
+        let bed = TestBed::start_secured(prefix).await;
         let mut config = fast_config(&bed);
         tweak(&mut config);
         let stack = Stack::start_only(config.clone(), services)
@@ -112,7 +113,19 @@ impl TestShop {
     pub fn service_process(&self, service: &str, extra_env: &[(&str, &str)]) -> ChildProcess {
         let binary = workspace_binary(&format!("shop-{service}"));
         let store_dir = self.config.service_config(service).store_dir(service);
-        self.bed.service_process(&binary, &store_dir, extra_env)
+        let admin = self.config.admin_config(service).nats_creds;
+        let own = self.config.service_config(service).nats_creds;
+        let as_admin = self
+            .bed
+            .process_env(&store_dir, admin.as_deref(), extra_env);
+        let provisioned = std::process::Command::new(&binary)
+            .arg("--provision")
+            .envs(as_admin)
+            .status()
+            .expect("run --provision");
+        assert!(provisioned.success(), "provisioning {service} failed");
+        let env = self.bed.process_env(&store_dir, own.as_deref(), extra_env);
+        ChildProcess::spawn(std::process::Command::new(&binary).envs(env))
     }
 
     /// Waits until every durable consumer of every stream has nothing pending or unacked, and

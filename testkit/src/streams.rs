@@ -1,8 +1,9 @@
 //! Reading the streams back: message counts, every stored message (or those of one key), the
 //! distinct event ids, whether consumers have caught up, and delivering everything again.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::{Envelope, EventType, Subjects, header};
 use futures::StreamExt;
+use runtime::auth::Identity;
 use runtime::nats::reader::{Dial, Read, StreamReader};
 
 /// How long reading a stream waits for its next stored message before giving up.
@@ -84,13 +86,39 @@ pub async fn read_filtered(
     }
 }
 
-/// Connections of a reader's own to the broker `js` talks to (always on this machine).
+/// The admin's seed file per broker port, for readers on a secured test bed.
+static READER_CREDENTIALS: std::sync::Mutex<BTreeMap<u16, PathBuf>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// Readers of streams on the broker at `port` connect with this seed (a secured bed's admin).
+pub(crate) fn register_reader_credentials(port: u16, seed: &Path) {
+    let mut credentials = READER_CREDENTIALS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    credentials.insert(port, seed.to_path_buf());
+}
+
+/// Connections of a reader's own to the broker `js` talks to (always on this machine), as
+/// the bed's admin when the broker checks credentials.
 fn own_connection(js: &jetstream::Context) -> Dial {
     let port = js.client().server_info().port;
+    let seed = READER_CREDENTIALS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&port)
+        .cloned();
     Arc::new(move || {
+        let seed = seed.clone();
         Box::pin(async move {
             let url = format!("nats://127.0.0.1:{port}");
-            Ok(async_nats::connect(url).await?)
+            let mut options = async_nats::ConnectOptions::new();
+            if let Some(seed) = seed {
+                let key = runtime::auth::load_seed(&seed)?;
+                options = options
+                    .nkey(key.seed()?)
+                    .custom_inbox_prefix(Identity::Admin.inbox_prefix());
+            }
+            Ok(options.connect(url).await?)
         })
     })
 }

@@ -269,7 +269,9 @@ fn api_subjects(person: Identity, subjects: &Subjects) -> Vec<String> {
 }
 
 /// What an operator's read-only tools send: `$SRV` discovery, stream and consumer info,
-/// stored messages by sequence, and ordered (ephemeral) consumers for watch, trace and dlq.
+/// stored messages by sequence, and ordered (ephemeral) consumers for watch, trace and dlq —
+/// named ones only: the endpoint for unnamed consumers (`CONSUMER.CREATE.<stream>`) takes a
+/// `name` in its body and would update a service's durable of that name.
 fn operator_reads() -> Vec<String> {
     [
         "$SRV.>",

@@ -10,20 +10,18 @@
 //! its dead letter is stored. Only a message delivered [`CRASH_LOOP_DELIVERIES`] times the
 //! `max_deliver` without ever being applied is dead-lettered unprocessed.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_nats::jetstream::consumer::pull::{self, MessagesErrorKind};
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::{self, AckKind};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use events::{Envelope, EventType, Subjects, Timestamp, codec, header};
+use events::{Envelope, EventType, Timestamp, codec, header};
 
 mod failures;
 mod unreadable;
@@ -34,6 +32,8 @@ use failures::{CRASH_LOOP_DELIVERIES, Failures};
 use crate::config::RuntimeConfig;
 use crate::handler::{Handler, Incoming};
 use crate::nats;
+use crate::provision;
+pub(crate) use crate::provision::{ConsumerSpec, consumer_specs};
 use crate::stats::RuntimeStats;
 use crate::store::batch::Outcome;
 use crate::store::outbox::Producer;
@@ -71,31 +71,6 @@ impl std::fmt::Debug for ConsumeContext {
     }
 }
 
-/// One durable pull consumer on one stream, filtered to the handler's event types there.
-#[derive(Debug, Clone)]
-pub(crate) struct ConsumerSpec {
-    pub(crate) stream: String,
-    pub(crate) filter_subjects: Vec<String>,
-}
-
-/// One consumer per stream that holds any of the event types the service consumes.
-pub(crate) fn consumer_specs(consumes: &[EventType], subjects: &Subjects) -> Vec<ConsumerSpec> {
-    let mut by_context: BTreeMap<events::Context, Vec<String>> = BTreeMap::new();
-    for event_type in consumes {
-        by_context
-            .entry(event_type.context())
-            .or_default()
-            .push(subjects.event_type_filter(*event_type));
-    }
-    by_context
-        .into_iter()
-        .map(|(context, filter_subjects)| ConsumerSpec {
-            stream: events::stream::event_stream(subjects, context).name,
-            filter_subjects,
-        })
-        .collect()
-}
-
 /// A message taken apart for the batch.
 pub(crate) struct Pulled {
     pub(crate) message: jetstream::Message,
@@ -105,7 +80,9 @@ pub(crate) struct Pulled {
 
 impl ConsumeContext {
     /// Consumes until `shutdown`; the in-flight batch is finished (flushed and acked) first.
-    /// Broker outages and deleted consumers are survived by recreating the consumer.
+    /// Broker outages are survived by binding again; a deleted consumer is not recreated (it
+    /// would start from the beginning of history): the loop keeps trying, with a warning that
+    /// says to provision it, until an admin does.
     pub(crate) async fn run(self: Arc<Self>, spec: ConsumerSpec, shutdown: CancellationToken) {
         let mut restarted = false;
         while !shutdown.is_cancelled() {
@@ -118,22 +95,6 @@ impl ConsumeContext {
                     _ = shutdown.cancelled() => {}
                 }
             }
-        }
-    }
-
-    fn consumer_config(&self, spec: &ConsumerSpec) -> pull::Config {
-        let batch = usize::from(self.config.batch_size);
-        pull::Config {
-            durable_name: Some(self.producer.name.clone()),
-            description: Some(format!("{} service", self.producer.name)),
-            filter_subjects: spec.filter_subjects.clone(),
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: self.config.ack_wait(),
-            // unlimited: the runtime decides when to give up (see the module doc)
-            max_deliver: -1,
-            max_ack_pending: (batch * 4) as i64,
-            ..Default::default()
         }
     }
 
@@ -162,14 +123,8 @@ impl ConsumeContext {
         mut reconnects: unreadable::Reconnects,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let stream = nats::jetstream(client.clone())
-            .get_stream(&spec.stream)
-            .await
-            .context("failed to look up stream")?;
-        let consumer: jetstream::consumer::PullConsumer = stream
-            .create_consumer(self.consumer_config(spec))
-            .await
-            .context("failed to create consumer")?;
+        let js = nats::jetstream(client.clone());
+        let consumer = provision::bind(&js, spec, &self.producer.name).await?;
         let batch_size = usize::from(self.config.batch_size);
         let mut messages = consumer
             .stream()

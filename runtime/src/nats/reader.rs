@@ -177,7 +177,12 @@ impl StreamReader {
     /// Starts an ordered consumer at `deliver`; returns the first sequence it can deliver.
     async fn start(&mut self, deliver: DeliverPolicy) -> anyhow::Result<u64> {
         let js = self.consumer_connection().await?;
+        // named: a name lets the broker tell a reader's consumers from the services' durables
+        // (an operator may create the one kind and not the other)
+        let inbox = js.client().new_inbox();
+        let unique = inbox.rsplit('.').next().unwrap_or("0");
         let config = OrderedConfig {
+            name: Some(format!("reader_{unique}")),
             filter_subjects: self.filters.clone(),
             deliver_policy: deliver,
             ..Default::default()

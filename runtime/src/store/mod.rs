@@ -101,6 +101,28 @@ pub struct Store {
     counts: Arc<Counts>,
 }
 
+/// The store's counters without the store: what `$SRV.STATS` reads from a handler that
+/// async-nats drops whenever it likes (holding the store there would keep its lock after the
+/// service stopped).
+#[derive(Debug, Clone)]
+pub(crate) struct Counters(Arc<Counts>);
+
+impl Counters {
+    pub(crate) fn outbox_len(&self) -> usize {
+        usize::try_from(self.0.outbox.load(Ordering::SeqCst)).unwrap_or(0)
+    }
+
+    pub(crate) fn pending_timers(&self) -> usize {
+        usize::try_from(self.0.timers.load(Ordering::SeqCst)).unwrap_or(0)
+    }
+}
+
+impl Store {
+    pub(crate) fn counters(&self) -> Counters {
+        Counters(self.counts.clone())
+    }
+}
+
 /// What `status` and `$SRV.STATS` report about the store, kept as counters (counted once at
 /// open, then updated by every commit) so that answering never scans a tree.
 #[derive(Debug, Default)]

@@ -66,7 +66,11 @@ pub(crate) struct RunningApp {
     pub(crate) task: JoinHandle<anyhow::Result<()>>,
 }
 
+/// Provisions the example's durable consumer (as `shopctl provision` would), then starts it.
 pub(crate) async fn spawn_app(config: RuntimeConfig) -> RunningApp {
+    runtime::provision::provision::<Example>(&config)
+        .await
+        .expect("provision");
     let app = Application::build::<Example>(config, Default::default())
         .await
         .expect("build app");
@@ -90,9 +94,19 @@ impl RunningApp {
     }
 }
 
-/// Starts the example service binary against the test bed.
+/// Starts the example service binary against the test bed, after its `--provision` run.
 pub(crate) fn spawn_process(bed: &TestBed, extra_env: &[(&str, &str)]) -> ChildProcess {
     let binary = Path::new(env!("CARGO_BIN_EXE_runtime-example"));
+    let provisioned = std::process::Command::new(binary)
+        .arg("--provision")
+        .env("NATS_URL", bed.url())
+        .env("SHOP_PREFIX", bed.prefix())
+        .env("SHOP_DATA_DIR", bed.store_dir())
+        .env("SHOP_ACK_WAIT_MS", "1000")
+        .envs(extra_env.iter().copied())
+        .status()
+        .expect("run --provision");
+    assert!(provisioned.success(), "provisioning the example failed");
     bed.service_process(binary, &bed.store_dir(), extra_env)
 }
 

@@ -11,5 +11,6 @@ mod hostile;
 mod load;
 mod pages;
 mod parking;
+mod permissions;
 mod rebuild;
 mod reliability;

@@ -226,18 +226,27 @@ async fn a_service_whose_storage_keeps_failing_exits_non_zero() {
         |_| {},
     )
     .await;
-    let mut inventory =
-        shop.service_process("inventory", &[("SHOP_FAILPOINT_STORAGE_FULL_AFTER", "1")]);
+    let mut inventory = shop.service_process(
+        "inventory",
+        &[
+            ("SHOP_FAILPOINT_STORAGE_FULL_AFTER", "1"),
+            ("RUST_LOG", "info"),
+        ],
+    );
     shop.wait_for_service(
         "inventory",
         &[events::Context::Catalog, events::Context::Orders],
     )
     .await;
-    // listings inventory must fold: its first batch commits, every one after it fails
-    for sku in ["TEA", "MUG", "KETTLE"] {
+    // listings inventory must fold: its first batch commits, every one after it fails; one
+    // listing after another (one batch may carry several), until inventory gives up
+    for n in 0..600 {
+        if !inventory.is_running() {
+            break;
+        }
         let product = events::api::AddProduct {
-            sku: sku.into(),
-            name: sku.to_lowercase(),
+            sku: format!("SKU-{n}"),
+            name: format!("product {n}"),
             description: String::new(),
             price_minor: 100,
             currency: "EUR".into(),
@@ -246,6 +255,8 @@ async fn a_service_whose_storage_keeps_failing_exits_non_zero() {
             .call::<_, serde_json::Value>("catalog", "add", &product)
             .await
             .expect("add product");
+        // a deliberate pause: each listing reaches inventory in a batch of its own
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let stopped = testkit::wait_until(Duration::from_secs(60), || !inventory.is_running());
     assert!(stopped, "inventory kept running on a failing store");

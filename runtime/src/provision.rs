@@ -1,0 +1,111 @@
+//! Provisioning, done once per deployment by the `admin` identity (`shopctl provision`, which
+//! `shopctl up` runs, or `shop-<service> --provision`): the contract's streams with the
+//! deployment's replica count, and each service's durable consumers. A service itself only
+//! binds to its durables (`CONSUMER.INFO` on its own names): it may not create, change or
+//! delete a stream or a consumer, so a mis-set service cannot downgrade a stream, and a
+//! deleted consumer is not silently recreated from the start of history.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use async_nats::jetstream::{
+    self,
+    consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull},
+};
+use events::{EventType, Subjects};
+
+use crate::config::RuntimeConfig;
+use crate::nats;
+use crate::service::Service;
+
+/// One durable pull consumer on one stream, filtered to the service's event types there.
+#[derive(Debug, Clone)]
+pub(crate) struct ConsumerSpec {
+    pub(crate) stream: String,
+    pub(crate) filter_subjects: Vec<String>,
+}
+
+/// One consumer per stream that holds any of the event types the service consumes.
+pub(crate) fn consumer_specs(consumes: &[EventType], subjects: &Subjects) -> Vec<ConsumerSpec> {
+    let mut by_context: BTreeMap<events::Context, Vec<String>> = BTreeMap::new();
+    for event_type in consumes {
+        by_context
+            .entry(event_type.context())
+            .or_default()
+            .push(subjects.event_type_filter(*event_type));
+    }
+    by_context
+        .into_iter()
+        .map(|(context, filter_subjects)| ConsumerSpec {
+            stream: events::stream::event_stream(subjects, context).name,
+            filter_subjects,
+        })
+        .collect()
+}
+
+/// The durable consumer `name` on `spec`'s stream, as `config` sets it up.
+pub(crate) fn durable_config(
+    name: &str,
+    spec: &ConsumerSpec,
+    config: &RuntimeConfig,
+) -> pull::Config {
+    let batch = usize::from(config.batch_size);
+    pull::Config {
+        durable_name: Some(name.to_owned()),
+        description: Some(format!("{name} service")),
+        filter_subjects: spec.filter_subjects.clone(),
+        deliver_policy: DeliverPolicy::All,
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: config.ack_wait(),
+        // unlimited: the runtime decides when to give up (see consumer/failures.rs)
+        max_deliver: -1,
+        max_ack_pending: (batch * 4) as i64,
+        num_replicas: config.stream_replicas,
+        ..Default::default()
+    }
+}
+
+/// Creates or updates the contract's streams and `S`'s durable consumers, with `config`'s
+/// settings (its credentials must be the admin's when the broker checks permissions). Safe
+/// to run again: it changes what differs and keeps what is delivered.
+pub async fn provision<S: Service>(config: &RuntimeConfig) -> anyhow::Result<()> {
+    let name = S::DEFINITION.name;
+    let client = nats::connect(config, &format!("{name} provisioning")).await?;
+    let js = nats::jetstream(client.clone());
+    nats::ensure_streams(&js, &config.prefix, config.stream_replicas).await?;
+    for spec in consumer_specs(S::CONSUMES, &config.prefix) {
+        let stream = js
+            .get_stream(&spec.stream)
+            .await
+            .with_context(|| format!("no stream {}", spec.stream))?;
+        stream
+            .create_consumer(durable_config(name, &spec, config))
+            .await
+            .with_context(|| format!("cannot provision consumer {name} on {}", spec.stream))?;
+    }
+    client.flush().await.context("flush after provisioning")?;
+    tracing::info!(service = name, "provisioned");
+    Ok(())
+}
+
+/// Binds to the durable consumer `name` provisioned on `spec`'s stream; a missing one is an
+/// error that says how to provision it.
+pub(crate) async fn bind(
+    js: &jetstream::Context,
+    spec: &ConsumerSpec,
+    name: &str,
+) -> anyhow::Result<PullConsumer> {
+    let stream = js.get_stream(&spec.stream).await.with_context(|| {
+        format!(
+            "no stream {}: provision the shop first (`shopctl provision`)",
+            spec.stream
+        )
+    })?;
+    stream.get_consumer(name).await.map_err(|error| {
+        anyhow::anyhow!(
+            "no durable consumer {name} on {} ({error}): provision the shop first (`shopctl \
+             provision`, or `shop-{name} --provision` with the admin's credentials)",
+            spec.stream
+        )
+    })
+}
