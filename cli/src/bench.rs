@@ -107,6 +107,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             binary,
             port,
             authorization: None,
+            tls: None,
         },
         &dir,
         Console::new(),

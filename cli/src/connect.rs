@@ -29,12 +29,13 @@ pub(crate) async fn api(global: &Global) -> anyhow::Result<ApiClient> {
     Ok(ApiClient::new(client, subjects))
 }
 
-/// `options` signed in as the command's identity ([`Global::credentials`]); replies come to
-/// that identity's inbox prefix.
+/// `options` signed in as the command's identity ([`Global::credentials`]), over TLS when
+/// configured ([`Global::tls`]); replies come to that identity's inbox prefix.
 pub(crate) async fn signed_in(
     global: &Global,
     options: async_nats::ConnectOptions,
 ) -> anyhow::Result<async_nats::ConnectOptions> {
+    let options = runtime::nats::with_tls(options, &global.tls());
     let Some(path) = global.credentials() else {
         return Ok(options);
     };

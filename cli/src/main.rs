@@ -63,12 +63,30 @@ pub(crate) struct Global {
     /// identity the command needs from `<data-dir>/auth/`.
     #[arg(long, env = "NATS_CREDS", global = true)]
     creds: Option<std::path::PathBuf>,
+    /// Connect over TLS, trusting the CA certificate(s) in this PEM file.
+    #[arg(long, env = "NATS_TLS_CA", global = true)]
+    pub(crate) tls_ca: Option<std::path::PathBuf>,
+    /// A client certificate (PEM) for a broker that verifies clients (with --tls-key).
+    #[arg(long, env = "NATS_TLS_CERT", global = true, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "NATS_TLS_KEY", global = true, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     /// Who this command signs in as (see identity.rs), set from the command.
     #[arg(skip = runtime::auth::Identity::Admin)]
     identity: runtime::auth::Identity,
 }
 
 impl Global {
+    /// The TLS settings of every connection this command (and the services `up` starts) make.
+    pub(crate) fn tls(&self) -> runtime::nats::Tls {
+        runtime::nats::Tls {
+            ca: self.tls_ca.clone(),
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+        }
+    }
+
     pub(crate) fn url(&self) -> String {
         self.nats_url
             .clone()

@@ -14,12 +14,13 @@ use crate::supervisor::SERVICES;
 pub(crate) async fn run(global: &Global) -> anyhow::Result<ExitCode> {
     let bin_dir = crate::up::bin_dir()?;
     let admin = global.credentials_of(Identity::Admin);
+    let tls = tls_env(&global.tls());
     provision_all(
         &bin_dir,
         &global.url(),
         &global.prefix,
         admin.as_deref(),
-        &[],
+        &tls,
     )
     .await?;
     println!(
@@ -64,4 +65,16 @@ pub(crate) async fn provision_all(
         );
     }
     Ok(())
+}
+
+/// The environment that carries TLS settings to a service process.
+pub(crate) fn tls_env(tls: &runtime::nats::Tls) -> Vec<(String, String)> {
+    [
+        ("NATS_TLS_CA", &tls.ca),
+        ("NATS_TLS_CERT", &tls.cert),
+        ("NATS_TLS_KEY", &tls.key),
+    ]
+    .into_iter()
+    .filter_map(|(name, path)| Some((name.to_owned(), path.as_ref()?.display().to_string())))
+    .collect()
 }

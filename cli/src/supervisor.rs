@@ -46,9 +46,16 @@ pub(crate) struct Plan {
     /// The identities' seeds (`runtime::auth`) when the broker checks them: each service
     /// signs in as itself, provisioning as the admin.
     pub(crate) auth_dir: Option<PathBuf>,
+    /// What every service and provisioning connect with.
+    pub(crate) tls: runtime::nats::Tls,
 }
 
 impl Plan {
+    /// The environment that carries `tls` to a service process.
+    pub(crate) fn tls_env(&self) -> Vec<(String, String)> {
+        crate::provision::tls_env(&self.tls)
+    }
+
     fn credentials(&self, identity: Identity) -> Option<PathBuf> {
         let auth_dir = self.auth_dir.as_ref()?;
         Some(runtime::auth::seed_file(auth_dir, identity))
@@ -61,6 +68,8 @@ pub(crate) struct BrokerPlan {
     pub(crate) port: u16,
     /// The users and permissions to include (`None`: an open broker).
     pub(crate) authorization: Option<PathBuf>,
+    /// The broker's certificate and key: TLS connections only.
+    pub(crate) tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Output lines, coloured by source when stdout is a terminal.
@@ -142,7 +151,7 @@ impl Supervisor {
             &plan.nats_url,
             &plan.prefix,
             admin.as_deref(),
-            &[],
+            &plan.tls_env(),
         )
         .await?;
         console.line("shopctl", "provisioned the streams and durable consumers");
@@ -223,6 +232,11 @@ pub(crate) async fn start_broker(
         let users = std::fs::read_to_string(authorization)
             .with_context(|| format!("cannot read {}", authorization.display()))?;
         text.push_str(&users);
+    }
+    if let Some((cert, key)) = &plan.tls {
+        text.push_str(&format!(
+            "tls {{\n  cert_file: {cert:?}\n  key_file: {key:?}\n}}\n"
+        ));
     }
     std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
     let child = Command::new(&plan.binary)
@@ -333,6 +347,7 @@ fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result
     if let Some(seed) = Identity::named(service).and_then(|identity| plan.credentials(identity)) {
         command.env("NATS_CREDS", seed);
     }
+    command.envs(plan.tls_env());
     for (name, value) in plan.env.get(service).into_iter().flatten() {
         command.env(name, value);
     }

@@ -12,6 +12,13 @@ pub(crate) struct UpArgs {
     /// read and delete everything. Off by default.
     #[arg(long)]
     pub(crate) no_auth: bool,
+    /// The broker's TLS certificate (PEM): it then accepts TLS connections only, and every
+    /// service and command must trust its CA (--tls-ca).
+    #[arg(long, requires = "tls_server_key")]
+    pub(crate) tls_server_cert: Option<PathBuf>,
+    /// The private key of --tls-server-cert (PEM).
+    #[arg(long, requires = "tls_server_cert")]
+    pub(crate) tls_server_key: Option<PathBuf>,
     /// Port of the broker `up` starts (ignored with --nats-url).
     #[arg(long, default_value_t = 4222)]
     pub(crate) nats_port: u16,
@@ -44,6 +51,10 @@ pub(crate) fn bin_dir() -> anyhow::Result<PathBuf> {
 /// used if they are there.
 pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
     let bin_dir = bin_dir()?;
+    anyhow::ensure!(
+        args.tls_server_cert.is_none() || global.tls_ca.is_some(),
+        "--tls-server-cert needs --tls-ca: the CA the services and commands trust"
+    );
     let auth_dir = runtime::auth::auth_dir(&global.data_dir);
     let own_broker = global.nats_url.is_none();
     let authorization = if own_broker && !args.no_auth {
@@ -61,6 +72,10 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
             .unwrap_or_else(find_nats_server),
         port: args.nats_port,
         authorization,
+        tls: args
+            .tls_server_cert
+            .clone()
+            .zip(args.tls_server_key.clone()),
     });
     let nats_url = global
         .nats_url
@@ -74,6 +89,7 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
         bin_dir,
         env: Default::default(),
         auth_dir,
+        tls: global.tls(),
     })
 }
 

@@ -27,6 +27,18 @@ pub struct RuntimeConfig {
     #[arg(long, env = "NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
 
+    /// Connect over TLS, trusting the CA certificate(s) in this PEM file.
+    #[arg(long, env = "NATS_TLS_CA")]
+    pub nats_tls_ca: Option<PathBuf>,
+
+    /// A client certificate (PEM) for brokers that verify clients (with --nats-tls-key).
+    #[arg(long, env = "NATS_TLS_CERT", requires = "nats_tls_key")]
+    pub nats_tls_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "NATS_TLS_KEY", requires = "nats_tls_cert")]
+    pub nats_tls_key: Option<PathBuf>,
+
     /// Directory of this service's sled store [default: ./data/<service>].
     #[arg(long, env = "SHOP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -133,6 +145,9 @@ impl RuntimeConfig {
         RuntimeConfig {
             nats_url: nats_url.to_owned(),
             nats_creds: None,
+            nats_tls_ca: None,
+            nats_tls_cert: None,
+            nats_tls_key: None,
             data_dir: Some(data_dir),
             prefix: Subjects::new(prefix).unwrap_or_default(),
             log_format: LogFormat::Text,

@@ -4,6 +4,7 @@
 //! that does not parse drops or kills the connection it is delivered on); [`supervised`]
 //! rebuilds a connection such a core-NATS request killed, with what was served on it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -45,11 +46,43 @@ pub async fn connect(config: &RuntimeConfig, name: &str) -> anyhow::Result<async
     if let Some(path) = &config.nats_creds {
         options = with_credentials(options, path).await?;
     }
+    options = with_tls(options, &Tls::of(config));
     let servers = server_addrs(&config.nats_url)?;
     options
         .connect(servers)
         .await
         .with_context(|| format!("failed to connect to {}", config.nats_url))
+}
+
+/// TLS settings of a connection: the CA to trust (TLS is required when one is given) and an
+/// optional client certificate.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl Tls {
+    pub fn of(config: &RuntimeConfig) -> Tls {
+        Tls {
+            ca: config.nats_tls_ca.clone(),
+            cert: config.nats_tls_cert.clone(),
+            key: config.nats_tls_key.clone(),
+        }
+    }
+}
+
+/// `options` with `tls`: with a CA, the connection must be TLS and the broker's certificate
+/// must chain to that CA; with a certificate and key, the client presents them.
+pub fn with_tls(mut options: async_nats::ConnectOptions, tls: &Tls) -> async_nats::ConnectOptions {
+    if let Some(ca) = &tls.ca {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    options
 }
 
 /// Signs in with the file at `path`: an nkey seed (`<identity>.nk`, as `runtime::auth`

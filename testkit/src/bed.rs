@@ -14,6 +14,7 @@ use runtime::{ApiClient, RuntimeConfig};
 
 use crate::process::ChildProcess;
 use crate::server::NatsServer;
+use crate::tls::TlsFiles;
 
 /// The prefix a test bed uses unless a suite asks for another.
 pub const PREFIX: &str = "test";
@@ -36,6 +37,8 @@ pub struct TestBed {
     pub dir: tempfile::TempDir,
     /// The identities' seed files, when the broker checks them.
     auth_dir: Option<PathBuf>,
+    /// The certificates, when the broker accepts TLS only.
+    tls: Option<TlsFiles>,
 }
 
 impl TestBed {
@@ -47,36 +50,51 @@ impl TestBed {
 
     /// A fresh open broker with the streams of `prefix`.
     pub async fn start_with_prefix(prefix: &str) -> TestBed {
-        Self::start_bed(prefix, false).await
+        Self::start_bed(prefix, false, false).await
     }
 
     /// A fresh broker as `shopctl up` runs it: every identity of the shop under `prefix` has
     /// a generated nkey, and the broker enforces each one's permissions. The bed's own client
     /// is the admin.
     pub async fn start_secured(prefix: &str) -> TestBed {
-        Self::start_bed(prefix, true).await
+        Self::start_bed(prefix, true, false).await
     }
 
-    async fn start_bed(prefix: &str, secured: bool) -> TestBed {
+    /// Like [`TestBed::start_secured`], and the broker accepts TLS connections only (its
+    /// certificate signed by a CA made for the test: [`TestBed::tls`]).
+    pub async fn start_secured_tls(prefix: &str) -> TestBed {
+        Self::start_bed(prefix, true, true).await
+    }
+
+    async fn start_bed(prefix: &str, secured: bool, tls: bool) -> TestBed {
         let dir = tempfile::tempdir().expect("temp dir");
         let subjects = Subjects::new(prefix).expect("prefix");
         let auth_dir = secured.then(|| runtime::auth::auth_dir(dir.path()));
-        let server = match &auth_dir {
-            Some(auth_dir) => {
-                let authorization = runtime::auth::generate(auth_dir, &subjects).expect("auth");
-                // nats-server resolves `include` relative to its own configuration: inline it
-                let text = std::fs::read_to_string(&authorization).expect("authorization");
-                NatsServer::start_with_config(&text)
-            }
-            None => NatsServer::start(),
-        };
+        let tls = tls.then(|| crate::tls::generate(&dir.path().join("tls")));
+        let mut config = String::new();
+        if let Some(auth_dir) = &auth_dir {
+            let authorization = runtime::auth::generate(auth_dir, &subjects).expect("auth");
+            // nats-server resolves `include` relative to its own configuration: inline it
+            config.push_str(&std::fs::read_to_string(&authorization).expect("authorization"));
+        }
+        if let Some(tls) = &tls {
+            config.push_str(&tls.server_config());
+        }
+        let server = NatsServer::start_with_config(&config);
         let admin = auth_dir
             .as_ref()
             .map(|auth_dir| runtime::auth::seed_file(auth_dir, Identity::Admin));
+        let client_tls = client_tls(tls.as_ref());
         if let Some(seed) = &admin {
-            crate::streams::register_reader_credentials(server.port(), seed);
+            crate::streams::register_reader_credentials(server.port(), seed, &client_tls);
         }
-        let client = connect(&server.url(), admin.as_deref(), Identity::Admin).await;
+        let client = connect(
+            &server.url(),
+            admin.as_deref(),
+            Identity::Admin,
+            &client_tls,
+        )
+        .await;
         let js = jetstream::new(client.clone());
         runtime::nats::ensure_streams(&js, &subjects, 1)
             .await
@@ -88,7 +106,13 @@ impl TestBed {
             subjects,
             dir,
             auth_dir,
+            tls,
         }
+    }
+
+    /// The test CA and the broker's certificate, on a TLS bed.
+    pub fn tls(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// The seed file of `identity`, on a secured bed.
@@ -105,7 +129,14 @@ impl TestBed {
     /// A new connection as `identity` (its seed and its inbox prefix; on an open bed, no
     /// credentials).
     pub async fn connect_as(&self, identity: Identity) -> async_nats::Client {
-        connect(&self.url(), self.credentials(identity).as_deref(), identity).await
+        let tls = client_tls(self.tls.as_ref());
+        connect(
+            &self.url(),
+            self.credentials(identity).as_deref(),
+            identity,
+            &tls,
+        )
+        .await
     }
 
     /// `nats://127.0.0.1:<port>` of the broker.
@@ -182,13 +213,27 @@ impl TestBed {
 
 /// Connects to `url` as `identity` with its seed (none: no credentials); reconnects on its own
 /// when a test kills and restarts the broker.
-async fn connect(url: &str, seed: Option<&Path>, identity: Identity) -> async_nats::Client {
-    let mut options = async_nats::ConnectOptions::new()
+async fn connect(
+    url: &str,
+    seed: Option<&Path>,
+    identity: Identity,
+    tls: &runtime::nats::Tls,
+) -> async_nats::Client {
+    let options = async_nats::ConnectOptions::new()
         .retry_on_initial_connect()
         .custom_inbox_prefix(identity.inbox_prefix());
+    let mut options = runtime::nats::with_tls(options, tls);
     if let Some(seed) = seed {
         let key = runtime::auth::load_seed(seed).expect("seed");
         options = options.nkey(key.seed().expect("seed"));
     }
     options.connect(url).await.expect("connect test client")
+}
+
+/// What a client needs to trust a TLS bed's broker.
+fn client_tls(tls: Option<&TlsFiles>) -> runtime::nats::Tls {
+    runtime::nats::Tls {
+        ca: tls.map(|tls| tls.ca.clone()),
+        ..Default::default()
+    }
 }

@@ -11,11 +11,12 @@
 //!   a separate process);
 //! - [`publish`] and [`streams`]: events onto the streams and back;
 //! - [`raw`]: a message with any header block, sent over a plain TCP connection;
+//! - [`tls`]: a throwaway CA and server certificate, for the shop over TLS;
 //! - [`wait`]: wait on a condition with a timeout instead of sleeping;
 //! - [`ChildProcess`]: a binary started by a test, killed or stopped with SIGTERM.
 //!
 //! Layers, bottom up (`scripts/check_cycles.py` checks): `server`, `process`, `wait`,
-//! `publish`, `raw`, `streams` → `bed` → `shop` → `calls`.
+//! `publish`, `raw`, `streams`, `tls` → `bed` → `shop` → `calls`.
 
 // dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -28,6 +29,7 @@ pub mod raw;
 mod server;
 mod shop;
 pub mod streams;
+pub mod tls;
 pub mod wait;
 
 pub use bed::{ACK_WAIT_MS, API_TIMEOUT, PREFIX, TestBed};

@@ -37,6 +37,7 @@ pub struct TestShop {
 pub fn fast_config(bed: &TestBed) -> StackConfig {
     let mut config = StackConfig::new(&bed.url(), bed.dir.path().to_path_buf(), bed.prefix());
     config.auth_dir = bed.auth_dir().map(Path::to_path_buf);
+    config.runtime.nats_tls_ca = bed.tls().map(|tls| tls.ca.clone());
     config.runtime.ack_wait_ms = crate::bed::ACK_WAIT_MS;
     config.shipping.ship_delay_ms = 50;
     config.shipping.deliver_delay_ms = 50;
@@ -62,7 +63,21 @@ impl TestShop {
         services: &[&str],
         tweak: impl FnOnce(&mut StackConfig),
     ) -> TestShop {
-        let bed = TestBed::start_secured(prefix).await;
+        Self::start_on(TestBed::start_secured(prefix).await, services, tweak).await
+    }
+
+    /// All six services on a broker that accepts TLS connections only (a CA made for the
+    /// test); every connection trusts that CA.
+    pub async fn start_over_tls() -> TestShop {
+        let bed = TestBed::start_secured_tls(crate::PREFIX).await;
+        Self::start_on(bed, stack::SERVICES, |_| {}).await
+    }
+
+    async fn start_on(
+        bed: TestBed,
+        services: &[&str],
+        tweak: impl FnOnce(&mut StackConfig),
+    ) -> TestShop {
         let mut config = fast_config(&bed);
         tweak(&mut config);
         let stack = Stack::start_only(config.clone(), services)

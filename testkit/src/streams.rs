@@ -12,6 +12,7 @@ use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::{Envelope, EventType, Subjects, header};
 use futures::StreamExt;
 use runtime::auth::Identity;
+use runtime::nats::Tls;
 use runtime::nats::reader::{Dial, Read, StreamReader};
 
 /// How long reading a stream waits for its next stored message before giving up.
@@ -86,16 +87,17 @@ pub async fn read_filtered(
     }
 }
 
-/// The admin's seed file per broker port, for readers on a secured test bed.
-static READER_CREDENTIALS: std::sync::Mutex<BTreeMap<u16, PathBuf>> =
+/// The admin's seed file (and the TLS to use) per broker port, for readers on a secured bed.
+static READER_CREDENTIALS: std::sync::Mutex<BTreeMap<u16, (PathBuf, Tls)>> =
     std::sync::Mutex::new(BTreeMap::new());
 
-/// Readers of streams on the broker at `port` connect with this seed (a secured bed's admin).
-pub(crate) fn register_reader_credentials(port: u16, seed: &Path) {
+/// Readers of streams on the broker at `port` connect with this seed (a secured bed's admin)
+/// and these TLS settings.
+pub(crate) fn register_reader_credentials(port: u16, seed: &Path, tls: &Tls) {
     let mut credentials = READER_CREDENTIALS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    credentials.insert(port, seed.to_path_buf());
+    credentials.insert(port, (seed.to_path_buf(), tls.clone()));
 }
 
 /// Connections of a reader's own to the broker `js` talks to (always on this machine), as
@@ -112,9 +114,9 @@ fn own_connection(js: &jetstream::Context) -> Dial {
         Box::pin(async move {
             let url = format!("nats://127.0.0.1:{port}");
             let mut options = async_nats::ConnectOptions::new();
-            if let Some(seed) = seed {
+            if let Some((seed, tls)) = seed {
                 let key = runtime::auth::load_seed(&seed)?;
-                options = options
+                options = runtime::nats::with_tls(options, &tls)
                     .nkey(key.seed()?)
                     .custom_inbox_prefix(Identity::Admin.inbox_prefix());
             }

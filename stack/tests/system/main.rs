@@ -14,3 +14,4 @@ mod parking;
 mod permissions;
 mod rebuild;
 mod reliability;
+mod tls;
