@@ -9,7 +9,8 @@ RUN cargo build --release --workspace --bins \
        target/release/shopctl /out/
 
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 shop && mkdir /data && chown shop /data
+# /shop/auth exists in the image, owned by shop, so the auth volume mounted there is writable
+RUN useradd --system --uid 10001 shop && mkdir -p /data /shop/auth && chown -R shop /data /shop
 COPY --from=build /out/ /usr/local/bin/
 USER shop
 ENV SHOP_DATA_DIR=/data LOG_FORMAT=json

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Checks compose.yaml's structure (no Docker engine runs in CI): it parses, nats has JetStream
-with a persistent volume and a config file, and every service has an image or a build, NATS_URL,
-a volume for its store, a health check and a restart policy."""
+"""Checks compose.yaml's structure (no Docker engine runs in CI): it parses; a one-shot step
+generates the identities; nats has JetStream with a persistent volume and a config file that
+includes the generated users, and publishes no port beyond 127.0.0.1:4222; a one-shot step
+provisions as the admin before any service starts; and every service has an image or a build,
+NATS_URL, its own seed as NATS_CREDS, its own volume for its store, a health check that signs in
+as the operator, and a restart policy."""
 import pathlib
 import sys
 
@@ -20,6 +23,17 @@ def main() -> int:
         problems.append("nats: no persistent volume")
     if not nats.get("configs") or "jetstream" not in compose.get("configs", {}).get("nats-config", {}).get("content", ""):
         problems.append("nats: no config file with jetstream")
+    if "auth" not in " ".join(services.get("auth", {}).get("command", [])):
+        problems.append("auth: no one-shot step that generates the identities")
+    config = compose.get("configs", {}).get("nats-config", {}).get("content", "")
+    if "include ./auth/authorization.conf" not in config:
+        problems.append("nats: its config does not include the generated users")
+    if nats.get("ports", []) != ["127.0.0.1:4222:4222"]:
+        problems.append(f"nats: publishes {nats.get('ports')}, not only 127.0.0.1:4222")
+    provision = services.get("provision", {})
+    provision_command = provision.get("command", [])
+    if "provision" not in provision_command or "/auth/admin.nk" not in provision_command:
+        problems.append("provision: no one-shot step that provisions as the admin")
     for name in SERVICES:
         service = services.get(name)
         if service is None:
@@ -37,12 +51,24 @@ def main() -> int:
             problems.append(f"{name}: no restart policy")
         if f"shop-{name}" not in (service.get("command") or []):
             problems.append(f"{name}: does not run shop-{name}")
-    volumes = [v.split(":")[0] for s in SERVICES for v in services.get(s, {}).get("volumes", [])]
+        if (service.get("environment") or {}).get("NATS_CREDS") != f"/auth/{name}.nk":
+            problems.append(f"{name}: does not sign in with its own seed")
+        if "/auth/operator.nk" not in service.get("healthcheck", {}).get("test", []):
+            problems.append(f"{name}: its health check does not sign in as the operator")
+        if service.get("depends_on", {}).get("provision", {}).get("condition") != "service_completed_successfully":
+            problems.append(f"{name}: may start before provisioning")
+    volumes = [
+        v.split(":")[0]
+        for s in SERVICES
+        for v in services.get(s, {}).get("volumes", [])
+        if not v.endswith(":ro")
+    ]
     if len(volumes) != len(set(volumes)):
         problems.append("services share a volume; each owns its store")
     for problem in problems:
         print(f"FAIL compose.yaml: {problem}")
-    print(f"compose: {len(SERVICES) + 1 - len(problems)} passed, {len(problems)} failed")
+    checks = len(SERVICES) + 4
+    print(f"compose: {checks - len(problems)} of {checks} parts without problems, {len(problems)} problems")
     return 1 if problems else 0
 
 
