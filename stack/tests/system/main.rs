@@ -5,6 +5,7 @@ mod bad_input;
 mod crashes;
 mod failures;
 mod faults;
+mod forgers;
 mod forgery;
 mod happy_path;
 mod hostile;
