@@ -17,16 +17,26 @@ pub(crate) async fn api(global: &Global) -> anyhow::Result<ApiClient> {
     let subjects = Subjects::new(&global.prefix).map_err(|error| anyhow::anyhow!("{error}"))?;
     let url = global.url();
     let servers = runtime::nats::server_addrs(&url)?;
+    let refusals = runtime::Refusals::default();
+    let recorder = refusals.clone();
     let options = async_nats::ConnectOptions::new()
         .name("shopctl")
         .connection_timeout(CONNECT_TIMEOUT)
-        .max_reconnects(Some(1));
+        .max_reconnects(Some(1))
+        .event_callback(move |event| {
+            let recorder = recorder.clone();
+            async move {
+                if let async_nats::Event::ServerError(error) = event {
+                    recorder.record(&error.to_string());
+                }
+            }
+        });
     let connecting = signed_in(global, options).await?.connect(servers);
     let client = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connecting)
         .await
         .map_err(|_| anyhow::anyhow!("cannot reach NATS at {url}: timed out"))?
         .with_context(|| format!("cannot reach NATS at {url}"))?;
-    Ok(ApiClient::new(client, subjects))
+    Ok(ApiClient::new(client, subjects).with_refusals(refusals))
 }
 
 /// `options` signed in as the command's identity ([`Global::credentials`]), over TLS when

@@ -19,6 +19,51 @@ pub struct ApiClient {
     client: async_nats::Client,
     subjects: Subjects,
     timeout: Duration,
+    refusals: Option<Refusals>,
+}
+
+/// The permission violations the broker reported on a connection (fed by its event callback),
+/// so that a request the broker refused fails at once with a 403 that says so, instead of
+/// waiting for a reply that cannot come.
+#[derive(Debug, Clone, Default)]
+pub struct Refusals {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Refusals {
+    /// Call from the connection's event callback with every server error.
+    pub fn record(&self, error: &str) {
+        if !error.to_lowercase().contains("permissions violation") {
+            return;
+        }
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.push(error.to_lowercase());
+        self.arrived.notify_waiters();
+    }
+
+    fn refused(&self, subject: &str) -> bool {
+        let wanted = format!("publish to \"{}\"", subject.to_lowercase());
+        let seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.iter().any(|violation| violation.contains(&wanted))
+    }
+
+    /// Resolves once the broker has refused a publish to `subject`.
+    async fn until_refused(&self, subject: &str) {
+        loop {
+            let arrived = self.arrived.notified();
+            if self.refused(subject) {
+                return;
+            }
+            arrived.await;
+        }
+    }
 }
 
 impl ApiClient {
@@ -27,6 +72,15 @@ impl ApiClient {
             client,
             subjects,
             timeout: REQUEST_TIMEOUT,
+            refusals: None,
+        }
+    }
+
+    /// Fails a request the broker refused at once (see [`Refusals`]).
+    pub fn with_refusals(self, refusals: Refusals) -> Self {
+        ApiClient {
+            refusals: Some(refusals),
+            ..self
         }
     }
 
@@ -73,13 +127,27 @@ impl ApiClient {
         let request = async_nats::Request::new()
             .payload(body.into())
             .timeout(Some(self.timeout));
-        let reply = self
-            .client
-            .send_request(subject, request)
-            .await
-            .map_err(|error| {
+        let sent = self.client.send_request(subject.clone(), request);
+        let refused = async {
+            match &self.refusals {
+                Some(refusals) => refusals.until_refused(&subject).await,
+                None => std::future::pending().await,
+            }
+        };
+        let reply = tokio::select! {
+            reply = sent => reply.map_err(|error| {
                 ApiError::new(503, format!("{service} did not answer {verb}: {error}"))
-            })?;
+            })?,
+            () = refused => {
+                return Err(ApiError::new(
+                    403,
+                    format!(
+                        "the broker refused {subject}: this identity may not call {service} {verb} \
+                         (see docs/security.md)"
+                    ),
+                ));
+            }
+        };
         let headers = reply.headers.as_ref();
         let code =
             headers.and_then(|headers| headers.get(async_nats::service::NATS_SERVICE_ERROR_CODE));

@@ -49,7 +49,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 pub use api::{Api, ApiError};
 pub use app::Application;
-pub use client::ApiClient;
+pub use client::{ApiClient, Refusals};
 pub use config::{LogFormat, RuntimeConfig};
 pub use endpoint::Endpoints;
 pub use handler::{HandleError, Incoming};
