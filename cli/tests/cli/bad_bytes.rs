@@ -4,8 +4,6 @@
 //! dead-letter them and go on; `trace`, `watch`, `replay`, `dlq` and `rebuild` skip them with
 //! a line saying which and why, and read everything behind them.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use testkit::raw::{self, publish_raw};
@@ -37,33 +35,6 @@ async fn completed_order(shop: &Shop) -> events::api::Order {
         .await;
     assert_eq!(order.status, "completed", "{order:?}");
     order
-}
-
-/// `shopctl watch <args>` until `enough` holds for the lines printed so far (30 s at most).
-async fn watch_until(shop: &Shop, args: &[&str], enough: fn(&[String]) -> bool) -> Vec<String> {
-    let url = shop.url();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shopctl"))
-        .args(["--nats-url", &url, "--prefix", PREFIX, "watch"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("watch");
-    let stdout = child.stdout.take().expect("stdout");
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            lines.push(line.expect("line"));
-            if enough(&lines) {
-                break;
-            }
-        }
-        lines
-    });
-    let lines = tokio::time::timeout(Duration::from_secs(30), lines).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    lines.expect("watch printed enough").expect("join")
 }
 
 fn unreadable_lines(lines: &[String]) -> usize {
@@ -107,15 +78,16 @@ async fn trace_watch_replay_and_dlq_skip_and_report_what_async_nats_cannot_read(
     assert_eq!(errors, 2, "{json}");
 
     // watch from history: both bad ones reported, and both orders' ends around them
-    let lines = watch_until(&shop, &["--since", "1h"], |lines| {
-        unreadable_lines(lines) == 2
-            && lines
-                .iter()
-                .filter(|line| line.contains("orders.completed"))
-                .count()
-                == 2
-    })
-    .await;
+    let lines = shop
+        .watch_until(&["--since", "1h"], |lines| {
+            unreadable_lines(lines) == 2
+                && lines
+                    .iter()
+                    .filter(|line| line.contains("orders.completed"))
+                    .count()
+                    == 2
+        })
+        .await;
     assert_eq!(unreadable_lines(&lines), 2, "{lines:#?}");
     assert!(lines.iter().any(|line| line.contains(&second.order_id)));
 

@@ -1,9 +1,10 @@
 //! What only the `shopctl` tests need on top of `testkit`: a shop under this suite's prefix,
 //! running the binary against it, and comparing its output with snapshots (ids masked).
 
+use std::io::{BufRead, BufReader};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use testkit::TestShop;
@@ -21,12 +22,59 @@ impl Shop {
         Shop(TestShop::start_with_prefix(PREFIX, stack::SERVICES, |_| {}).await)
     }
 
+    /// What every `shopctl` run against this shop starts with: its broker, its prefix, and
+    /// the data directory whose `auth/` holds the identities each command signs in as.
+    fn shop_args(&self) -> Vec<String> {
+        let data_dir = self.bed.dir.path().to_string_lossy().into_owned();
+        let shop = [
+            "--nats-url",
+            &self.url(),
+            "--prefix",
+            PREFIX,
+            "--data-dir",
+            &data_dir,
+        ];
+        shop.map(str::to_owned).to_vec()
+    }
+
     /// Runs `shopctl <args>` against this shop.
     pub(crate) async fn shopctl(&self, args: &[&str]) -> Output {
-        let url = self.url();
-        let mut full = vec!["--nats-url", url.as_str(), "--prefix", PREFIX];
+        let shop = self.shop_args();
+        let mut full: Vec<&str> = shop.iter().map(String::as_str).collect();
         full.extend_from_slice(args);
         run(&full).await
+    }
+
+    /// `shopctl watch <args>` until `enough` holds for the lines printed so far (30 s at
+    /// most). Lines are split on `\n` only, so a carriage return in one is kept.
+    pub(crate) async fn watch_until(
+        &self,
+        args: &[&str],
+        mut enough: impl FnMut(&[String]) -> bool + Send + 'static,
+    ) -> Vec<String> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shopctl"))
+            .args(self.shop_args())
+            .arg("watch")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("watch");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stdout).split(b'\n') {
+                lines.push(String::from_utf8_lossy(&line.expect("line")).into_owned());
+                if enough(&lines) {
+                    break;
+                }
+            }
+            lines
+        });
+        let lines = tokio::time::timeout(Duration::from_secs(30), lines).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        lines.expect("watch printed enough").expect("join")
     }
 }
 
