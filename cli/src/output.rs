@@ -1,15 +1,72 @@
-//! Human output (aligned tables, money as `12.34 EUR`) and JSON output.
+//! Human output (aligned tables, money as `12.34 EUR`) and JSON output, both safe to print on
+//! a terminal whatever the text in them.
+//!
+//! Text from events, replies and headers is anyone's: a ticket message holding `ESC ]0;…BEL`
+//! would retitle the operator's terminal, `ESC [2J` clear it, a carriage return or backspaces
+//! overwrite what was printed before, a right-to-left override reverse it. So every such
+//! character is printed escaped ([`escaped`]): in every table cell ([`table`]) and in every
+//! line the commands build from such text (they pass it through [`escaped`]). JSON stays exact
+//! JSON ([`json`], [`json_line`]): serde escapes the C0 controls; the rest is escaped here as
+//! `\uXXXX`, which a JSON reader reads back as the same character.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde::Serialize;
 
+/// Whether a terminal may act on `c` instead of showing it: every C0 control (ESC, BEL, CR,
+/// LF, TAB, backspace, …), DEL and every C1 control (U+0080–U+009F, where U+009B is a CSI),
+/// the bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the bidi marks
+/// (U+200E, U+200F, U+061C) and the line and paragraph separators (U+2028, U+2029).
+pub(crate) fn needs_escaping(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{061c}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `text` with every character a terminal could act on ([`needs_escaping`]) written out:
+/// `\n`, `\r` and `\t` for those three, `\u{1b}` (the code point in hex) for the others. A
+/// backslash stays as it is, so escaping twice changes nothing, and text that needs nothing
+/// is borrowed as it is.
+pub(crate) fn escaped(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escaping) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escaping(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// A plain text table: a header row, then rows, each column as wide as its widest cell and
-/// two spaces between columns; no borders, no trailing spaces.
+/// two spaces between columns; no borders, no trailing spaces. Every cell is [`escaped`].
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let escaped_row = |row: &[String]| -> Vec<String> {
+        row.iter().map(|cell| escaped(cell).into_owned()).collect()
+    };
+    let header: Vec<String> = header.iter().map(|cell| (*cell).to_owned()).collect();
     let mut table = comfy_table::Table::new();
     table
         .load_style(comfy_table::presets::NOTHING)
-        .set_header(header.to_vec())
-        .add_rows(rows.iter().cloned());
+        .set_header(escaped_row(&header))
+        .add_rows(rows.iter().map(|row| escaped_row(row)));
     for column in table.column_iter_mut() {
         column.set_padding((0, 2));
     }
@@ -23,11 +80,48 @@ pub(crate) fn money(minor: i64, currency: &str) -> String {
     format!("{sign}{}.{:02} {currency}", minor / 100, minor % 100)
 }
 
-/// Pretty JSON of a reply.
+/// Pretty JSON of a reply, [terminal-safe](json_escaped).
 pub(crate) fn json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value)
-        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
-        + "\n"
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => json_escaped(&text).into_owned() + "\n",
+        Err(error) => format!(
+            "{{\"error\": {}}}\n",
+            serde_json::Value::from(error.to_string())
+        ),
+    }
+}
+
+/// One-line JSON of a value (`watch --json`), [terminal-safe](json_escaped).
+pub(crate) fn json_line<T: Serialize>(value: &T) -> String {
+    match serde_json::to_string(value) {
+        Ok(text) => json_escaped(&text).into_owned(),
+        Err(error) => format!(
+            "{{\"error\": {}}}",
+            serde_json::Value::from(error.to_string())
+        ),
+    }
+}
+
+/// Serialized JSON with the characters serde leaves raw and a terminal may act on (DEL, the C1
+/// controls, the bidi controls, the line separators: [`needs_escaping`] above U+007E) written
+/// as `\uXXXX`. serde already escapes the C0 controls inside strings (the line breaks left
+/// are the pretty printer's); outside strings JSON text is ASCII punctuation, digits and
+/// literals, so these can only be inside strings, where `\uXXXX` is the same character to any
+/// JSON reader (all of them are in the Basic Multilingual Plane: one escape each).
+fn json_escaped(text: &str) -> Cow<'_, str> {
+    let serde_leaves = |c: char| c > '\u{7e}' && needs_escaping(c);
+    if !text.chars().any(serde_leaves) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if serde_leaves(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A few words about an event's payload.
@@ -83,6 +177,100 @@ mod tests {
             &[vec!["1".into(), "".into(), "STALLED".into()]],
         );
         assert_eq!(rendered, "ID  NOTE\n1         STALLED\n");
+    }
+
+    /// Every character a terminal acts on that the escaping must catch, spelled out.
+    const HOSTILE: &str = "a\x1b]0;pwned\x07b\x1b[2Jc\rd\x08e\x00f\x7fg\u{85}h\u{9b}31m\
+                           \u{202a}\u{202b}\u{202c}\u{202d}\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}\
+                           \u{200e}\u{200f}\u{61c}\u{2028}\u{2029}\n\tz";
+
+    #[test]
+    fn escaped_writes_out_what_a_terminal_would_act_on() {
+        assert_eq!(
+            escaped(HOSTILE),
+            "a\\u{1b}]0;pwned\\u{7}b\\u{1b}[2Jc\\rd\\u{8}e\\u{0}f\\u{7f}g\\u{85}h\\u{9b}31m\
+             \\u{202a}\\u{202b}\\u{202c}\\u{202d}\\u{202e}\\u{2066}\\u{2067}\\u{2068}\\u{2069}\
+             \\u{200e}\\u{200f}\\u{61c}\\u{2028}\\u{2029}\\n\\tz"
+        );
+    }
+
+    #[test]
+    fn escaped_leaves_printable_text_as_it_is() {
+        for text in [
+            "",
+            "Tea, 8.99 €",
+            "Grüner Tee 緑茶 שלום",
+            r"C:\temp\u{1b}",
+            "zero\u{200b}width",
+        ] {
+            assert!(
+                matches!(escaped(text), Cow::Borrowed(t) if t == text),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_character_comes_out_printable_and_escaping_twice_changes_nothing() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let text = format!("x{c}y");
+            let once = escaped(&text);
+            assert!(!once.chars().any(needs_escaping), "{c:?} gave {once:?}");
+            assert_eq!(escaped(&once), once, "{c:?}");
+            if !needs_escaping(c) {
+                assert_eq!(once, text, "{c:?} needs no escaping");
+            }
+        }
+        let once = escaped(HOSTILE);
+        assert_eq!(escaped(&once), once);
+    }
+
+    #[test]
+    fn the_documented_characters_are_escaped() {
+        let c0 = ('\0'..='\u{1f}').chain(['\u{7f}']);
+        let c1 = '\u{80}'..='\u{9f}';
+        let bidi = ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}');
+        let marks = ['\u{200e}', '\u{200f}', '\u{61c}', '\u{2028}', '\u{2029}'];
+        for c in c0.chain(c1).chain(bidi).chain(marks) {
+            assert!(needs_escaping(c), "{c:?}");
+        }
+        for c in [
+            ' ', '~', '\u{a0}', 'é', '€', '\u{200b}', '\u{2065}', '\u{202f}',
+        ] {
+            assert!(!needs_escaping(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn table_cells_are_escaped() {
+        let rendered = table(
+            &["ID", "MESSAGE"],
+            &[vec!["t-1".into(), "hi\x1b[2J\rthere\u{202e}".into()]],
+        );
+        assert_eq!(
+            rendered,
+            "ID   MESSAGE\nt-1  hi\\u{1b}[2J\\rthere\\u{202e}\n"
+        );
+    }
+
+    #[test]
+    fn json_stays_exact_and_prints_nothing_a_terminal_acts_on() {
+        let value = serde_json::json!({ "message": HOSTILE, HOSTILE: [HOSTILE] });
+        let pretty = json(&value);
+        let line = json_line(&value);
+        assert!(!line.chars().any(needs_escaping), "{line}");
+        assert!(
+            !pretty.chars().any(|c| c != '\n' && needs_escaping(c)),
+            "{pretty}"
+        );
+        for text in [&pretty, &line] {
+            let back: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+            assert_eq!(back, value);
+        }
+        assert!(
+            line.contains(r"\u202e") && line.contains(r"\u001b"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use runtime::ApiClient;
 use serde::Serialize;
 
-use crate::output::{json, table};
+use crate::output::{escaped, json, table};
 use crate::supervisor::SERVICES;
 use crate::{Global, connect};
 
@@ -226,7 +226,8 @@ fn human(status: &Status) -> String {
         out.push_str("healthy\n");
     } else {
         for problem in &status.problems {
-            out.push_str(&format!("UNHEALTHY: {problem}\n"));
+            // problems name consumers, which anyone allowed to create one names
+            out.push_str(&format!("UNHEALTHY: {}\n", escaped(problem)));
         }
     }
     out

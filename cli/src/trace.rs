@@ -12,6 +12,7 @@ use runtime::ApiError;
 use runtime::nats::reader::Dial;
 
 use crate::history::{self, Stored};
+use crate::output::escaped;
 use crate::watch::human_line;
 use crate::{Global, connect};
 
@@ -131,14 +132,17 @@ fn print_human(entries: &[Stored], subjects: &Subjects, state: Result<Order, Api
             .header(events::header::PRODUCER)
             .or(stored.header(events::header::DLQ_CONSUMER))
             .unwrap_or("?");
+        let producer = escaped(producer);
         println!("{delta}  {producer:<9}  {}", human_line(stored, subjects));
     }
-    match state {
-        Ok(order) => println!(
-            "\nnow: {} ({})",
+    let now = match state {
+        Ok(order) => format!(
+            "now: {} ({})",
             order.status,
             order.reason.unwrap_or_else(|| "no failure".into())
         ),
-        Err(error) => println!("\nnow: unknown (orders did not answer: {})", error.message),
-    }
+        Err(error) => format!("now: unknown (orders did not answer: {})", error.message),
+    };
+    // the order's status and reason, or the error, are the orders service's text
+    println!("\n{}", escaped(&now));
 }

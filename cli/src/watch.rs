@@ -11,7 +11,7 @@ use runtime::nats::reader::{Dial, StreamReader};
 use tokio::sync::mpsc;
 
 use crate::history::{self, Stored};
-use crate::{Global, connect};
+use crate::{Global, connect, output};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct WatchArgs {
@@ -80,7 +80,7 @@ pub(crate) async fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Exit
         if global.json {
             println!(
                 "{}",
-                serde_json::to_string(&history::json_line(&stored, &subjects)).unwrap_or_default()
+                output::json_line(&history::json_line(&stored, &subjects))
             );
         } else {
             println!("{}", human_line(&stored, &subjects));
@@ -128,8 +128,13 @@ async fn follow(
     Ok(())
 }
 
-/// `09:30:00.250  orders.placed  <key>  3 line(s), 72.47 EUR`
+/// `09:30:00.250  orders.placed  <key>  3 line(s), 72.47 EUR`, [escaped](output::escaped):
+/// the subject, the headers and the payload are anyone's text.
 pub(crate) fn human_line(stored: &Stored, subjects: &Subjects) -> String {
+    output::escaped(&unescaped_line(stored, subjects)).into_owned()
+}
+
+fn unescaped_line(stored: &Stored, subjects: &Subjects) -> String {
     let time = stored
         .header(events::header::OCCURRED_AT)
         .or(stored.header(events::header::DLQ_FAILED_AT))
@@ -152,7 +157,7 @@ pub(crate) fn human_line(stored: &Stored, subjects: &Subjects) -> String {
         Ok(event) => format!(
             "{time}  {:<34} {key}  {}",
             event.event_type().as_str(),
-            crate::output::gist(&event)
+            output::gist(&event)
         ),
         Err(reason) => format!("{time}  UNDECODABLE {:<28} {key}  {reason}", stored.subject),
     }

@@ -7,7 +7,7 @@ use events::api::{Cart, CartAdd, CartRemove, CustomerRequest};
 
 use super::{positive, send_and_print};
 use crate::Global;
-use crate::output::table;
+use crate::output::{escaped, table};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CartCommand {
@@ -69,7 +69,7 @@ fn cart_table(cart: &Cart) -> String {
         .collect();
     format!(
         "cart of {}\n{}",
-        cart.customer_id,
+        escaped(&cart.customer_id),
         table(&["SKU", "QTY"], &rows)
     )
 }

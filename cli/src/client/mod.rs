@@ -17,7 +17,7 @@ use runtime::ApiClient;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::output::json;
+use crate::output::{escaped, json};
 use crate::{Global, connect};
 
 /// Connects, sends one request and prints the reply: what most client commands are.
@@ -85,7 +85,8 @@ pub(crate) async fn list_and_print<Request: ListRequest>(
     Ok(print(global, &all, human))
 }
 
-/// Sends one request; an API error becomes `<service> <verb>: <message>`.
+/// Sends one request; an API error becomes `<service> <verb>: <message>`, the message
+/// [escaped](crate::output::escaped) (it is the service's text, and often echoes the request).
 pub(crate) async fn call<Request: Serialize, Response: DeserializeOwned>(
     api: &ApiClient,
     service: &str,
@@ -94,7 +95,7 @@ pub(crate) async fn call<Request: Serialize, Response: DeserializeOwned>(
 ) -> anyhow::Result<Response> {
     api.call(service, verb, request)
         .await
-        .map_err(|error| anyhow::anyhow!("{service} {verb}: {}", error.message))
+        .map_err(|error| anyhow::anyhow!("{service} {verb}: {}", escaped(&error.message)))
 }
 
 /// Prints a reply: JSON with `--json`, otherwise what `human` makes of it.

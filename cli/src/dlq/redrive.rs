@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::{letters, stream_name};
 use crate::history::Stored;
-use crate::output::json;
+use crate::output::{escaped, json};
 
 /// Which dead letters `dlq redrive` takes: one id, an original-subject filter, or all.
 #[derive(Debug)]
@@ -88,9 +88,10 @@ pub(super) async fn run(
         .filter(|letter| selection.takes(letter))
         .collect();
     anyhow::ensure!(!selected.is_empty(), "no dead letter matches");
+    // reasons and subjects are the letters' own text
     let say = |line: String| {
         if !as_json {
-            println!("{line}");
+            println!("{}", escaped(&line));
         }
     };
     let mut outcome = Outcome::default();

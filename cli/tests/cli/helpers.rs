@@ -174,3 +174,28 @@ where
 {
     testkit::wait::until(what, EVENTUALLY, condition).await;
 }
+
+/// Characters a terminal acts on instead of showing: C0 and C1 controls (ESC, BEL, CR,
+/// backspace, ...; a line feed only ends a line) and the Unicode bidi overrides and isolates.
+fn acts_on_a_terminal(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Panics when the output of `what` holds a character a terminal would act on.
+pub(crate) fn assert_terminal_safe(what: &str, output: &[u8]) {
+    let text = String::from_utf8_lossy(output);
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| acts_on_a_terminal(*c)) {
+        panic!(
+            "{what} printed {c:?} raw at byte {at}:\n{}",
+            text.escape_debug()
+        );
+    }
+}
+
+/// [`assert_terminal_safe`] for stdout and stderr of a command.
+pub(crate) fn assert_prints_safely(what: &str, output: &Output) {
+    assert_terminal_safe(&format!("{what} (stdout)"), &output.stdout);
+    assert_terminal_safe(&format!("{what} (stderr)"), &output.stderr);
+}

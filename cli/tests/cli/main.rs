@@ -3,6 +3,7 @@
 
 mod bad_bytes;
 mod client;
+mod escaping;
 mod helpers;
 mod operators;
 mod redrive;
