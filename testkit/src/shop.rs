@@ -66,6 +66,13 @@ impl TestShop {
         Self::start_on(TestBed::start_secured(prefix).await, services, tweak).await
     }
 
+    /// All six services on an open broker (no authentication), as `shopctl up --no-auth`
+    /// runs them: for benchmarks that compare the two.
+    pub async fn start_open() -> TestShop {
+        let bed = TestBed::start_with_prefix(crate::PREFIX).await;
+        Self::start_on(bed, stack::SERVICES, |_| {}).await
+    }
+
     /// All six services on a broker that accepts TLS connections only (a CA made for the
     /// test); every connection trusts that CA.
     pub async fn start_over_tls() -> TestShop {
