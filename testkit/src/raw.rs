@@ -2,7 +2,8 @@
 //! broker (loopback only) that publishes one message with any header block, for the tests of
 //! what a malformed header does to the services and the operator commands.
 //!
-//! The protocol is spoken by hand: `CONNECT {"verbose":false,"headers":true}`, a `SUB` to an
+//! The protocol is spoken by hand: `CONNECT {"verbose":false,"headers":true}` (signed in as the
+//! admin on a secured bed), a `SUB` to an
 //! inbox, `HPUB <subject> <inbox> <hdr_len> <total_len>`, then the JetStream ack read from the
 //! inbox, whose stream sequence is returned ([`publish_raw`]); or, for a core-NATS request to
 //! a service, the same `HPUB` followed by a `PING` whose `PONG` says the broker has routed it
@@ -72,10 +73,11 @@ fn send_frame(
     let mut reader = BufReader::new(stream);
     let info = read_line(&mut reader);
     assert!(info.starts_with("INFO "), "expected INFO, got {info:?}");
+    let connect = connect_options(port, &info);
     let inbox = format!("_RAW_INBOX.{}", std::process::id());
     let total = headers.len() + payload.len();
     let mut frame = format!(
-        "CONNECT {{\"verbose\":false,\"headers\":true}}\r\nSUB {inbox} 1\r\n\
+        "CONNECT {connect}\r\nSUB {inbox} 1\r\n\
          HPUB {subject} {inbox} {} {total}\r\n",
         headers.len()
     )
@@ -85,6 +87,26 @@ fn send_frame(
     frame.extend_from_slice(b"\r\nPING\r\n");
     writer.write_all(&frame).expect("send the raw message");
     (reader, writer)
+}
+
+/// The `CONNECT` options: on a secured bed, signed in as its admin (the nkey and the
+/// server's nonce signed with its seed, base64url without padding, as NATS expects).
+fn connect_options(port: u16, info: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let mut options = serde_json::json!({ "verbose": false, "headers": true });
+    if let Some(seed) = crate::streams::registered_seed(port) {
+        let info: serde_json::Value =
+            serde_json::from_str(info.trim_start_matches("INFO ")).expect("INFO is JSON");
+        let nonce = info["nonce"]
+            .as_str()
+            .expect("a secured broker sends a nonce");
+        let key = runtime::auth::load_seed(&seed).expect("seed");
+        let signature = key.sign(nonce.as_bytes()).expect("sign the nonce");
+        options["nkey"] = serde_json::json!(key.public_key());
+        options["sig"] =
+            serde_json::json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature));
+    }
+    options
 }
 
 fn publish_blocking(port: u16, subject: &str, headers: &[u8], payload: &[u8]) -> u64 {

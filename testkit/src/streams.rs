@@ -100,6 +100,15 @@ pub(crate) fn register_reader_credentials(port: u16, seed: &Path, tls: &Tls) {
     credentials.insert(port, (seed.to_path_buf(), tls.clone()));
 }
 
+/// The admin's seed registered for the broker at `port` (a secured bed), if any.
+pub(crate) fn registered_seed(port: u16) -> Option<PathBuf> {
+    READER_CREDENTIALS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&port)
+        .map(|(seed, _)| seed.clone())
+}
+
 /// Connections of a reader's own to the broker `js` talks to (always on this machine), as
 /// the bed's admin when the broker checks credentials.
 fn own_connection(js: &jetstream::Context) -> Dial {
