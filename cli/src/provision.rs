@@ -9,10 +9,9 @@ use anyhow::Context as _;
 use runtime::auth::Identity;
 
 use crate::Global;
-use crate::supervisor::SERVICES;
 
 pub(crate) async fn run(global: &Global) -> anyhow::Result<ExitCode> {
-    let bin_dir = crate::up::bin_dir()?;
+    let bin_dir = bin_dir()?;
     let admin = global.credentials_of(Identity::Admin);
     let tls = tls_env(&global.tls());
     provision_all(
@@ -25,7 +24,7 @@ pub(crate) async fn run(global: &Global) -> anyhow::Result<ExitCode> {
     .await?;
     println!(
         "provisioned the streams and the durable consumers of {}",
-        SERVICES.join(", ")
+        services().join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -39,7 +38,7 @@ pub(crate) async fn provision_all(
     admin: Option<&Path>,
     env: &[(String, String)],
 ) -> anyhow::Result<()> {
-    for service in SERVICES {
+    for service in services() {
         let binary = bin_dir.join(format!("shop-{service}"));
         let mut command = tokio::process::Command::new(&binary);
         command
@@ -77,4 +76,20 @@ pub(crate) fn tls_env(tls: &runtime::nats::Tls) -> Vec<(String, String)> {
     .into_iter()
     .filter_map(|(name, path)| Some((name.to_owned(), path.as_ref()?.display().to_string())))
     .collect()
+}
+
+/// Where the `shop-<service>` binaries are: next to `shopctl`.
+pub(crate) fn bin_dir() -> anyhow::Result<std::path::PathBuf> {
+    std::env::current_exe()?
+        .parent()
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| anyhow::anyhow!("cannot locate the service binaries"))
+}
+
+/// Every service's name, in start order (the contract's contexts).
+fn services() -> Vec<&'static str> {
+    events::Context::ALL
+        .iter()
+        .map(|context| context.as_str())
+        .collect()
 }

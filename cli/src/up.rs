@@ -37,20 +37,12 @@ fn find_nats_server() -> PathBuf {
     }
 }
 
-/// Where the `shop-<service>` binaries are: next to `shopctl`.
-pub(crate) fn bin_dir() -> anyhow::Result<PathBuf> {
-    std::env::current_exe()?
-        .parent()
-        .map(PathBuf::from)
-        .ok_or_else(|| anyhow::anyhow!("cannot locate the service binaries"))
-}
-
 /// The plan for `up` (and `demo`): our own broker unless a URL was given, with the
 /// identities generated into `<data-dir>/auth/` (first start) and enforced, unless
 /// `--no-auth`. Against another broker (`--nats-url`), the seeds in `<data-dir>/auth/` are
 /// used if they are there.
 pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
-    let bin_dir = bin_dir()?;
+    let bin_dir = crate::provision::bin_dir()?;
     anyhow::ensure!(
         args.tls_server_cert.is_none() || global.tls_ca.is_some(),
         "--tls-server-cert needs --tls-ca: the CA the services and commands trust"
