@@ -97,6 +97,14 @@ impl RunningApp {
 /// Starts the example service binary against the test bed, after its `--provision` run.
 pub(crate) fn spawn_process(bed: &TestBed, extra_env: &[(&str, &str)]) -> ChildProcess {
     let binary = Path::new(env!("CARGO_BIN_EXE_runtime-example"));
+    // once per broker: a restart after a kill must not wait for another provisioning run
+    static PROVISIONED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut provisioned_ports = PROVISIONED.lock().unwrap_or_else(|p| p.into_inner());
+    if provisioned_ports.contains(&bed.server.port()) {
+        return bed.service_process(binary, &bed.store_dir(), extra_env);
+    }
+    provisioned_ports.push(bed.server.port());
+    drop(provisioned_ports);
     let provisioned = std::process::Command::new(binary)
         .arg("--provision")
         .env("NATS_URL", bed.url())
