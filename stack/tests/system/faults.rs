@@ -21,9 +21,9 @@ const ORDERS: usize = 1_000;
 const RATE: u64 = 50;
 const STOCK: i64 = 320;
 const SKUS: [&str; 3] = ["TEA", "MUG", "KETTLE"];
-/// What payments' capture path handles; the failpoint fails it while its file exists.
 /// Undecodable messages published while the dead-letter stream refuses writes.
 const GARBAGE: usize = 5;
+/// What payments' capture path handles; the failpoint fails it while its file exists.
 const CAPTURE: &str = "orders.payment_capture_requested";
 
 /// The six services as processes, started (and restarted) with the same settings: short
@@ -129,6 +129,15 @@ async fn place(shop: &TestShop, n: usize) -> String {
     panic!("placing {order_id}: busy five times");
 }
 
+/// Whether `order` waits for an operator because its capture never came.
+fn parked_at_capture(order: &Order) -> bool {
+    order.status == "needs_attention"
+        && order
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("capture"))
+}
+
 /// Every order of the shop by id, read page by page.
 async fn statuses(shop: &TestShop) -> HashMap<String, Order> {
     let mut all = HashMap::new();
@@ -193,8 +202,8 @@ async fn a_thousand_orders_through_failing_shipping_captures_and_dead_letters_al
         at(2).await;
         processes.kill("shipping");
         at(9).await;
-        processes.restart(&shop, "shipping").await;
         processes.fail_captures(true);
+        processes.restart(&shop, "shipping").await;
         at(13).await;
         testkit::streams::refuse_writes(&shop.bed.js, &shop.bed.dead_letter_stream(), true).await;
         // messages that fail while the dead-letter stream refuses them must not be lost
@@ -204,6 +213,14 @@ async fn a_thousand_orders_through_failing_shipping_captures_and_dead_letters_al
         }
         at(18).await;
         testkit::streams::refuse_writes(&shop.bed.js, &shop.bed.dead_letter_stream(), false).await;
+        // captures keep failing until one order has been parked for it (its deadline and its
+        // retry ran out); a fixed window would depend on how fast this machine ships the backlog
+        wait::until(
+            "an order parked at its capture",
+            Duration::from_secs(60),
+            || async { statuses(&shop).await.values().any(parked_at_capture) },
+        )
+        .await;
         processes.fail_captures(false);
     };
     let (mut ids, ()) = tokio::join!(placing, faults);
@@ -245,12 +262,7 @@ async fn a_thousand_orders_through_failing_shipping_captures_and_dead_letters_al
         .count();
     let parked_for_capture = parked
         .iter()
-        .filter(|id| {
-            settled[**id]
-                .reason
-                .as_deref()
-                .is_some_and(|r| r.contains("capture"))
-        })
+        .filter(|id| parked_at_capture(&settled[**id]))
         .count();
     let shipment_retries = count_events(&shop, &ids, EventType::ShipmentRequested).await;
     eprintln!(
