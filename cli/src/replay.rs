@@ -154,8 +154,11 @@ async fn read(
     messages.retain(|stored| match &stored.unreadable {
         Some(reason) => {
             eprintln!(
-                "skipped {} stream sequence {} ({}): {reason}",
-                stored.stream, stored.sequence, stored.subject
+                "skipped {} stream sequence {} ({}): {}",
+                stored.stream,
+                stored.sequence,
+                crate::output::escaped(&stored.subject),
+                crate::output::escaped(reason)
             );
             false
         }

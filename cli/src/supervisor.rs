@@ -361,11 +361,21 @@ fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result
     Ok(child)
 }
 
+/// Relays a service's output line by line, escaped (a log line may quote an event's text),
+/// and past bytes that are not UTF-8.
 async fn forward(service: String, stream: impl AsyncRead + Unpin, console: Console) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        console.line(&service, &line);
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
+        console.line(&service, &relayed(&line));
+        line.clear();
     }
+}
+
+/// One line of a service's output as the console prints it.
+fn relayed(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    crate::output::escaped(text.trim_end_matches(['\n', '\r'])).into_owned()
 }
 
 /// SIGTERM, then SIGKILL if it does not exit in time.
@@ -378,5 +388,19 @@ async fn terminate(child: &mut Child, grace: Duration) {
     }
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
         let _ = child.kill().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relayed;
+
+    #[test]
+    fn a_relayed_line_cannot_drive_the_terminal_and_survives_bad_bytes() {
+        assert_eq!(
+            relayed(b"ticket \x1b]0;owned\x07 opened\r\n"),
+            "ticket \\u{1b}]0;owned\\u{7} opened"
+        );
+        assert_eq!(relayed(b"name \xff\xfe ok\n"), "name \u{fffd}\u{fffd} ok");
     }
 }

@@ -177,12 +177,15 @@ fn target(letter: &Stored, subjects: &Subjects) -> Result<String, String> {
     Ok(original.to_owned())
 }
 
-/// The letter's headers without the `Shop-Dlq-*` ones, under a new publish id.
+/// The letter's headers without the `Shop-Dlq-*` ones and without any `Nats-*` one (the broker
+/// acts on those: a planted `Nats-TTL`, `Nats-Rollup` or `Nats-Expected-*` must not ride along),
+/// under a new publish id.
 fn original_headers(letter: &Stored, subjects: &Subjects) -> async_nats::HeaderMap {
     let mut headers = async_nats::HeaderMap::new();
     for (name, values) in letter.headers.iter() {
         let name: &str = name.as_ref();
-        if !name.starts_with("Shop-Dlq-") && name != header::NATS_MSG_ID {
+        let lower = name.to_ascii_lowercase();
+        if !lower.starts_with("shop-dlq-") && !lower.starts_with("nats-") {
             for value in values {
                 headers.append(name, value.as_str());
             }
@@ -246,6 +249,42 @@ mod tests {
             (header::EVENT_TYPE, event_type),
         ]);
         target(&letter, &Subjects::default())
+    }
+
+    #[test]
+    fn a_redriven_letter_keeps_the_envelope_and_drops_what_the_broker_would_act_on() {
+        let letter = letter(&[
+            (header::EVENT_ID, "e-1"),
+            (header::EVENT_TYPE, "orders.placed"),
+            (
+                header::TRACEPARENT,
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+            (header::DLQ_REASON, "undecodable"),
+            (header::NATS_MSG_ID, "e-1"),
+            ("Nats-TTL", "1s"),
+            ("nats-rollup", "sub"),
+            ("Nats-Expected-Last-Sequence", "1"),
+        ]);
+        let headers = original_headers(&letter, &Subjects::default());
+        let mut names: Vec<String> = headers
+            .iter()
+            .map(|(name, _)| AsRef::<str>::as_ref(name).to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                header::NATS_MSG_ID,
+                header::EVENT_ID,
+                header::EVENT_TYPE,
+                header::TRACEPARENT
+            ]
+        );
+        assert_eq!(
+            headers.get(header::NATS_MSG_ID).map(|v| v.as_str()),
+            Some("redrive-SHOP_DLQ-7")
+        );
     }
 
     #[test]
