@@ -6,7 +6,7 @@
 mod seed;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use events::api::{Account, CustomerRequest, Empty, Item, Order, PlaceOrder};
 use events::{Envelope, Subjects, codec};
@@ -92,8 +92,9 @@ async fn demo(
     Ok(all_good)
 }
 
-/// A scenario's name, the status its order should end in, and the order as it ended.
-type Outcome = (&'static str, &'static str, Order);
+/// A scenario's name, the status its order should end in, the order as it ended, and how long
+/// it took from the place request to its final status.
+type Outcome = (&'static str, &'static str, Order, Duration);
 
 /// The four orders, one down each path of the saga; also whether the late authorization of
 /// the last one was voided.
@@ -125,24 +126,27 @@ async fn run_scenarios(
     .await?;
     let (timed_out, voided) = payment_timeout(api, supervisor, console).await?;
     let results = vec![
-        ("happy path", "completed", happy),
-        ("declined payment", "cancelled", declined),
-        ("out of stock", "rejected", rejected),
-        ("payment timeout", "cancelled", timed_out),
+        ("happy path", "completed", happy.0, happy.1),
+        ("declined payment", "cancelled", declined.0, declined.1),
+        ("out of stock", "rejected", rejected.0, rejected.1),
+        ("payment timeout", "cancelled", timed_out.0, timed_out.1),
     ];
     Ok((results, voided))
 }
 
-/// Announces a scenario, places its order (customer and items) and waits for it to end.
+/// Announces a scenario, places its order (customer and items) and waits for it to end; also
+/// how long that took.
 async fn scenario(
     api: &ApiClient,
     console: Console,
     announcement: &str,
     (customer, items): (&str, &[(&str, i64)]),
-) -> anyhow::Result<Order> {
+) -> anyhow::Result<(Order, Duration)> {
     console.line("demo", announcement);
+    let started = Instant::now();
     let order = place(api, customer, items).await?;
-    wait_terminal_loud(api, &order, console).await
+    let done = wait_terminal_loud(api, &order, console).await?;
+    Ok((done, started.elapsed()))
 }
 
 /// Payments stops, an order waits past its payment deadline and is cancelled; payments comes
@@ -151,15 +155,19 @@ async fn payment_timeout(
     api: &ApiClient,
     supervisor: &Supervisor,
     console: Console,
-) -> anyhow::Result<(Order, bool)> {
+) -> anyhow::Result<((Order, Duration), bool)> {
     console.line(
         "demo",
         &format!("4/4 payments goes down; the saga gives up after {PAYMENT_TIMEOUT_MS} ms"),
     );
     supervisor.pause("payments");
     wait_gone(api, "payments").await;
+    let started = Instant::now();
     let placed = place(api, "alice", &[("MUG-STONE", 1)]).await?;
-    let order = wait_terminal_loud(api, &placed, console).await?;
+    let order = (
+        wait_terminal_loud(api, &placed, console).await?,
+        started.elapsed(),
+    );
     console.line(
         "demo",
         "payments comes back: its late authorization is voided",
@@ -172,16 +180,20 @@ async fn payment_timeout(
 
 /// Prints the orders and a verdict per scenario; true when every one ended as it should.
 fn report(results: &[Outcome], voided: bool) -> bool {
-    let orders: Vec<Order> = results.iter().map(|(_, _, order)| order.clone()).collect();
+    let orders: Vec<Order> = results
+        .iter()
+        .map(|(_, _, order, _)| order.clone())
+        .collect();
     println!("\n{}", orders_table(&orders));
     let mut all_good = voided;
-    for (scenario, expected, order) in results {
+    for (scenario, expected, order, took) in results {
         let good = order.status == *expected;
         all_good &= good;
         let mark = if good { "ok " } else { "BAD" };
         println!(
-            "{mark} {scenario:<17} expected {expected:<9} got {}",
-            order.status
+            "{mark} {scenario:<17} expected {expected:<9} got {:<9} in {} ms",
+            order.status,
+            took.as_millis()
         );
     }
     println!(
