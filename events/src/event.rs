@@ -184,6 +184,7 @@ domain_events! {
     ShipmentCreated(shipping::ShipmentCreated) => Shipping, "shipping", "shipment_created", key: order_id;
     Shipped(shipping::Shipped) => Shipping, "shipping", "shipped", key: order_id;
     Delivered(shipping::Delivered) => Shipping, "shipping", "delivered", key: order_id;
+    ShipmentCancelled(shipping::ShipmentCancelled) => Shipping, "shipping", "shipment_cancelled", key: order_id;
 
     TicketOpened(support::TicketOpened) => Support, "support", "ticket_opened", key: order_id;
     TicketUpdated(support::TicketUpdated) => Support, "support", "ticket_updated", key: order_id;

@@ -38,6 +38,9 @@ pub enum RejectionReason {
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {
     OrderCancelled,
+    /// The goods of a confirmed order were taken back into stock: its shipment was cancelled
+    /// before the parcel left (`shipping.shipment_cancelled`). Sold units become available.
+    ShipmentCancelled,
     #[serde(other)]
     Unknown,
 }

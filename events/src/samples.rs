@@ -16,7 +16,7 @@ use crate::payments::{
     AccountOpened, CaptureFailed, DeclineReason, PaymentAuthorized, PaymentCaptured,
     PaymentDeclined, PaymentRefunded, PaymentVoided,
 };
-use crate::shipping::{Delivered, ShipmentCreated, Shipped};
+use crate::shipping::{Delivered, ShipmentCancelled, ShipmentCreated, Shipped};
 use crate::support::{TicketOpened, TicketResolved, TicketSource, TicketUpdated, TimelineEntry};
 use crate::{Event, EventType, Timestamp};
 
@@ -302,6 +302,12 @@ pub fn sample(event_type: EventType) -> Event {
         EventType::Delivered => Delivered {
             order_id,
             shipment_id: SHIPMENT_ID.into(),
+        }
+        .into(),
+        EventType::ShipmentCancelled => ShipmentCancelled {
+            order_id,
+            shipment_id: SHIPMENT_ID.into(),
+            customer_id,
         }
         .into(),
         EventType::TicketOpened => TicketOpened {

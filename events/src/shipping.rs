@@ -30,6 +30,16 @@ pub struct Delivered {
     pub shipment_id: String,
 }
 
+/// `shipping.shipment_cancelled`: nothing will ship for this order (an operator cancelled it
+/// before the parcel left). Inventory takes the goods back into stock. Also published for an
+/// operator-cancelled order shipping never saw, so that a late request creates nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentCancelled {
+    pub order_id: String,
+    pub shipment_id: String,
+    pub customer_id: String,
+}
+
 impl Validate for ShipmentCreated {
     fn validate(&self) -> Result<(), InvalidField> {
         validate::id("order_id", &self.order_id)?;
@@ -50,5 +60,13 @@ impl Validate for Delivered {
     fn validate(&self) -> Result<(), InvalidField> {
         validate::id("order_id", &self.order_id)?;
         validate::id("shipment_id", &self.shipment_id)
+    }
+}
+
+impl Validate for ShipmentCancelled {
+    fn validate(&self) -> Result<(), InvalidField> {
+        validate::id("order_id", &self.order_id)?;
+        validate::id("shipment_id", &self.shipment_id)?;
+        validate::id("customer_id", &self.customer_id)
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use events::api::{
     Account, AddProduct, CustomerRequest, Item, ListTickets, OpenAccount, Order, OrderRequest,
-    PlaceOrder, Restock, SkuRequest, StockLevel, Ticket, TicketList,
+    PlaceOrder, Restock, Shipment, SkuRequest, StockLevel, Ticket, TicketList,
 };
 use runtime::ApiError;
 
@@ -120,6 +120,16 @@ impl TestShop {
             .call("inventory", "get", &request)
             .await
             .expect("stock")
+    }
+
+    pub async fn shipment(&self, order_id: &str) -> Shipment {
+        let request = OrderRequest {
+            order_id: order_id.into(),
+        };
+        self.api
+            .call("shipping", "get", &request)
+            .await
+            .expect("shipment")
     }
 
     /// An operator's `orders.<verb>` (`retry`, `cancel`) on one order.

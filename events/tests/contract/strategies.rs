@@ -177,6 +177,7 @@ pub(crate) fn event_of(event_type: EventType) -> BoxedStrategy<Event> {
             stock_lines(),
             prop_oneof![
                 Just(ReleaseReason::OrderCancelled),
+                Just(ReleaseReason::ShipmentCancelled),
                 Just(ReleaseReason::Unknown)
             ],
         )
@@ -435,6 +436,16 @@ pub(crate) fn event_of(event_type: EventType) -> BoxedStrategy<Event> {
                 Delivered {
                     order_id,
                     shipment_id,
+                }
+                .into()
+            })
+            .boxed(),
+        EventType::ShipmentCancelled => (id(), id(), id())
+            .prop_map(|(order_id, shipment_id, customer_id)| {
+                ShipmentCancelled {
+                    order_id,
+                    shipment_id,
+                    customer_id,
                 }
                 .into()
             })

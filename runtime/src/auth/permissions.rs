@@ -151,7 +151,10 @@ pub struct Permissions {
 /// read those and no others. A test in `stack` checks this table against the services.
 pub const CONSUMED_STREAMS: &[(Context, &[Context])] = &[
     (Context::Catalog, &[]),
-    (Context::Inventory, &[Context::Catalog, Context::Orders]),
+    (
+        Context::Inventory,
+        &[Context::Catalog, Context::Orders, Context::Shipping],
+    ),
     (
         Context::Orders,
         &[

@@ -15,10 +15,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use super::outbox::{OutboxRecord, OutboxRow, Producer, new_outbox_record};
 use super::state::{Phase, State, check_outgoing};
 use super::timers::apply_timer_change;
-use super::{
-    FIRST_SERVICE_TREE, INBOX, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox,
-    transaction_error,
-};
+use super::{INBOX, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox, transaction_error};
 use crate::handler::{HandleError, Handler, Incoming};
 
 /// What happened to one incoming event in a committed batch.
@@ -87,7 +84,7 @@ impl Store {
                 None => Outcome::Duplicate,
             });
         }
-        let mut state = State::new(&views[FIRST_SERVICE_TREE..], self.tree_set(), incoming.now);
+        let mut state = State::new(views, self.tree_set(), incoming.now);
         let envelope = &incoming.envelope;
         let span = tracing::info_span!(
             "event",

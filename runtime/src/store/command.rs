@@ -15,7 +15,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use super::outbox::{OutboxRow, Producer, new_outbox_record};
 use super::state::{Phase, State, StateError, check_outgoing};
 use super::timers::apply_timer_change;
-use super::{FIRST_SERVICE_TREE, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS};
+use super::{OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS};
 use crate::handler::Handler;
 
 /// Why a command did not commit.
@@ -57,7 +57,7 @@ impl Store {
     {
         let folds = handler.folds();
         let result = self.trees[..].transaction(|views| {
-            let mut state = State::new(&views[FIRST_SERVICE_TREE..], self.tree_set(), now);
+            let mut state = State::new(views, self.tree_set(), now);
             let outcome = decide(&mut state).and_then(|events| {
                 let mut envelopes = Vec::with_capacity(events.len());
                 for event in &events {

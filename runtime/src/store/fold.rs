@@ -7,9 +7,7 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::state::{Phase, State};
-use super::{
-    FIRST_SERVICE_TREE, INBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox, transaction_error,
-};
+use super::{INBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox, transaction_error};
 use crate::handler::{Handler, Incoming};
 
 impl Store {
@@ -24,8 +22,7 @@ impl Store {
             for incoming in batch {
                 let envelope = &incoming.envelope;
                 if folds.contains(&envelope.event_type) {
-                    let mut state =
-                        State::new(&views[FIRST_SERVICE_TREE..], self.tree_set(), incoming.now);
+                    let mut state = State::new(views, self.tree_set(), incoming.now);
                     state.set_phase(Phase::Evolve, envelope.occurred_at);
                     let folded = handler.evolve(&mut state, &incoming.event, envelope);
                     if let Some(failure) = state.take_storage_failure() {

@@ -18,6 +18,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
+use super::{FIRST_SERVICE_TREE, TIMER_INDEX};
+
 /// Why a handler's state access failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StateError {
@@ -91,6 +93,7 @@ pub(crate) fn check_outgoing(event: &Event) -> Result<(), String> {
 /// A handler's window on the service's trees inside the batch transaction.
 pub struct State<'a> {
     views: &'a [TransactionalTree],
+    timer_index: &'a TransactionalTree,
     trees: TreeSet<'a>,
     phase: Phase,
     staged: Vec<Staged>,
@@ -110,9 +113,11 @@ impl std::fmt::Debug for State<'_> {
 }
 
 impl<'a> State<'a> {
+    /// `views` are all of the store's trees in the transaction, the runtime's first.
     pub(crate) fn new(views: &'a [TransactionalTree], trees: TreeSet<'a>, now: Timestamp) -> Self {
         State {
-            views,
+            views: &views[FIRST_SERVICE_TREE..],
+            timer_index: &views[TIMER_INDEX],
             trees,
             phase: Phase::Decide,
             staged: Vec::new(),
@@ -158,6 +163,24 @@ impl<'a> State<'a> {
             key: key.to_owned(),
         });
         Ok(())
+    }
+
+    /// Whether the timer `key` is still waiting to fire, counting this step's own changes.
+    /// Read inside the transaction: a timer that fired (its event is in the outbox) is not
+    /// pending, and firing cannot race this step.
+    pub fn timer_pending(&self, key: &str) -> Result<bool, StateError> {
+        let staged = self.timers.iter().rev().find_map(|change| match change {
+            TimerChange::Set { key: staged, .. } if staged == key => Some(true),
+            TimerChange::Cancel { key: staged } if staged == key => Some(false),
+            _ => None,
+        });
+        match staged {
+            Some(pending) => Ok(pending),
+            None => match self.timer_index.get(key.as_bytes()) {
+                Ok(found) => Ok(found.is_some()),
+                Err(error) => Err(self.remember(error)),
+            },
+        }
     }
 
     fn require_decide(&self) -> Result<(), StateError> {

@@ -54,6 +54,9 @@ pub fn decide(state: &State<'_>, event: &Event) -> Result<Vec<Event>, StateError
         Event::OrderConfirmed(confirmed) => RESERVATIONS
             .load(state, &confirmed.order_id)?
             .and_then(|reservation| commit(&reservation)),
+        Event::ShipmentCancelled(cancelled) => RESERVATIONS
+            .load(state, &cancelled.order_id)?
+            .and_then(|reservation| take_back(&reservation)),
         _ => None,
     };
     Ok(decided.into_iter().collect())
@@ -135,6 +138,20 @@ pub fn release(reservation: &Reservation) -> Option<Event> {
     })
 }
 
+/// Makes a committed reservation's sold units available again (its shipment was cancelled
+/// before the parcel left); only a `Committed` reservation changes. A reservation still
+/// `Reserved` is released by the order's `orders.cancelled` instead.
+pub fn take_back(reservation: &Reservation) -> Option<Event> {
+    (reservation.status == ReservationStatus::Committed).then(|| {
+        ReservationReleased {
+            order_id: reservation.order_id.clone(),
+            lines: reservation.lines.clone(),
+            reason: ReleaseReason::ShipmentCancelled,
+        }
+        .into()
+    })
+}
+
 /// The release of an order inventory never saw: nothing is held, and nothing will be.
 fn tombstone(order_id: &str) -> Event {
     ReservationReleased {
@@ -204,8 +221,17 @@ pub fn evolve(state: &mut State<'_>, event: &Event) -> Result<(), StateError> {
             save(state, &rejected.order_id, &[], ReservationStatus::Rejected)
         }
         Event::ReservationReleased(released) => {
+            // a committed reservation gives back sold units, any other reserved ones
+            let committed = RESERVATIONS
+                .load(state, &released.order_id)?
+                .is_some_and(|reservation| reservation.status == ReservationStatus::Committed);
             move_units(state, &released.lines, |level, quantity| {
-                level.reserved -= quantity.min(level.reserved);
+                let from = if committed {
+                    &mut level.sold
+                } else {
+                    &mut level.reserved
+                };
+                *from -= quantity.min(*from);
                 level.available += quantity;
             })?;
             save(

@@ -2,7 +2,8 @@
 //!
 //! - Consumes: `catalog.product_added`, `catalog.product_discontinued` (which skus exist),
 //!   `orders.placed` (reserve every line or reject the order), `orders.cancelled` (release),
-//!   `orders.confirmed` (commit: the reserved units are sold).
+//!   `orders.confirmed` (commit: the reserved units are sold), `shipping.shipment_cancelled`
+//!   (a confirmed order's goods did not leave: its sold units are available again).
 //! - Publishes: `inventory.restocked`, `inventory.stock_reserved`,
 //!   `inventory.reservation_rejected`, `inventory.reservation_released` (with no lines when
 //!   the order was cancelled before inventory saw it: a tombstone, so a late `orders.placed`
@@ -44,6 +45,7 @@ impl Service for Inventory {
         EventType::OrderPlaced,
         EventType::OrderCancelled,
         EventType::OrderConfirmed,
+        EventType::ShipmentCancelled,
     ];
     const FOLDS: &'static [EventType] = &[
         EventType::ProductAdded,

@@ -168,3 +168,71 @@ fn a_cancel_before_the_order_leaves_a_tombstone_event() {
         "a late order reserves nothing"
     );
 }
+
+fn shipment_cancelled(order_id: &str) -> Event {
+    events::shipping::ShipmentCancelled {
+        order_id: order_id.into(),
+        shipment_id: format!("ship-{order_id}"),
+        customer_id: "c1".into(),
+    }
+    .into()
+}
+
+#[test]
+fn a_cancelled_shipment_puts_sold_goods_back_once() {
+    let Event::OrderPlaced(order) = placed("o1", &[("A", 2)]) else {
+        unreachable!()
+    };
+    let confirmed = Event::from(events::orders::OrderConfirmed {
+        order_id: order.order_id.clone(),
+        customer_id: order.customer_id.clone(),
+        lines: order.lines.clone(),
+        total_minor: order.total_minor,
+        currency: order.currency.clone(),
+        authorization_id: Some("auth-o1".into()),
+    });
+    let shop = Scenario::<Inventory>::new(Settings::default())
+        .given(listed("A", 5))
+        .when(placed("o1", &[("A", 2)]))
+        .when(confirmed)
+        .when(cancelled("o1"))
+        .then([]);
+    assert_eq!(
+        stock(&shop, "A").sold,
+        2,
+        "a cancel alone keeps sold goods sold"
+    );
+    let shop = shop.when(shipment_cancelled("o1"));
+    let emitted = shop.emitted_events();
+    let [Event::ReservationReleased(released)] = emitted.as_slice() else {
+        panic!("expected the goods back, got {emitted:?}")
+    };
+    assert_eq!(
+        released.reason,
+        events::inventory::ReleaseReason::ShipmentCancelled
+    );
+    let a = stock(&shop, "A");
+    assert_eq!(
+        (a.available, a.reserved, a.sold, a.received()),
+        (5, 0, 0, 5)
+    );
+    assert_eq!(reservation(&shop, "o1").status, ReservationStatus::Released);
+    let shop = shop.when(shipment_cancelled("o1")).then([]);
+    assert_eq!(stock(&shop, "A"), a, "taken back once");
+}
+
+#[test]
+fn a_cancelled_shipment_of_a_reservation_not_committed_changes_nothing() {
+    let shop = Scenario::<Inventory>::new(Settings::default())
+        .given(listed("A", 5))
+        .when(placed("o1", &[("A", 2)]))
+        .when(shipment_cancelled("o1"))
+        .then([]);
+    assert_eq!(
+        stock(&shop, "A").reserved,
+        2,
+        "orders.cancelled releases it"
+    );
+    let shop = shop.when(shipment_cancelled("never-seen")).then([]);
+    assert_eq!(stock(&shop, "A").available, 3);
+}

@@ -3,8 +3,8 @@
 //! `shipments` tree that live handling and rebuilds share.
 
 use events::inventory::StockLine;
-use events::orders::OrderLine;
-use events::shipping::{Delivered, ShipmentCreated, Shipped};
+use events::orders::{CancellationReason, OrderCancelled, OrderLine};
+use events::shipping::{Delivered, ShipmentCancelled, ShipmentCreated, Shipped};
 use events::{Event, Timestamp};
 use runtime::{ApiError, HandleError, State, StateError};
 
@@ -76,9 +76,11 @@ pub fn decide(
                     state.schedule(&format!("ship/{order_id}"), at, shipped_event(&shipment))?;
                     Ok(vec![])
                 }
+                Some(shipment) if shipment.status == ShipmentStatus::Cancelled => Ok(vec![]),
                 Some(shipment) => Ok(vec![shipped_event(&shipment)]),
             }
         }
+        Event::OrderCancelled(cancelled) => cancel(state, cancelled),
         // `evolve` has already recorded the parcel as shipped
         Event::Shipped(shipped) => {
             let shipment = SHIPMENTS.load(state, &shipped.order_id)?;
@@ -90,6 +92,35 @@ pub fn decide(
         }
         _ => Ok(vec![]),
     }
+}
+
+/// A cancelled order ships nothing: a shipment whose ship timer has not fired is cancelled
+/// (the timer with it), and an order an operator cancelled that shipping never saw gets a
+/// tombstone, so a late `orders.confirmed` or `orders.shipment_requested` creates nothing. A
+/// parcel that has left (the timer fired, its `shipping.shipped` may still be on its way)
+/// stays shipped. The saga cancels on its own only before confirmation, so other orders
+/// shipping never saw need no tombstone.
+fn cancel(state: &mut State<'_>, cancelled: &OrderCancelled) -> Result<Vec<Event>, HandleError> {
+    let order_id = &cancelled.order_id;
+    let timer = format!("ship/{order_id}");
+    let cancellable = match SHIPMENTS.load(state, order_id)? {
+        None => cancelled.reason == CancellationReason::CancelledByOperator,
+        Some(shipment) => {
+            shipment.status == ShipmentStatus::Created && state.timer_pending(&timer)?
+        }
+    };
+    if !cancellable {
+        return Ok(vec![]);
+    }
+    state.cancel_timer(&timer)?;
+    Ok(vec![
+        ShipmentCancelled {
+            order_id: order_id.clone(),
+            shipment_id: events::validate::derived_id("ship-", order_id),
+            customer_id: cancelled.customer_id.clone(),
+        }
+        .into(),
+    ])
 }
 
 /// `shipping.shipped` for a shipment.
@@ -158,6 +189,17 @@ pub fn apply(existing: Option<&Shipment>, event: &Event) -> Option<Shipment> {
             tracking_number: tracking_number(&created.order_id),
             status: ShipmentStatus::Created,
         }),
+        Event::ShipmentCancelled(cancelled) => match existing {
+            None => Some(Shipment {
+                order_id: cancelled.order_id.clone(),
+                shipment_id: cancelled.shipment_id.clone(),
+                customer_id: cancelled.customer_id.clone(),
+                lines: vec![],
+                tracking_number: tracking_number(&cancelled.order_id),
+                status: ShipmentStatus::Cancelled,
+            }),
+            Some(_) => moved(ShipmentStatus::Created, ShipmentStatus::Cancelled),
+        },
         Event::Shipped(_) => moved(ShipmentStatus::Created, ShipmentStatus::Shipped),
         Event::Delivered(_) => moved(ShipmentStatus::Shipped, ShipmentStatus::Delivered),
         _ => None,

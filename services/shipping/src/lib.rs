@@ -1,8 +1,10 @@
 //! shipping: one shipment per confirmed order, shipped after a delay, then delivered.
 //!
-//! - Consumes: `orders.confirmed` (create the shipment), and its own `shipping.shipped` and
-//!   `shipping.delivered` (which its timers publish) to record progress.
-//! - Publishes: `shipping.shipment_created`, `shipping.shipped`, `shipping.delivered`.
+//! - Consumes: `orders.confirmed` (create the shipment), `orders.shipment_requested` (the
+//!   saga asks again), `orders.cancelled` (cancel a shipment that has not left), and its own
+//!   `shipping.shipped` and `shipping.delivered` (which its timers publish) to record progress.
+//! - Publishes: `shipping.shipment_created`, `shipping.shipped`, `shipping.delivered`,
+//!   `shipping.shipment_cancelled`.
 //! - API (`<prefix>.api.shipping.<verb>`): `get`.
 //! - sled trees: `shipments` (order id → shipment), a fold of shipping's own events.
 //!
@@ -51,6 +53,7 @@ impl Service for Shipping {
     const CONSUMES: &'static [EventType] = &[
         EventType::OrderConfirmed,
         EventType::ShipmentRequested,
+        EventType::OrderCancelled,
         EventType::Shipped,
         EventType::Delivered,
     ];
@@ -58,6 +61,7 @@ impl Service for Shipping {
         EventType::ShipmentCreated,
         EventType::Shipped,
         EventType::Delivered,
+        EventType::ShipmentCancelled,
     ];
     type Settings = Settings;
 

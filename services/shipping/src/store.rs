@@ -15,6 +15,8 @@ pub enum ShipmentStatus {
     Created,
     Shipped,
     Delivered,
+    /// Cancelled before the parcel left; nothing for the order ships.
+    Cancelled,
 }
 
 impl ShipmentStatus {
@@ -23,6 +25,7 @@ impl ShipmentStatus {
             ShipmentStatus::Created => "created",
             ShipmentStatus::Shipped => "shipped",
             ShipmentStatus::Delivered => "delivered",
+            ShipmentStatus::Cancelled => "cancelled",
         }
     }
 }

@@ -15,4 +15,5 @@ mod parking;
 mod permissions;
 mod rebuild;
 mod reliability;
+mod service_tables;
 mod tls;

@@ -148,4 +148,65 @@ async fn a_capture_payments_cannot_make_parks_the_order_and_a_cancel_releases_ev
         stock.received,
         stock.available + stock.reserved + stock.sold
     );
+    assert_eq!(stock.sold, 1, "the parcel had left: the goods stay sold");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_before_the_parcel_left_puts_the_goods_back_and_ships_nothing() {
+    let mut shop = TestShop::start_with(stack::SERVICES, |config| {
+        config.orders.shipment_timeout_ms = 300;
+        config.orders.max_retries = 1;
+    })
+    .await;
+    shop.seed(3).await;
+    let before = shop.stock("TEA").await;
+    shop.stop_service("shipping").await;
+    let order = shop.place("rich", &[("TEA", 2)]).await.expect("place");
+    wait_status(&shop, &order.order_id, "needs_attention").await;
+    wait::until(
+        "inventory sold the goods",
+        Duration::from_secs(30),
+        || async { shop.stock("TEA").await.sold == before.sold + 2 },
+    )
+    .await;
+    let cancelled = shop
+        .operator("cancel", &order.order_id)
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled.status, "cancelled");
+
+    // shipping comes back to orders.confirmed, the retried requests and orders.cancelled
+    shop.start_service("shipping").await;
+    shop.wait_until_quiet().await;
+    let shipment = shop.shipment(&order.order_id).await;
+    assert_eq!(shipment.status, "cancelled", "{shipment:?}");
+    let types: Vec<_> = shop
+        .order_events(&order.order_id)
+        .await
+        .iter()
+        .map(|(envelope, _)| envelope.event_type)
+        .collect();
+    assert!(!types.contains(&events::EventType::Shipped), "{types:?}");
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == events::EventType::ShipmentCancelled)
+            .count(),
+        1,
+        "{types:?}"
+    );
+    let after = shop.stock("TEA").await;
+    assert_eq!(
+        (after.available, after.reserved, after.sold),
+        (before.available, before.reserved, before.sold),
+        "every unit back in stock"
+    );
+    assert_eq!(
+        shop.net_captures()
+            .get(&order.order_id)
+            .copied()
+            .unwrap_or(0),
+        0
+    );
+    assert_eq!(shop.account("rich").await.held_minor, 0);
 }
