@@ -13,14 +13,21 @@ use crate::Global;
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum AuthCommand {
     /// Generate the seeds that are missing and write authorization.conf (keeps existing seeds).
+    #[command(
+        after_help = "Examples:\n  shopctl auth init\n  shopctl auth init --data-dir /srv/shop"
+    )]
     Init,
     /// Give one identity a new seed (its old credentials stop working at the broker's next
     /// configuration reload).
+    #[command(
+        after_help = "Examples:\n  shopctl auth rotate payments\n  shopctl auth rotate client"
+    )]
     Rotate {
         /// The identity: a service name, client, backoffice, operator or admin.
         identity: String,
     },
     /// The identities and their seed files.
+    #[command(after_help = "Examples:\n  shopctl auth list")]
     List,
 }
 

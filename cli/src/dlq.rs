@@ -21,11 +21,19 @@ use crate::{Global, connect};
 #[derive(Debug, Subcommand)]
 pub(crate) enum DlqCommand {
     /// List dead letters: id (its sequence in the dead-letter stream), consumer, subject, reason.
+    #[command(after_help = "Examples:\n  shopctl dlq list\n  shopctl dlq list --json")]
     List,
     /// Show one dead letter: headers, reason, and the decoded payload.
-    Show { id: u64 },
+    #[command(after_help = "Examples:\n  shopctl dlq show 42")]
+    Show {
+        /// The dead letter's id (its sequence in the dead-letter stream, as `dlq list` shows it).
+        id: u64,
+    },
     /// Publish dead letters again to their original subject, then remove them; a letter whose
     /// original subject is not an event of the stream it came from is refused (non-zero exit).
+    #[command(
+        after_help = "Examples:\n  shopctl dlq redrive 42\n  shopctl dlq redrive --filter 'shop.orders.>'\n  shopctl dlq redrive --all"
+    )]
     Redrive {
         /// One dead letter.
         id: Option<u64>,

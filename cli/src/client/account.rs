@@ -12,17 +12,24 @@ use crate::output::{money, table};
 #[derive(Debug, Subcommand)]
 pub(crate) enum AccountCommand {
     /// Open a customer account.
+    #[command(
+        after_help = "Examples:\n  shopctl account open --customer alice --credit-limit 5000000"
+    )]
     Open {
+        /// The customer id.
         #[arg(long)]
         customer: String,
         /// Credit limit in minor units (cents).
         #[arg(long, allow_negative_numbers = true)]
         credit_limit: i64,
+        /// ISO 4217 currency code of the account (orders must be in it).
         #[arg(long, default_value = "EUR")]
         currency: String,
     },
     /// Show a customer account.
+    #[command(after_help = "Examples:\n  shopctl account get --customer alice")]
     Get {
+        /// The customer id.
         #[arg(long)]
         customer: String,
     },

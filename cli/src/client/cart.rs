@@ -12,23 +12,34 @@ use crate::output::{escaped, table};
 #[derive(Debug, Subcommand)]
 pub(crate) enum CartCommand {
     /// Add units of a sku to a customer's cart.
+    #[command(
+        after_help = "Examples:\n  shopctl cart add --customer alice --sku TEA-GREEN-100G --qty 2\n  shopctl order place --customer alice --wait     (places the cart)"
+    )]
     Add {
+        /// The customer id.
         #[arg(long)]
         customer: String,
+        /// The sku.
         #[arg(long)]
         sku: String,
+        /// Units to add.
         #[arg(long, allow_negative_numbers = true)]
         qty: i64,
     },
     /// Remove a sku from a customer's cart.
+    #[command(after_help = "Examples:\n  shopctl cart remove --customer alice --sku MUG")]
     Remove {
+        /// The customer id.
         #[arg(long)]
         customer: String,
+        /// The sku.
         #[arg(long)]
         sku: String,
     },
     /// Show a customer's cart.
+    #[command(after_help = "Examples:\n  shopctl cart show --customer alice")]
     Show {
+        /// The customer id.
         #[arg(long)]
         customer: String,
     },

@@ -12,37 +12,61 @@ use crate::output::{money, table};
 #[derive(Debug, Subcommand)]
 pub(crate) enum CatalogCommand {
     /// Add a product.
+    #[command(
+        after_help = "Examples:\n  shopctl catalog add --sku TEA-GREEN-100G --name 'Green tea 100 g' --price 899\n  shopctl catalog add --sku MUG --name Mug --price 1250 --description 'Stoneware, 300 ml'"
+    )]
     Add {
+        /// The product's sku (stock keeping unit), e.g. TEA-GREEN-100G.
         #[arg(long)]
         sku: String,
+        /// The name customers see.
         #[arg(long)]
         name: String,
         /// Unit price in minor units (cents).
         #[arg(long, allow_negative_numbers = true)]
         price: i64,
+        /// ISO 4217 currency code.
         #[arg(long, default_value = "EUR")]
         currency: String,
+        /// A longer text for the product page.
         #[arg(long, default_value = "")]
         description: String,
     },
     /// Show one product.
-    Get { sku: String },
+    #[command(
+        after_help = "Examples:\n  shopctl catalog get TEA-GREEN-100G\n  shopctl catalog get TEA-GREEN-100G --json"
+    )]
+    Get {
+        /// The product's sku.
+        sku: String,
+    },
     /// Change a product's name, price or description (not its currency).
+    #[command(
+        after_help = "Examples:\n  shopctl catalog update TEA-GREEN-100G --price 949\n  shopctl catalog update MUG --name 'Stone mug'"
+    )]
     Update(UpdateArgs),
     /// Stop selling a product (it stays in the catalog as discontinued).
-    Discontinue { sku: String },
+    #[command(after_help = "Examples:\n  shopctl catalog discontinue MUG")]
+    Discontinue {
+        /// The product's sku.
+        sku: String,
+    },
     /// List every product, by sku; every page of the list.
+    #[command(after_help = "Examples:\n  shopctl catalog list\n  shopctl catalog list --json")]
     List,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct UpdateArgs {
+    /// The product's sku.
     sku: String,
+    /// The new name.
     #[arg(long)]
     name: Option<String>,
     /// New unit price in minor units (cents).
     #[arg(long, allow_negative_numbers = true)]
     price: Option<i64>,
+    /// The new description.
     #[arg(long)]
     description: Option<String>,
 }

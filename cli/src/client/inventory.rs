@@ -12,14 +12,19 @@ use crate::output::table;
 #[derive(Debug, Subcommand)]
 pub(crate) enum InventoryCommand {
     /// Add units of a sku to stock.
+    #[command(after_help = "Examples:\n  shopctl inventory restock --sku TEA-GREEN-100G --qty 100")]
     Restock {
+        /// The sku (it need not be listed yet: goods may arrive first).
         #[arg(long)]
         sku: String,
+        /// Units to add (1 or more).
         #[arg(long, allow_negative_numbers = true)]
         qty: i64,
     },
     /// Show a sku's stock.
+    #[command(after_help = "Examples:\n  shopctl inventory get --sku TEA-GREEN-100G")]
     Get {
+        /// The sku.
         #[arg(long)]
         sku: String,
     },

@@ -15,7 +15,11 @@ use crate::{Global, connect};
 #[derive(Debug, Subcommand)]
 pub(crate) enum OrderCommand {
     /// Place an order for the given items, or for the customer's cart when no --item is given.
+    #[command(
+        after_help = "Examples:\n  shopctl order place --customer alice --item TEA-GREEN-100G=2 --item MUG=1 --wait\n  shopctl order place --customer alice          (the customer's cart)"
+    )]
     Place {
+        /// The customer id (an account must be open for it).
         #[arg(long)]
         customer: String,
         /// SKU=QTY; repeat for more lines.
@@ -26,14 +30,32 @@ pub(crate) enum OrderCommand {
         wait: bool,
     },
     /// Show one order.
-    Get { order_id: String },
+    #[command(after_help = "Examples:\n  shopctl order get 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d")]
+    Get {
+        /// The order id.
+        order_id: String,
+    },
     /// Re-issue the step a parked (needs_attention) order waits on (operators).
-    Retry { order_id: String },
+    #[command(after_help = "Examples:\n  shopctl order retry 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d")]
+    Retry {
+        /// The parked order's id.
+        order_id: String,
+    },
     /// Cancel a parked (needs_attention) order and release its money (operators).
-    Cancel { order_id: String },
+    #[command(
+        after_help = "Examples:\n  shopctl order cancel 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d"
+    )]
+    Cancel {
+        /// The parked order's id.
+        order_id: String,
+    },
     /// List orders, oldest first (by order id: shopctl's order ids are time-ordered UUIDv7);
     /// every page of the list.
+    #[command(
+        after_help = "Examples:\n  shopctl order list\n  shopctl order list --customer alice --json"
+    )]
     List {
+        /// Only this customer's orders.
         #[arg(long)]
         customer: Option<String>,
     },

@@ -12,22 +12,37 @@ use crate::output::table;
 #[derive(Debug, Subcommand)]
 pub(crate) enum TicketCommand {
     /// List support tickets, by ticket id; every page of the list.
+    #[command(
+        after_help = "Examples:\n  shopctl ticket list\n  shopctl ticket list --order 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d"
+    )]
     List {
+        /// Only the tickets about this order.
         #[arg(long)]
         order: Option<String>,
     },
     /// Open a ticket about an order.
+    #[command(
+        after_help = "Examples:\n  shopctl ticket open --customer alice --order 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d --message 'Where is my tea?'"
+    )]
     Open {
+        /// The customer id.
         #[arg(long)]
         customer: String,
+        /// The order the ticket is about.
         #[arg(long)]
         order: String,
+        /// What the customer says.
         #[arg(long)]
         message: String,
     },
     /// Resolve a ticket.
+    #[command(
+        after_help = "Examples:\n  shopctl ticket resolve tick-0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d --resolution 'refunded'"
+    )]
     Resolve {
+        /// The ticket id.
         ticket_id: String,
+        /// How it was resolved.
         #[arg(long, default_value = "")]
         resolution: String,
     },

@@ -8,3 +8,4 @@ mod helpers;
 mod operators;
 mod redrive;
 mod up;
+mod usage;

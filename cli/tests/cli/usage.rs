@@ -1,0 +1,63 @@
+//! Argument errors keep clap's whole message (what is wrong, the usage, "did you mean" tips)
+//! and exit 2; a bare `shopctl` prints the help and exits 0; help ends with examples.
+
+use crate::helpers::{assert_snapshot, run, stderr, stdout};
+
+async fn refused(args: &[&str]) -> String {
+    let output = run(args).await;
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+    assert!(output.stdout.is_empty(), "{args:?} printed to stdout");
+    stderr(&output)
+}
+
+#[tokio::test]
+async fn a_misspelt_command_or_flag_gets_clap_s_tip() {
+    assert_snapshot(
+        "usage_misspelt_command",
+        &refused(&["order", "plcae"]).await,
+    );
+    assert_snapshot(
+        "usage_misspelt_flag",
+        &refused(&["order", "place", "--customer", "alice", "--itme", "A=1"]).await,
+    );
+}
+
+#[tokio::test]
+async fn a_missing_argument_is_named() {
+    let text = refused(&["order", "place"]).await;
+    assert!(text.contains("--customer <CUSTOMER>"), "{text}");
+    assert_snapshot("usage_missing_argument", &text);
+    let text = refused(&["inventory", "restock", "--sku", "TEA", "--qty", "many"]).await;
+    assert!(
+        text.contains("invalid value 'many' for '--qty <QTY>'"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_bare_shopctl_prints_the_help() {
+    let output = run(&[]).await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let help = stdout(&output);
+    assert!(
+        help.contains("Usage: shopctl [OPTIONS] <COMMAND>"),
+        "{help}"
+    );
+    assert!(help.contains("Examples:"), "{help}");
+}
+
+#[tokio::test]
+async fn a_command_s_help_ends_with_examples() {
+    let output = run(&["order", "place", "--help"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let help = stdout(&output);
+    let examples = help.rfind("Examples:").expect("examples");
+    assert!(
+        help[examples..].contains("shopctl order place --customer alice"),
+        "{help}"
+    );
+    assert!(
+        help.contains("The customer id"),
+        "arguments are described: {help}"
+    );
+}
