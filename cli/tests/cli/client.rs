@@ -314,11 +314,7 @@ async fn catalog_commands_fail_with_one_line_and_a_non_zero_exit() {
         let output = shop.shopctl(args).await;
         let message = stderr(&output);
         assert!(!output.status.success(), "{args:?} succeeded");
-        assert_eq!(
-            message.trim_end().lines().count(),
-            1,
-            "{args:?} printed more than one line: {message}"
-        );
+        assert_one_error(&output, &message, args);
         assert!(message.contains(expected), "{args:?}: {message}");
         assert!(stdout(&output).is_empty(), "{args:?} printed to stdout");
     }
@@ -383,11 +379,7 @@ async fn bad_arguments_fail_with_one_line_and_a_non_zero_exit() {
         let output = shop.shopctl(args).await;
         let message = stderr(&output);
         assert!(!output.status.success(), "{args:?} succeeded");
-        assert_eq!(
-            message.trim_end().lines().count(),
-            1,
-            "{args:?} printed more than one line: {message}"
-        );
+        assert_one_error(&output, &message, args);
         assert!(stdout(&output).is_empty(), "{args:?} printed to stdout");
     }
     let unknown = stderr(
@@ -435,5 +427,24 @@ async fn without_a_broker_every_command_fails_within_five_seconds() {
         let message = stderr(&output);
         assert!(message.contains("cannot reach NATS"), "{message}");
         assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    }
+}
+
+/// One `error:` line, then nothing for the shop's refusals (exit 1); clap's argument errors
+/// (exit 2) go on with their tip and usage, and end pointing at --help.
+fn assert_one_error(output: &std::process::Output, message: &str, args: &[&str]) {
+    assert!(message.starts_with("error: "), "{args:?}: {message}");
+    match output.status.code() {
+        Some(2) => assert!(
+            message
+                .trim_end()
+                .ends_with("For more information, try '--help'."),
+            "{args:?}: {message}"
+        ),
+        _ => assert_eq!(
+            message.trim_end().lines().count(),
+            1,
+            "{args:?} printed more than one line: {message}"
+        ),
     }
 }
