@@ -3,8 +3,6 @@
 //! payments outage past the deadline (cancelled; the late authorization is voided) — with the
 //! events printed live. Exits 0 only when every order ended as it should.
 
-mod seed;
-
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -83,7 +81,8 @@ async fn demo(
         ApiClient::new(client.clone(), subjects.clone()).with_timeout(Duration::from_secs(10));
     wait_ready(&api, Duration::from_secs(60)).await?;
     let watcher = tokio::spawn(print_events(client.clone(), subjects.clone(), console));
-    seed::seed(&api, console).await?;
+    let seeded = crate::seed::seed(&api).await?;
+    console.line("demo", &seeded.summary());
     let (results, voided) = run_scenarios(&api, supervisor, console).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     watcher.abort();

@@ -69,6 +69,8 @@ pub(crate) fn for_command(command: &Command) -> Identity {
             Identity::Operator
         }
         Command::Dlq(DlqCommand::List | DlqCommand::Show { .. }) => Identity::Operator,
+        // catalog add, restock, open_account and the reads
+        Command::Seed => Identity::Backoffice,
         Command::Dlq(_)
         | Command::Up(_)
         | Command::Demo(_)

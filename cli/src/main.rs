@@ -17,6 +17,7 @@ mod output;
 mod provision;
 mod rebuild;
 mod replay;
+mod seed;
 mod status;
 mod supervisor;
 mod trace;
@@ -111,6 +112,9 @@ enum Command {
         after_help = "Examples:\n  shopctl demo\n  shopctl demo --data-dir $(mktemp -d) --nats-port 14222"
     )]
     Demo(demo::DemoArgs),
+    /// Add the tour's products, stock and customers (alice, bob); a second run adds nothing.
+    #[command(after_help = "Examples:\n  shopctl seed\n  shopctl seed --json")]
+    Seed,
     /// Products.
     #[command(subcommand)]
     Catalog(client::catalog::CatalogCommand),
@@ -215,6 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Provision => provision::run(&global).await,
         Command::Auth(command) => auth::run(&global, command).await,
         Command::Demo(args) => demo::run(&global, args).await,
+        Command::Seed => seed::run(&global).await,
         Command::Catalog(command) => client::catalog::run(&global, command).await,
         Command::Inventory(command) => client::inventory::run(&global, command).await,
         Command::Account(command) => client::account::run(&global, command).await,

@@ -7,5 +7,6 @@ mod escaping;
 mod helpers;
 mod operators;
 mod redrive;
+mod tour;
 mod up;
 mod usage;
