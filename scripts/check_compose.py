@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
 """Checks compose.yaml's structure (no Docker engine runs in CI): it parses; a one-shot step
 generates the identities; nats has JetStream with a persistent volume and a config file that
-includes the generated users, and publishes no port beyond 127.0.0.1:4222; a one-shot step
-provisions as the admin before any service starts; and every service has an image or a build,
-NATS_URL, its own seed as NATS_CREDS, its own volume for its store, a health check that signs in
-as the operator, and a restart policy."""
+includes the generated users, runs the nats-server that scripts/nats-server.sh pins, and
+publishes only its client port on 127.0.0.1 (host port SHOP_NATS_HOST_PORT, default 4222); a
+one-shot step provisions as the admin before any service starts; every container of the shop's
+image can build it; and every service has NATS_URL, its own seed as NATS_CREDS, its own volume for
+its store, a health check that signs in as the operator, and a restart policy. A real Compose
+validates the file in scripts/compose_config.sh."""
 import pathlib
+import re
 import sys
 
 import yaml
 
 SERVICES = ["catalog", "inventory", "orders", "payments", "shipping", "support"]
-COMPOSE = pathlib.Path(__file__).resolve().parent.parent / "compose.yaml"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "compose.yaml"
+NATS_PORTS = ["127.0.0.1:${SHOP_NATS_HOST_PORT:-4222}:4222"]
+SHOP_IMAGE = "shop-on-nats:latest"
+
+
+def pinned_nats_version() -> str:
+    script = (ROOT / "scripts" / "nats-server.sh").read_text()
+    return re.search(r'^PINNED_VERSION="([0-9.]+)"', script, re.MULTILINE).group(1)
 
 
 def main() -> int:
@@ -28,8 +39,14 @@ def main() -> int:
     config = compose.get("configs", {}).get("nats-config", {}).get("content", "")
     if "include ./auth/authorization.conf" not in config:
         problems.append("nats: its config does not include the generated users")
-    if nats.get("ports", []) != ["127.0.0.1:4222:4222"]:
-        problems.append(f"nats: publishes {nats.get('ports')}, not only 127.0.0.1:4222")
+    if nats.get("ports", []) != NATS_PORTS:
+        problems.append(f"nats: publishes {nats.get('ports')}, not only {NATS_PORTS}")
+    nats_image = f"nats:{pinned_nats_version()}-alpine"
+    if nats.get("image") != nats_image:
+        problems.append(f"nats: runs {nats.get('image')}, not the pinned {nats_image}")
+    unbuildable = [n for n, s in services.items() if s.get("image") == SHOP_IMAGE and not s.get("build")]
+    if unbuildable:
+        problems.append(f"{', '.join(unbuildable)}: run {SHOP_IMAGE} without a build")
     provision = services.get("provision", {})
     provision_command = provision.get("command", [])
     if "provision" not in provision_command or "/auth/admin.nk" not in provision_command:
@@ -39,8 +56,8 @@ def main() -> int:
         if service is None:
             problems.append(f"{name}: missing")
             continue
-        if not (service.get("image") or service.get("build")):
-            problems.append(f"{name}: no image or build")
+        if service.get("image") != SHOP_IMAGE or not service.get("build"):
+            problems.append(f"{name}: does not build and run {SHOP_IMAGE}")
         if "NATS_URL" not in (service.get("environment") or {}):
             problems.append(f"{name}: no NATS_URL")
         if not service.get("volumes"):
@@ -67,7 +84,7 @@ def main() -> int:
         problems.append("services share a volume; each owns its store")
     for problem in problems:
         print(f"FAIL compose.yaml: {problem}")
-    checks = len(SERVICES) + 4
+    checks = len(SERVICES) + 6
     print(f"compose: {checks - len(problems)} of {checks} parts without problems, {len(problems)} problems")
     return 1 if problems else 0
 
