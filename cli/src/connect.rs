@@ -34,9 +34,40 @@ pub(crate) async fn api(global: &Global) -> anyhow::Result<ApiClient> {
     let connecting = signed_in(global, options).await?.connect(servers);
     let client = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connecting)
         .await
-        .map_err(|_| anyhow::anyhow!("cannot reach NATS at {url}: timed out"))?
-        .with_context(|| format!("cannot reach NATS at {url}"))?;
+        .map_err(|_| anyhow::anyhow!("cannot reach NATS at {url}: timed out{HINT}"))?
+        .map_err(|error| unreachable(&url, &error))?;
     Ok(ApiClient::new(client, subjects).with_refusals(refusals))
+}
+
+/// What to do about a broker that does not answer.
+const HINT: &str = " (is the shop running? start it with `shopctl up`, or give --nats-url)";
+
+/// The connection error said once, with the hint when nothing listens there.
+fn unreachable(url: &str, error: &async_nats::ConnectError) -> anyhow::Error {
+    use std::error::Error as _;
+    let mut cause = error.source();
+    let mut refused = false;
+    while let Some(inner) = cause {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        cause = inner.source();
+    }
+    let text = error.to_string();
+    if refused || text.contains("Connection refused") {
+        anyhow::anyhow!("cannot reach NATS at {url}: connection refused{HINT}")
+    } else {
+        anyhow::anyhow!("cannot reach NATS at {url}: {text}")
+    }
+}
+
+/// Refuses a TLS file that cannot be read before connecting, naming it.
+fn readable(what: &str, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::File::open(path)
+            .with_context(|| format!("cannot open {what} {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// `options` signed in as the command's identity ([`Global::credentials`]), over TLS when
@@ -45,7 +76,11 @@ pub(crate) async fn signed_in(
     global: &Global,
     options: async_nats::ConnectOptions,
 ) -> anyhow::Result<async_nats::ConnectOptions> {
-    let options = runtime::nats::with_tls(options, &global.tls());
+    let tls = global.tls();
+    readable("the TLS CA file", tls.ca.as_deref())?;
+    readable("the TLS certificate", tls.cert.as_deref())?;
+    readable("the TLS key", tls.key.as_deref())?;
+    let options = runtime::nats::with_tls(options, &tls);
     let Some(path) = global.credentials() else {
         return Ok(options);
     };

@@ -12,6 +12,17 @@ use crate::supervisor::SERVICES;
 pub(crate) struct RebuildArgs {
     /// The service to rebuild (stop it first); its store is `<data-dir>/<service>`.
     service: String,
+    /// The store was lost: build it even though `<data-dir>/<service>` holds none (without
+    /// this, a missing store is taken for a wrong --data-dir and refused).
+    #[arg(long)]
+    lost: bool,
+}
+
+/// Whether `dir` holds a store: sled's files, or a rebuilt generation named by `CURRENT`.
+fn holds_a_store(dir: &std::path::Path) -> bool {
+    ["CURRENT", "db", "conf"]
+        .iter()
+        .any(|name| dir.join(name).exists())
 }
 
 pub(crate) async fn run(global: &Global, args: RebuildArgs) -> anyhow::Result<ExitCode> {
@@ -20,6 +31,15 @@ pub(crate) async fn run(global: &Global, args: RebuildArgs) -> anyhow::Result<Ex
         "unknown service {:?} (one of {})",
         args.service,
         SERVICES.join(", ")
+    );
+    let store = global.data_dir.join(&args.service);
+    anyhow::ensure!(
+        args.lost || holds_a_store(&store),
+        "no {service} store in {dir}: is --data-dir (now {data_dir}) the directory `shopctl up` \
+         was given? If the store was lost, rebuild it anew with --lost",
+        service = args.service,
+        dir = store.display(),
+        data_dir = global.data_dir.display(),
     );
     let binary = std::env::current_exe()?
         .parent()

@@ -57,6 +57,10 @@ pub(crate) struct ReplayArgs {
     /// Show what would be published; publish nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Publish into the live shop's own prefix (without it, a replay into `--prefix` is
+    /// refused: consumers would see every event again).
+    #[arg(long)]
+    force: bool,
     /// Give replayed events new event ids (consumers then apply them again).
     #[arg(long)]
     new_ids: bool,
@@ -88,10 +92,12 @@ fn unhex(text: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    // a file that cannot be read is refused before anything connects
+    let imported = args.import.as_deref().map(import).transpose()?;
     let api = connect::api(global).await?;
     let js = jetstream::new(api.nats().clone());
-    let messages = match &args.import {
-        Some(path) => import(path)?,
+    let messages = match imported {
+        Some(messages) => messages,
         None => {
             anyhow::ensure!(
                 args.to_prefix.is_some() || args.export.is_some(),
@@ -113,6 +119,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         dry_run(&messages, target.as_ref());
         return Ok(ExitCode::SUCCESS);
     }
+    refuse_the_live_shop(global, target.as_ref(), &messages, args.force)?;
     if let Some(target) = &target {
         runtime::nats::ensure_streams(&js, target, 1).await?;
     }
@@ -125,6 +132,30 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         messages.len() as f64 / seconds
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A replay into the prefix of the shop it talks to duplicates its history for every
+/// consumer (with `--new-ids` they apply it again): only with `--force`.
+fn refuse_the_live_shop(
+    global: &Global,
+    target: Option<&Subjects>,
+    messages: &[Stored],
+    force: bool,
+) -> anyhow::Result<()> {
+    let live = format!("{}.", global.prefix);
+    let into_live = match target {
+        Some(target) => target.prefix() == global.prefix,
+        None => messages
+            .iter()
+            .any(|stored| stored.subject.starts_with(&live)),
+    };
+    anyhow::ensure!(
+        force || !into_live,
+        "refusing to replay into the live shop's own prefix {:?} (its consumers would see every \
+         event again): give another --to-prefix, or --force if you mean it",
+        global.prefix
+    );
+    Ok(())
 }
 
 async fn read(
@@ -251,9 +282,10 @@ fn retarget(subject: &str, target: Option<&Subjects>) -> String {
     }
 }
 
-/// Publishes messages (into `target`'s prefix if given), many acks in flight, at most `rate`
-/// per second; each keeps its event id as `Nats-Msg-Id` unless `new_ids`. Draws a progress
-/// bar on stderr when it is a terminal.
+/// Publishes messages (into `target`'s prefix if given), up to 256 acks in flight; with a
+/// `rate`, message `n` goes out at `n / rate` seconds, evenly. Each keeps its event id as
+/// `Nats-Msg-Id` unless `new_ids`. Draws a progress bar on stderr when it is a terminal,
+/// moved per message.
 pub(crate) async fn publish(
     js: &jetstream::Context,
     messages: &[Stored],
@@ -262,49 +294,48 @@ pub(crate) async fn publish(
     new_ids: bool,
 ) -> anyhow::Result<()> {
     let progress = progress_bar(messages.len() as u64);
-    let started = Instant::now();
-    let mut done = 0;
-    for chunk in messages.chunks(256) {
-        publish_chunk(js, chunk, target, new_ids).await?;
-        done += chunk.len() as u64;
-        if let Some(rate) = rate.filter(|rate| *rate > 0) {
-            let due = Duration::from_secs_f64(done as f64 / f64::from(rate));
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                tokio::time::sleep(wait).await;
-            }
+    let started = tokio::time::Instant::now();
+    let mut acks = Vec::with_capacity(256);
+    for (sent, stored) in messages.iter().enumerate() {
+        if let Some(due) = due(sent, rate) {
+            tokio::time::sleep_until(started + due).await;
         }
-        progress.set_position(done);
+        acks.push(publish_one(js, stored, target, new_ids).await?);
+        if acks.len() == 256 {
+            futures::future::try_join_all(acks.drain(..).map(IntoFuture::into_future)).await?;
+        }
+        progress.inc(1);
     }
+    futures::future::try_join_all(acks.into_iter().map(IntoFuture::into_future)).await?;
     progress.finish_and_clear();
     Ok(())
 }
 
-/// Publishes one chunk with all its acks in flight, and waits for them.
-async fn publish_chunk(
+/// When message `sent` (counting from 0) goes out, from the start, at `rate` per second.
+fn due(sent: usize, rate: Option<u32>) -> Option<Duration> {
+    let rate = rate.filter(|rate| *rate > 0)?;
+    Some(Duration::from_secs_f64(sent as f64 / f64::from(rate)))
+}
+
+/// Publishes one message; the returned future is its ack.
+async fn publish_one(
     js: &jetstream::Context,
-    chunk: &[Stored],
+    stored: &Stored,
     target: Option<&Subjects>,
     new_ids: bool,
-) -> anyhow::Result<()> {
-    let mut acks = Vec::with_capacity(chunk.len());
-    for stored in chunk {
-        let mut headers = stored.headers.clone();
-        if new_ids {
-            let id = events::new_event_id();
-            headers.insert(header::EVENT_ID, id.as_str());
-            headers.insert(header::NATS_MSG_ID, id.as_str());
-        } else if let Some(id) = stored.header(header::EVENT_ID) {
-            headers.insert(header::NATS_MSG_ID, id);
-        }
-        let subject = retarget(&stored.subject, target);
-        acks.push(
-            js.publish_with_headers(subject, headers, stored.payload.clone())
-                .await?
-                .into_future(),
-        );
+) -> anyhow::Result<async_nats::jetstream::context::PublishAckFuture> {
+    let mut headers = stored.headers.clone();
+    if new_ids {
+        let id = events::new_event_id();
+        headers.insert(header::EVENT_ID, id.as_str());
+        headers.insert(header::NATS_MSG_ID, id.as_str());
+    } else if let Some(id) = stored.header(header::EVENT_ID) {
+        headers.insert(header::NATS_MSG_ID, id);
     }
-    futures::future::try_join_all(acks).await?;
-    Ok(())
+    let subject = retarget(&stored.subject, target);
+    Ok(js
+        .publish_with_headers(subject, headers, stored.payload.clone())
+        .await?)
 }
 
 /// `replayed 2304/10000 [=====>     ] eta 3s`, or nothing when stderr is not a terminal
@@ -322,6 +353,19 @@ fn progress_bar(total: u64) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_spaces_every_message_evenly() {
+        let times: Vec<Duration> = (0..5).filter_map(|sent| due(sent, Some(4))).collect();
+        let millis: Vec<u128> = times.iter().map(Duration::as_millis).collect();
+        assert_eq!(
+            millis,
+            [0, 250, 500, 750, 1000],
+            "one every 250 ms, not in bursts"
+        );
+        assert_eq!(due(1000, None), None, "no rate: no waiting");
+        assert_eq!(due(1000, Some(0)), None);
+    }
 
     #[test]
     fn hex_round_trips() {

@@ -277,7 +277,7 @@ async fn refuse_a_lost_store(
             delivered == 0,
             "{name}: the store at {dir} is new, but the broker's durable consumer {name} on {stream} \
              has already delivered up to sequence {delivered}: this service ran before with another \
-             store. If the store was lost, rebuild it from the streams (`shopctl rebuild {name}`, or \
+             store. If the store was lost, rebuild it from the streams (`shopctl rebuild {name} --lost`, or \
              `shop-{name} --rebuild` with the same --data-dir), then start the service; if \
              --data-dir is wrong, fix it",
             name = definition.name,

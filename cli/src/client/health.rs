@@ -5,14 +5,40 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use events::api::Empty;
-use runtime::ApiClient;
+use runtime::{ApiClient, StatsSnapshot};
+use serde::Serialize;
 
 use crate::output::{json, table};
 use crate::supervisor::SERVICES;
 use crate::{Global, connect};
 
+/// One service's answer, as `--json` prints it: `{"up": true, "applied": …}` with the
+/// service's counters, or `{"up": false, "error": "…"}`.
+#[derive(Debug, Serialize)]
+struct Health {
+    up: bool,
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    stats: Option<StatsSnapshot>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
 /// Checks `services` (every service when empty); a non-zero exit if one does not answer.
 pub(crate) async fn run(global: &Global, services: Vec<String>) -> anyhow::Result<ExitCode> {
+    let unknown: Vec<&String> = services
+        .iter()
+        .filter(|service| !SERVICES.contains(&service.as_str()))
+        .collect();
+    anyhow::ensure!(
+        unknown.is_empty(),
+        "unknown service {} (the services are {})",
+        unknown
+            .iter()
+            .map(|name| format!("{:?}", crate::output::escaped(name)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        SERVICES.join(", ")
+    );
     let api = connect::api(global)
         .await?
         .with_timeout(Duration::from_secs(2));
@@ -24,20 +50,26 @@ pub(crate) async fn run(global: &Global, services: Vec<String>) -> anyhow::Resul
     } else {
         services
     };
-    let mut rows = Vec::new();
-    let mut healthy = true;
-    for service in &services {
-        let state = state(&api, service).await;
-        healthy &= state.is_ok();
-        rows.push(vec![service.clone(), state.unwrap_or_else(|down| down)]);
+    let mut answers = Vec::new();
+    for service in services {
+        let health = health(&api, &service).await;
+        answers.push((service, health));
     }
+    let healthy = answers.iter().all(|(_, health)| health.up);
     if global.json {
-        let map: serde_json::Map<String, serde_json::Value> = rows
+        let map: serde_json::Map<String, serde_json::Value> = answers
             .iter()
-            .map(|row| (row[0].clone(), serde_json::Value::String(row[1].clone())))
+            .map(|(service, health)| {
+                let value = serde_json::to_value(health).unwrap_or_default();
+                (service.clone(), value)
+            })
             .collect();
         print!("{}", json(&map));
     } else {
+        let rows: Vec<Vec<String>> = answers
+            .iter()
+            .map(|(service, health)| vec![service.clone(), state(health)])
+            .collect();
         print!("{}", table(&["SERVICE", "STATE"], &rows));
     }
     Ok(if healthy {
@@ -47,16 +79,31 @@ pub(crate) async fn run(global: &Global, services: Vec<String>) -> anyhow::Resul
     })
 }
 
-/// `up (applied …)` when the service answers, `DOWN: <why>` as the error when it does not.
-async fn state(api: &ApiClient, service: &str) -> Result<String, String> {
+async fn health(api: &ApiClient, service: &str) -> Health {
     match api
-        .call::<_, runtime::StatsSnapshot>(service, "status", &Empty {})
+        .call::<_, StatsSnapshot>(service, "status", &Empty {})
         .await
     {
-        Ok(stats) => Ok(format!(
+        Ok(stats) => Health {
+            up: true,
+            stats: Some(stats),
+            error: None,
+        },
+        Err(error) => Health {
+            up: false,
+            stats: None,
+            error: Some(error.message),
+        },
+    }
+}
+
+/// `up (applied …)` when the service answers, `DOWN: <why>` when it does not.
+fn state(health: &Health) -> String {
+    match (&health.stats, &health.error) {
+        (Some(stats), _) => format!(
             "up (applied {}, outbox {}, dead letters {})",
             stats.applied, stats.outbox_backlog, stats.dead_letters
-        )),
-        Err(error) => Err(format!("DOWN: {}", error.message)),
+        ),
+        (None, error) => format!("DOWN: {}", error.as_deref().unwrap_or("no answer")),
     }
 }

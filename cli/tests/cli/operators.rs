@@ -301,6 +301,27 @@ async fn export_then_import_into_an_empty_prefix_keeps_every_event_byte_for_byte
         js.get_stream("DRY_ORDERS").await.is_err(),
         "the dry run created and published nothing"
     );
+
+    // into the live shop's own prefix only with --force: every consumer would see it all again
+    let count = |name: &'static str| async move { read_stream(js, name).await.len() };
+    let before = count("CLI_ORDERS").await;
+    for args in [
+        &["replay", "--stream", "orders", "--to-prefix", "cli"][..],
+        &["replay", "--import", &file_arg],
+    ] {
+        let refused = shop.shopctl(args).await;
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&refused).contains("refusing to replay into the live shop's own prefix \"cli\""),
+            "{}",
+            stderr(&refused)
+        );
+    }
+    assert_eq!(count("CLI_ORDERS").await, before, "nothing was published");
+    let forced = shop
+        .shopctl(&["replay", "--import", &file_arg, "--force"])
+        .await;
+    assert!(forced.status.success(), "{}", stderr(&forced));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,6 +337,22 @@ async fn rebuild_swaps_in_a_store_made_from_the_streams_and_the_service_runs_on_
         .shopctl(&["rebuild", "nonsense", "--data-dir", &data_dir])
         .await;
     assert!(!running.status.success());
+    // a data directory that holds no payments store is a mistake, not a lost store
+    let elsewhere = shop.bed.dir.path().join("not-the-data-dir");
+    let elsewhere = elsewhere.to_string_lossy().into_owned();
+    let wrong = shop
+        .shopctl(&["rebuild", "payments", "--data-dir", &elsewhere])
+        .await;
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains(&format!("no payments store in {elsewhere}/payments")),
+        "{}",
+        stderr(&wrong)
+    );
+    assert!(
+        !std::path::Path::new(&elsewhere).exists(),
+        "the refused rebuild created nothing"
+    );
     let rebuilt = shop
         .shopctl(&["rebuild", "payments", "--data-dir", &data_dir])
         .await;
