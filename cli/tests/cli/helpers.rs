@@ -24,7 +24,7 @@ impl Shop {
 
     /// What every `shopctl` run against this shop starts with: its broker, its prefix, and
     /// the data directory whose `auth/` holds the identities each command signs in as.
-    fn shop_args(&self) -> Vec<String> {
+    pub(crate) fn shop_args(&self) -> Vec<String> {
         let data_dir = self.bed.dir.path().to_string_lossy().into_owned();
         let shop = [
             "--nats-url",

@@ -10,7 +10,7 @@ use testkit::wait;
 
 use crate::helpers::*;
 
-async fn seeded(shop: &Shop) -> ApiClient {
+pub(crate) async fn seeded(shop: &Shop) -> ApiClient {
     let api = shop.api.clone();
     shop.shopctl(&[
         "catalog", "add", "--sku", "TEA", "--name", "tea", "--price", "500",
@@ -32,7 +32,7 @@ async fn seeded(shop: &Shop) -> ApiClient {
 }
 
 /// Places one TEA for `customer` (once orders has learned the catalog) and waits for its end.
-async fn place(shop: &Shop, customer: &str) -> events::api::Order {
+pub(crate) async fn place(shop: &Shop, customer: &str) -> events::api::Order {
     let order = wait::until_some(
         "orders to learn the catalog",
         Duration::from_secs(30),
