@@ -75,10 +75,20 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// `1234` EUR → `12.34 EUR`.
 pub(crate) fn money(minor: i64, currency: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let minor = minor.unsigned_abs();
-    format!("{sign}{}.{:02} {currency}", minor / 100, minor % 100)
+    crate::client::amount::format(minor, currency)
 }
+
+/// A broker's time as the wire writes every timestamp: RFC 3339 in UTC with milliseconds
+/// (`2025-01-31T09:15:00.250Z`); `None` for the zero time a broker reports for "never" (an
+/// empty stream's first and last message) and for anything outside years 0000-9999.
+pub(crate) fn rfc3339(at: time::OffsetDateTime) -> Option<String> {
+    let millis = i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).ok()?;
+    let at = events::Timestamp::from_unix_millis(millis).ok()?;
+    (at > events::Timestamp::from_unix_millis(NEVER_MILLIS).ok()?).then(|| at.to_string())
+}
+
+/// 0001-01-01T00:00:00Z, Go's zero time: what JetStream reports for a time that never was.
+const NEVER_MILLIS: i64 = -62_135_596_800_000;
 
 /// Pretty JSON of a reply, [terminal-safe](json_escaped).
 pub(crate) fn json<T: Serialize>(value: &T) -> String {
@@ -270,6 +280,22 @@ mod tests {
         assert!(
             line.contains(r"\u202e") && line.contains(r"\u001b"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn broker_times_are_rfc3339_utc_and_the_zero_time_is_none() {
+        let at = |nanos: i128| time::OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap();
+        let plus_one_hour = time::UtcOffset::from_hms(1, 0, 0).unwrap();
+        let quarter_past = at(1_738_314_900_250_000_000).to_offset(plus_one_hour);
+        assert_eq!(
+            rfc3339(quarter_past).as_deref(),
+            Some("2025-01-31T09:15:00.250Z")
+        );
+        assert_eq!(rfc3339(at(i128::from(NEVER_MILLIS) * 1_000_000)), None);
+        assert_eq!(
+            rfc3339(time::OffsetDateTime::UNIX_EPOCH).as_deref(),
+            Some("1970-01-01T00:00:00.000Z")
         );
     }
 

@@ -1,6 +1,11 @@
 //! `shopctl status`: streams, consumers, services (from `$SRV` and their status endpoints)
 //! and the dead-letter depth. Exits non-zero when a service is missing or a consumer has work
 //! pending that no running service will take.
+//!
+//! Only the services' durable consumers are listed (each is named after its service); the
+//! others (the ephemeral readers of `watch`, `trace`, replays and rebuilds) are counted in one
+//! line, `other_consumers` in `--json`. Times are RFC 3339 in UTC; an empty stream has none
+//! (`-`, `null` in `--json`).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -12,7 +17,7 @@ use futures::StreamExt;
 use runtime::ApiClient;
 use serde::Serialize;
 
-use crate::output::{escaped, json, table};
+use crate::output::{escaped, json, rfc3339, table};
 use crate::supervisor::SERVICES;
 use crate::{Global, connect};
 
@@ -21,8 +26,9 @@ struct StreamRow {
     name: String,
     messages: u64,
     bytes: u64,
-    first: String,
-    last: String,
+    /// When the first and last message still stored were stored; `None` when it is empty.
+    first: Option<String>,
+    last: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,7 +55,10 @@ struct Status {
     healthy: bool,
     problems: Vec<String>,
     streams: Vec<StreamRow>,
+    /// The services' durable consumers.
     consumers: Vec<ConsumerRow>,
+    /// Consumers that are not a service's durable (watchers, traces, replays): counted only.
+    other_consumers: usize,
     services: Vec<ServiceRow>,
     dead_letters: u64,
 }
@@ -177,12 +186,19 @@ async fn read_streams(
             name: spec.name.clone(),
             messages: info.state.messages,
             bytes: info.state.bytes,
-            first: info.state.first_timestamp.to_string(),
-            last: info.state.last_timestamp.to_string(),
+            first: stored_at(info.state.messages, info.state.first_timestamp),
+            last: stored_at(info.state.messages, info.state.last_timestamp),
         });
+        // the broker lists a stream's consumers in no fixed order: by name
+        let listed = status.consumers.len();
         let mut consumers = stream.consumers();
         while let Some(consumer) = consumers.next().await {
-            let row = consumer_row(&spec.name, &consumer?, running);
+            let consumer = consumer?;
+            if !is_service_durable(&consumer, running) {
+                status.other_consumers += 1;
+                continue;
+            }
+            let row = consumer_row(&spec.name, &consumer, running);
             if row.stalled {
                 status.problems.push(format!(
                     "consumer {} on {} has {} pending and no running service",
@@ -191,18 +207,31 @@ async fn read_streams(
             }
             status.consumers.push(row);
         }
+        status.consumers[listed..].sort_by(|a, b| a.name.cmp(&b.name));
     }
     Ok(())
 }
 
-/// A consumer's counters; stalled when it is a service's and has work no instance will take.
+/// A stream's first or last time, none for an empty stream (whose times are the zero time).
+fn stored_at(messages: u64, at: time::OffsetDateTime) -> Option<String> {
+    (messages > 0).then(|| rfc3339(at)).flatten()
+}
+
+/// Whether `consumer` is a service's own: durable, and named after the service.
+fn is_service_durable(
+    consumer: &jetstream::consumer::Info,
+    running: &BTreeMap<String, usize>,
+) -> bool {
+    consumer.config.durable_name.as_deref() == Some(consumer.name.as_str())
+        && running.contains_key(&consumer.name)
+}
+
+/// A service durable's counters; stalled when it has work no instance of its service will take.
 fn consumer_row(
     stream: &str,
     consumer: &jetstream::consumer::Info,
     running: &BTreeMap<String, usize>,
 ) -> ConsumerRow {
-    // durable consumers are named after their service; others are watchers and replays
-    let is_service = running.contains_key(&consumer.name);
     let service_running = running.get(&consumer.name).is_some_and(|count| *count > 0);
     ConsumerRow {
         stream: stream.to_owned(),
@@ -210,7 +239,7 @@ fn consumer_row(
         pending: consumer.num_pending,
         ack_pending: consumer.num_ack_pending,
         redelivered: consumer.num_redelivered,
-        stalled: is_service && consumer.num_pending > 0 && !service_running,
+        stalled: consumer.num_pending > 0 && !service_running,
     }
 }
 
@@ -221,6 +250,10 @@ fn human(status: &Status) -> String {
     out.push_str(&streams_table(&status.streams));
     out.push('\n');
     out.push_str(&consumers_table(&status.consumers));
+    out.push_str(&format!(
+        "other consumers (watch, trace, replay): {}\n",
+        status.other_consumers
+    ));
     out.push_str(&format!("\ndead letters: {}\n", status.dead_letters));
     if status.healthy {
         out.push_str("healthy\n");
@@ -276,8 +309,8 @@ fn streams_table(streams: &[StreamRow]) -> String {
                 s.name.clone(),
                 s.messages.to_string(),
                 s.bytes.to_string(),
-                s.first.clone(),
-                s.last.clone(),
+                s.first.clone().unwrap_or_else(|| "-".into()),
+                s.last.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();

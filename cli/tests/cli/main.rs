@@ -7,6 +7,7 @@ mod escaping;
 mod helpers;
 pub(crate) mod operators;
 mod redrive;
+mod status_json;
 mod tour;
 mod up;
 mod usage;
