@@ -1,6 +1,7 @@
 //! `shopctl bench`: replay rate and rebuild rate in events/s, next to a raw read of the same
 //! streams, measured in the same run against a throwaway local broker. Prints medians over
-//! several runs and the ratios; it is a benchmark, not a test.
+//! several runs and the ratios; it is a benchmark, not a test. With `--json` the report is
+//! one [`Report`] object on stdout (each run's line still goes to stderr).
 
 use std::future::IntoFuture;
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use runtime::RuntimeConfig;
 use runtime::example::Example;
 
 use crate::history;
+use crate::output::json;
 use crate::supervisor::{BrokerPlan, Console, start_broker};
 
 #[derive(Debug, clap::Args)]
@@ -28,6 +30,9 @@ pub(crate) struct BenchArgs {
     /// The nats-server binary [default: NATS_SERVER_BIN, then .tools/nats/bin, then PATH].
     #[arg(long, env = "NATS_SERVER_BIN")]
     nats_server_bin: Option<PathBuf>,
+    /// The global `--json` (bench takes no connection options, so it reads just that one).
+    #[arg(from_global)]
+    json: bool,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -121,7 +126,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One run's rates, in events/s.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 struct Rates {
     raw: f64,
     replay: f64,
@@ -142,7 +147,12 @@ async fn measure(args: &BenchArgs, url: &str, dir: &std::path::Path) -> anyhow::
         );
         runs.push(rates);
     }
-    print_report(args, &runs);
+    let report = Report::of(args, &runs);
+    if args.json {
+        print!("{}", json(&report));
+    } else {
+        print_report(&report);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -233,27 +243,98 @@ async fn rebuild_rate(
     Ok(report.rate())
 }
 
-/// Medians over the runs and their ratios to the raw read.
-fn print_report(args: &BenchArgs, runs: &[Rates]) {
-    let per_run: Vec<f64> = runs.iter().map(|rates| rates.rebuild / rates.raw).collect();
-    let raw = median(runs.iter().map(|rates| rates.raw).collect());
-    let replay = median(runs.iter().map(|rates| rates.replay).collect());
-    let rebuild = median(runs.iter().map(|rates| rates.rebuild).collect());
+/// Medians over the runs and their ratios to the raw read (what `--json` prints).
+#[derive(Debug, serde::Serialize)]
+struct Report {
+    orders_per_run: usize,
+    events_per_run: usize,
+    runs: usize,
+    raw_events_per_second: f64,
+    replay_events_per_second: f64,
+    rebuild_events_per_second: f64,
+    replay_ratio: f64,
+    rebuild_ratio: f64,
+    /// The median of each run's rebuild / raw ratio (the target is at least 0.5).
+    rebuild_ratio_per_run_median: f64,
+    per_run: Vec<Rates>,
+}
+
+impl Report {
+    fn of(args: &BenchArgs, runs: &[Rates]) -> Report {
+        let per_run: Vec<f64> = runs.iter().map(|rates| rates.rebuild / rates.raw).collect();
+        let raw = median(runs.iter().map(|rates| rates.raw).collect());
+        let replay = median(runs.iter().map(|rates| rates.replay).collect());
+        let rebuild = median(runs.iter().map(|rates| rates.rebuild).collect());
+        Report {
+            orders_per_run: args.events,
+            events_per_run: args.events * 2,
+            runs: args.runs,
+            raw_events_per_second: raw,
+            replay_events_per_second: replay,
+            rebuild_events_per_second: rebuild,
+            replay_ratio: replay / raw,
+            rebuild_ratio: rebuild / raw,
+            rebuild_ratio_per_run_median: median(per_run),
+            per_run: runs.to_vec(),
+        }
+    }
+}
+
+fn print_report(report: &Report) {
     println!(
         "replay and rebuild benchmark: {} orders per run (2 events each), median of {} runs",
-        args.events, args.runs
-    );
-    println!("  raw read of the streams          {raw:>9.0} events/s");
-    println!(
-        "  replay (read + publish)          {replay:>9.0} events/s   ratio {:.2}",
-        replay / raw
+        report.orders_per_run, report.runs
     );
     println!(
-        "  rebuild (read + fold + flush)    {rebuild:>9.0} events/s   ratio {:.2}  (target >= 0.50)",
-        rebuild / raw
+        "  raw read of the streams          {:>9.0} events/s",
+        report.raw_events_per_second
+    );
+    println!(
+        "  replay (read + publish)          {:>9.0} events/s   ratio {:.2}",
+        report.replay_events_per_second, report.replay_ratio
+    );
+    println!(
+        "  rebuild (read + fold + flush)    {:>9.0} events/s   ratio {:.2}  (target >= 0.50)",
+        report.rebuild_events_per_second, report.rebuild_ratio
     );
     println!(
         "  rebuild / raw read, median of the per-run ratios: {:.2}",
-        median(per_run)
+        report.rebuild_ratio_per_run_median
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_report_holds_the_medians_ratios_and_every_run() {
+        let args = BenchArgs {
+            events: 10,
+            runs: 3,
+            nats_server_bin: None,
+            json: true,
+        };
+        let run = |raw, replay, rebuild| Rates {
+            raw,
+            replay,
+            rebuild,
+        };
+        let runs = [
+            run(100.0, 50.0, 60.0),
+            run(200.0, 80.0, 100.0),
+            run(400.0, 90.0, 100.0),
+        ];
+        let report = serde_json::to_value(Report::of(&args, &runs)).expect("json");
+        assert_eq!(report["orders_per_run"], 10);
+        assert_eq!(report["events_per_run"], 20);
+        assert_eq!(report["runs"], 3);
+        assert_eq!(report["raw_events_per_second"], 200.0);
+        assert_eq!(report["replay_events_per_second"], 80.0);
+        assert_eq!(report["rebuild_events_per_second"], 100.0);
+        assert_eq!(report["replay_ratio"], 0.4);
+        assert_eq!(report["rebuild_ratio"], 0.5);
+        assert_eq!(report["rebuild_ratio_per_run_median"], 0.5);
+        assert_eq!(report["per_run"][2]["raw"], 400.0);
+    }
 }

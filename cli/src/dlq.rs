@@ -13,6 +13,7 @@ use clap::Subcommand;
 use events::{Subjects, header};
 use runtime::nats::raw;
 use runtime::nats::reader::{Dial, Read};
+use serde::Serialize;
 
 use crate::history::{self, Stored};
 use crate::output::{json, table};
@@ -20,7 +21,8 @@ use crate::{Global, connect};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DlqCommand {
-    /// List dead letters: id (its sequence in the dead-letter stream), consumer, subject, reason.
+    /// List dead letters: id (its sequence in the dead-letter stream), failed at (RFC 3339
+    /// UTC), consumer, original subject, deliveries, reason.
     #[command(after_help = "Examples:\n  shopctl dlq list\n  shopctl dlq list --json")]
     List,
     /// Show one dead letter: headers, reason, and the decoded payload.
@@ -85,7 +87,59 @@ pub(crate) async fn run(global: &Global, command: DlqCommand) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// `dlq list`: a table, or the JSON form `watch --json` uses.
+/// One entry of `dlq list --json`: the fields of `watch --json` for the letter as it is stored
+/// (`subject`, `stream`, `stream_seq`, …, with `payload` decoded as its original event), and
+/// where it came from and why it is here.
+#[derive(Debug, Serialize)]
+struct ListedLetter {
+    /// Its sequence in the dead-letter stream (what `dlq show` and `dlq redrive` take).
+    id: u64,
+    /// The service whose consumer gave up on it.
+    consumer: Option<String>,
+    original_subject: Option<String>,
+    original_stream: Option<String>,
+    reason: Option<String>,
+    /// Deliveries to that consumer before it was dead-lettered.
+    deliveries: Option<u64>,
+    /// RFC 3339 UTC (the header as written, when it is not a timestamp).
+    failed_at: Option<String>,
+    /// Set when its header block cannot be read (and so it is never redriven): why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unreadable: Option<String>,
+    #[serde(flatten)]
+    line: history::JsonLine,
+}
+
+fn listed(letter: &Stored, subjects: &Subjects) -> ListedLetter {
+    let header = |name: &str| letter.header(name).map(str::to_owned);
+    // decoded as the event it was, not as a message of the (event-less) dlq context
+    let original = Stored {
+        subject: header(header::DLQ_SUBJECT).unwrap_or_default(),
+        ..letter.clone()
+    };
+    let mut line = history::json_line(&original, subjects);
+    line.subject = letter.subject.clone();
+    ListedLetter {
+        id: letter.sequence,
+        consumer: header(header::DLQ_CONSUMER),
+        original_subject: header(header::DLQ_SUBJECT),
+        original_stream: header(header::DLQ_STREAM),
+        reason: header(header::DLQ_REASON),
+        deliveries: header(header::DLQ_DELIVERIES).and_then(|text| text.parse().ok()),
+        failed_at: header(header::DLQ_FAILED_AT).map(|text| utc(&text)),
+        unreadable: letter.unreadable.clone(),
+        line,
+    }
+}
+
+/// A header's time in the one RFC 3339 UTC spelling; text that is no time stays as it is.
+fn utc(text: &str) -> String {
+    text.parse::<events::Timestamp>()
+        .map(|at| at.to_string())
+        .unwrap_or_else(|_| text.to_owned())
+}
+
+/// `dlq list`: a table, or one [`ListedLetter`] per entry.
 async fn list(
     global: &Global,
     js: &jetstream::Context,
@@ -96,7 +150,7 @@ async fn list(
     if global.json {
         let lines: Vec<_> = letters
             .iter()
-            .map(|letter| history::json_line(letter, subjects))
+            .map(|letter| listed(letter, subjects))
             .collect();
         print!("{}", json(&lines));
     } else {
@@ -123,7 +177,7 @@ fn letter_row(letter: &Stored) -> Vec<String> {
     let reason: String = reason.chars().take(70).collect();
     vec![
         letter.sequence.to_string(),
-        field(header::DLQ_FAILED_AT),
+        utc(&field(header::DLQ_FAILED_AT)),
         field(header::DLQ_CONSUMER),
         field(header::DLQ_SUBJECT),
         field(header::DLQ_DELIVERIES),

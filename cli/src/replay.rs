@@ -5,6 +5,10 @@
 //! A message whose header block async-nats cannot read is neither published nor exported: it
 //! is skipped with a line on stderr saying which and why.
 //!
+//! With `--json` each run ends with one JSON object instead of its line: `{"exported": N,
+//! "file": …}`, `{"published": N, "seconds": x, "events_per_second": y}`, or for a dry run
+//! `{"dry_run": true, "would_publish": N, "subjects": [the first 20]}`.
+//!
 //! Export format (lossless): JSON Lines, one object per message —
 //! `{"stream": "SHOP_ORDERS", "stream_seq": 7, "subject": "shop.orders.placed.<id>",
 //!   "headers": [["Shop-Event-Id", "..."], ...], "payload_hex": "85a86f72..."}`.
@@ -23,6 +27,7 @@ use runtime::nats::reader::Dial;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{self, Stored};
+use crate::output::json;
 use crate::{Global, connect};
 
 #[derive(Debug, clap::Args)]
@@ -108,7 +113,16 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
     };
     if let Some(path) = &args.export {
         export(path, &messages)?;
-        println!("exported {} messages to {}", messages.len(), path.display());
+        if global.json {
+            let file = path.display().to_string();
+            let exported = messages.len();
+            print!(
+                "{}",
+                json(&serde_json::json!({ "exported": exported, "file": file }))
+            );
+        } else {
+            println!("exported {} messages to {}", messages.len(), path.display());
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let target = match &args.to_prefix {
@@ -116,7 +130,7 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
         None => None,
     };
     if args.dry_run {
-        dry_run(&messages, target.as_ref());
+        dry_run(&messages, target.as_ref(), global.json);
         return Ok(ExitCode::SUCCESS);
     }
     refuse_the_live_shop(global, target.as_ref(), &messages, args.force)?;
@@ -126,11 +140,20 @@ pub(crate) async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<Exi
     let started = Instant::now();
     publish(&js, &messages, target.as_ref(), args.rate, args.new_ids).await?;
     let seconds = started.elapsed().as_secs_f64().max(1e-6);
-    println!(
-        "replayed {} messages in {seconds:.2} s ({:.0} events/s)",
-        messages.len(),
-        messages.len() as f64 / seconds
-    );
+    let published = messages.len();
+    let events_per_second = published as f64 / seconds;
+    if global.json {
+        let result = serde_json::json!({
+            "published": published,
+            "seconds": seconds,
+            "events_per_second": events_per_second,
+        });
+        print!("{}", json(&result));
+    } else {
+        println!(
+            "replayed {published} messages in {seconds:.2} s ({events_per_second:.0} events/s)"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -233,8 +256,21 @@ fn export(path: &Path, messages: &[Stored]) -> anyhow::Result<()> {
 }
 
 /// Shows the first few subjects that would be published, and how many in all.
-fn dry_run(messages: &[Stored], target: Option<&Subjects>) {
-    for stored in messages.iter().take(20) {
+fn dry_run(messages: &[Stored], target: Option<&Subjects>, as_json: bool) {
+    let first = messages.iter().take(20);
+    if as_json {
+        let subjects: Vec<String> = first
+            .map(|stored| retarget(&stored.subject, target))
+            .collect();
+        let result = serde_json::json!({
+            "dry_run": true,
+            "would_publish": messages.len(),
+            "subjects": subjects,
+        });
+        print!("{}", json(&result));
+        return;
+    }
+    for stored in first {
         println!(
             "would publish {} ({})",
             retarget(&stored.subject, target),
