@@ -341,14 +341,14 @@ async fn print_events(client: async_nats::Client, subjects: Subjects, console: C
         .map(|event| crate::output::gist(&event))
         .unwrap_or_else(|error| format!("undecodable: {error}"));
         let time = envelope.occurred_at.to_string();
-        let short_key: String = parsed.key.chars().take(13).collect();
+        // the whole key: a shortened one is ambiguous (UUIDv7s of one millisecond share 13)
         console.line(
             "event",
             &format!(
-                "{} {:<34} {:<14} {gist}",
+                "{} {:<34} {:<36} {gist}",
                 &time[11..23],
                 parsed.event_type.as_str(),
-                short_key
+                parsed.key
             ),
         );
     }

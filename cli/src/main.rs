@@ -141,7 +141,7 @@ enum Command {
     /// One order's story across every stream, in causal order.
     #[command(after_help = "Examples:\n  shopctl trace 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d")]
     Trace {
-        /// The order id.
+        /// The order id, or an unambiguous prefix of it.
         order_id: String,
     },
     /// Rebuild a stopped service's store from the streams, and swap it in.

@@ -62,6 +62,13 @@ pub(crate) async fn run(global: &Global, order_id: String) -> anyhow::Result<Exi
     let subjects = api.subjects().clone();
     let js = jetstream::new(api.nats().clone());
     let dial = history::dial(global);
+    // a prefix of an order id, like git's; an id orders does not know (or orders being down)
+    // is traced as given, from the streams
+    let order_id = match crate::client::order::lookup(&api, &order_id).await {
+        Ok(found) => found.unwrap_or(order_id),
+        Err(error) if error.to_string().contains(" is ambiguous: ") => return Err(error),
+        Err(_) => order_id,
+    };
     let entries = causal_order(read_order(&js, &dial, &subjects, &order_id).await?);
     let state = api
         .call::<_, Order>(

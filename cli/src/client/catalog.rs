@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use events::api::{AddProduct, ListProducts, Product, ProductList, SkuRequest, UpdateProduct};
 
-use super::{ListRequest, list_and_print, send_and_print};
+use runtime::ApiClient;
+
+use super::{ListRequest, amount, call, list_and_print, send_and_print};
 use crate::Global;
 use crate::output::{money, table};
 
@@ -13,7 +15,7 @@ use crate::output::{money, table};
 pub(crate) enum CatalogCommand {
     /// Add a product.
     #[command(
-        after_help = "Examples:\n  shopctl catalog add --sku TEA-GREEN-100G --name 'Green tea 100 g' --price 899\n  shopctl catalog add --sku MUG --name Mug --price 1250 --description 'Stoneware, 300 ml'"
+        after_help = "Examples:\n  shopctl catalog add --sku TEA-GREEN-100G --name 'Green tea 100 g' --price 8.99\n  shopctl catalog add --sku MUG --name Mug --price-minor 1250 --description 'Stoneware, 300 ml'"
     )]
     Add {
         /// The product's sku (stock keeping unit), e.g. TEA-GREEN-100G.
@@ -22,9 +24,16 @@ pub(crate) enum CatalogCommand {
         /// The name customers see.
         #[arg(long)]
         name: String,
-        /// Unit price in minor units (cents).
-        #[arg(long, allow_negative_numbers = true)]
-        price: i64,
+        /// Unit price in the currency's major unit, e.g. 8.99 (EUR).
+        #[arg(
+            long,
+            allow_hyphen_values = true,
+            required_unless_present = "price_minor"
+        )]
+        price: Option<String>,
+        /// Unit price in minor units (cents), for scripts.
+        #[arg(long, allow_negative_numbers = true, conflicts_with = "price")]
+        price_minor: Option<i64>,
         /// ISO 4217 currency code.
         #[arg(long, default_value = "EUR")]
         currency: String,
@@ -42,7 +51,7 @@ pub(crate) enum CatalogCommand {
     },
     /// Change a product's name, price or description (not its currency).
     #[command(
-        after_help = "Examples:\n  shopctl catalog update TEA-GREEN-100G --price 949\n  shopctl catalog update MUG --name 'Stone mug'"
+        after_help = "Examples:\n  shopctl catalog update TEA-GREEN-100G --price 9.49\n  shopctl catalog update MUG --name 'Stone mug'"
     )]
     Update(UpdateArgs),
     /// Stop selling a product (it stays in the catalog as discontinued).
@@ -63,9 +72,12 @@ pub(crate) struct UpdateArgs {
     /// The new name.
     #[arg(long)]
     name: Option<String>,
-    /// New unit price in minor units (cents).
-    #[arg(long, allow_negative_numbers = true)]
-    price: Option<i64>,
+    /// The new unit price in the product's currency's major unit, e.g. 9.49 (EUR).
+    #[arg(long, allow_hyphen_values = true)]
+    price: Option<String>,
+    /// The new unit price in minor units (cents), for scripts.
+    #[arg(long, allow_negative_numbers = true, conflicts_with = "price")]
+    price_minor: Option<i64>,
     /// The new description.
     #[arg(long)]
     description: Option<String>,
@@ -74,17 +86,36 @@ pub(crate) struct UpdateArgs {
 impl UpdateArgs {
     /// The request; refused when it changes nothing, which the service would accept and
     /// still publish an update event for.
-    fn into_request(self) -> anyhow::Result<UpdateProduct> {
-        anyhow::ensure!(
-            self.name.is_some() || self.price.is_some() || self.description.is_some(),
-            "nothing to update: give --name, --price or --description"
-        );
-        Ok(UpdateProduct {
-            sku: self.sku,
-            name: self.name,
-            description: self.description,
-            price_minor: self.price,
-        })
+    async fn into_request(self, api: &ApiClient) -> anyhow::Result<UpdateProduct> {
+        {
+            let price = self.price.is_some() || self.price_minor.is_some();
+            anyhow::ensure!(
+                self.name.is_some() || price || self.description.is_some(),
+                "nothing to update: give --name, --price or --description"
+            );
+            // a price in major units needs the product's currency
+            let price_minor = match &self.price {
+                Some(text) => {
+                    let product: Product = call(
+                        api,
+                        "catalog",
+                        "get",
+                        &SkuRequest {
+                            sku: self.sku.clone(),
+                        },
+                    )
+                    .await?;
+                    Some(amount::parse(text, &product.currency)?)
+                }
+                None => self.price_minor,
+            };
+            Ok(UpdateProduct {
+                sku: self.sku,
+                name: self.name,
+                description: self.description,
+                price_minor,
+            })
+        }
     }
 }
 
@@ -94,14 +125,17 @@ pub(crate) async fn run(global: &Global, command: CatalogCommand) -> anyhow::Res
             sku,
             name,
             price,
+            price_minor,
             currency,
             description,
         } => {
+            let price_minor = amount::either(price.as_deref(), price_minor, &currency)?
+                .ok_or_else(|| anyhow::anyhow!("give --price or --price-minor"))?;
             let request = AddProduct {
                 sku,
                 name,
                 description,
-                price_minor: price,
+                price_minor,
                 currency,
             };
             send_and_print(global, "catalog", "add", &request, product_table).await
@@ -110,8 +144,10 @@ pub(crate) async fn run(global: &Global, command: CatalogCommand) -> anyhow::Res
             send_and_print(global, "catalog", "get", &SkuRequest { sku }, product_table).await
         }
         CatalogCommand::Update(args) => {
-            let request = args.into_request()?;
-            send_and_print(global, "catalog", "update", &request, product_table).await
+            let api = crate::connect::api(global).await?;
+            let request = args.into_request(&api).await?;
+            let product: Product = call(&api, "catalog", "update", &request).await?;
+            Ok(super::print(global, &product, product_table))
         }
         CatalogCommand::Discontinue { sku } => {
             let request = SkuRequest { sku };

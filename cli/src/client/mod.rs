@@ -4,6 +4,7 @@
 //! lives here.
 
 pub(crate) mod account;
+pub(crate) mod amount;
 pub(crate) mod cart;
 pub(crate) mod catalog;
 pub(crate) mod health;

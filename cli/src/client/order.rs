@@ -8,7 +8,7 @@ use clap::Subcommand;
 use events::api::{Item, ListOrders, Order, OrderList, OrderRequest, PlaceOrder};
 use runtime::ApiClient;
 
-use super::{ListRequest, call, list_and_print, print, send_and_print};
+use super::{ListRequest, call, call_every_page, print};
 use crate::output::{money, table};
 use crate::{Global, connect};
 
@@ -30,15 +30,20 @@ pub(crate) enum OrderCommand {
         wait: bool,
     },
     /// Show one order.
-    #[command(after_help = "Examples:\n  shopctl order get 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d")]
+    #[command(
+        after_help = "Examples:\n  shopctl order get 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d\n  shopctl order get 0198a3c4-7b7e --watch"
+    )]
     Get {
-        /// The order id.
+        /// The order id, or an unambiguous prefix of it (like git's).
         order_id: String,
+        /// Follow the order: print it again at every change until it ends.
+        #[arg(long)]
+        watch: bool,
     },
     /// Re-issue the step a parked (needs_attention) order waits on (operators).
     #[command(after_help = "Examples:\n  shopctl order retry 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d")]
     Retry {
-        /// The parked order's id.
+        /// The parked order's id, or an unambiguous prefix of it.
         order_id: String,
     },
     /// Cancel a parked (needs_attention) order and release its money (operators).
@@ -46,18 +51,25 @@ pub(crate) enum OrderCommand {
         after_help = "Examples:\n  shopctl order cancel 0198a3c4-7b7e-7cc2-9d8e-3f0c6a1b2c3d"
     )]
     Cancel {
-        /// The parked order's id.
+        /// The parked order's id, or an unambiguous prefix of it.
         order_id: String,
     },
     /// List orders, oldest first (by order id: shopctl's order ids are time-ordered UUIDv7);
     /// every page of the list.
     #[command(
-        after_help = "Examples:\n  shopctl order list\n  shopctl order list --customer alice --json"
+        after_help = "Examples:\n  shopctl order list\n  shopctl order list --status needs_attention --customer alice --limit 10"
     )]
     List {
         /// Only this customer's orders.
         #[arg(long)]
         customer: Option<String>,
+        /// Only orders in this status (placed, awaiting_payment, confirmed, shipped,
+        /// needs_attention, completed, rejected, cancelled).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many orders (the oldest first).
+        #[arg(long)]
+        limit: Option<usize>,
     },
 }
 
@@ -68,32 +80,129 @@ pub(crate) async fn run(global: &Global, command: OrderCommand) -> anyhow::Resul
             items,
             wait,
         } => place(global, customer, items, wait).await,
-        OrderCommand::Get { order_id } => order_call(global, "get", order_id).await,
-        OrderCommand::Retry { order_id } => order_call(global, "retry", order_id).await,
-        OrderCommand::Cancel { order_id } => order_call(global, "cancel", order_id).await,
-        OrderCommand::List { customer } => {
-            let request = ListOrders {
-                customer_id: customer,
-                ..ListOrders::default()
-            };
-            list_and_print(global, "orders", "list", request, |list: &OrderList| {
-                orders_table(&list.orders)
-            })
-            .await
-        }
+        OrderCommand::Get { order_id, watch } if watch => follow(global, &order_id).await,
+        OrderCommand::Get { order_id, .. } => order_call(global, "get", &order_id).await,
+        OrderCommand::Retry { order_id } => order_call(global, "retry", &order_id).await,
+        OrderCommand::Cancel { order_id } => order_call(global, "cancel", &order_id).await,
+        OrderCommand::List {
+            customer,
+            status,
+            limit,
+        } => list(global, customer, status, limit).await,
     }
 }
 
 /// `get`, `retry` or `cancel` of one order: prints the order as the call left it.
-async fn order_call(global: &Global, verb: &str, order_id: String) -> anyhow::Result<ExitCode> {
-    send_and_print(
-        global,
-        "orders",
-        verb,
-        &OrderRequest { order_id },
-        order_table,
-    )
-    .await
+async fn order_call(global: &Global, verb: &str, given: &str) -> anyhow::Result<ExitCode> {
+    let api = connect::api(global).await?;
+    let order_id = resolve(&api, given).await?;
+    let order: Order = call(&api, "orders", verb, &OrderRequest { order_id }).await?;
+    Ok(print(global, &order, order_table))
+}
+
+/// The order id `given` stands for: itself when an order has it, else the one order whose id
+/// starts with it (as git takes a commit's prefix).
+pub(crate) async fn resolve(api: &ApiClient, given: &str) -> anyhow::Result<String> {
+    lookup(api, given).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no order {} (and no order id starts with it)",
+            crate::output::escaped(given)
+        )
+    })
+}
+
+/// Like [`resolve`], but `None` when no order has or starts with `given`.
+pub(crate) async fn lookup(api: &ApiClient, given: &str) -> anyhow::Result<Option<String>> {
+    let exact: Result<Order, runtime::ApiError> = api
+        .call(
+            "orders",
+            "get",
+            &OrderRequest {
+                order_id: given.to_owned(),
+            },
+        )
+        .await;
+    match exact {
+        Ok(order) => return Ok(Some(order.order_id)),
+        Err(error) if error.code == 404 || error.code == 400 => {}
+        Err(error) => anyhow::bail!("orders get: {}", crate::output::escaped(&error.message)),
+    }
+    let all = call_every_page(api, "orders", "list", ListOrders::default()).await?;
+    let matching: Vec<&str> = all
+        .orders
+        .iter()
+        .map(|order| order.order_id.as_str())
+        .filter(|id| id.starts_with(given))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(Some((*one).to_owned())),
+        [] => Ok(None),
+        many => anyhow::bail!(
+            "{} is ambiguous: {} order ids start with it ({}{})",
+            crate::output::escaped(given),
+            many.len(),
+            many.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+            if many.len() > 3 { ", …" } else { "" }
+        ),
+    }
+}
+
+/// `order list`: every page, then the status and the limit (the API filters by customer).
+async fn list(
+    global: &Global,
+    customer: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let api = connect::api(global).await?;
+    let request = ListOrders {
+        customer_id: customer,
+        ..ListOrders::default()
+    };
+    let mut all = call_every_page(&api, "orders", "list", request).await?;
+    if let Some(status) = &status {
+        all.orders.retain(|order| &order.status == status);
+    }
+    if let Some(limit) = limit {
+        all.orders.truncate(limit);
+    }
+    Ok(print(global, &all, |list: &OrderList| {
+        orders_table(&list.orders)
+    }))
+}
+
+/// `order get --watch`: the order now, then again at every change, until it is terminal.
+async fn follow(global: &Global, given: &str) -> anyhow::Result<ExitCode> {
+    let api = connect::api(global).await?;
+    let order_id = resolve(&api, given).await?;
+    let request = OrderRequest { order_id };
+    let mut last: Option<Order> = None;
+    loop {
+        let order: Order = call(&api, "orders", "get", &request).await?;
+        if last.as_ref() != Some(&order) {
+            // JSON: the order at every change; people: the order, then one line per change
+            let shown = match &last {
+                _ if global.json => crate::output::json_line(&order),
+                None => order_table(&order).trim_end().to_owned(),
+                Some(_) => crate::output::escaped(&format!(
+                    "-> {}{}",
+                    order.status,
+                    order
+                        .reason
+                        .as_deref()
+                        .map(|reason| format!(" ({reason})"))
+                        .unwrap_or_default()
+                ))
+                .into_owned(),
+            };
+            println!("{shown}");
+            if order.is_terminal() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            last = Some(order);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 impl ListRequest for ListOrders {

@@ -56,7 +56,14 @@ async fn text_from_events_and_replies_is_printed_with_control_characters_escaped
     );
     let added = shop
         .shopctl(&[
-            "catalog", "add", "--sku", "ESC", "--name", HOSTILE, "--price", "1",
+            "catalog",
+            "add",
+            "--sku",
+            "ESC",
+            "--name",
+            HOSTILE,
+            "--price-minor",
+            "1",
         ])
         .await;
     assert!(added.status.success(), "{}", stderr(&added));

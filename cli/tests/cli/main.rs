@@ -4,8 +4,10 @@
 mod bad_bytes;
 mod client;
 mod escaping;
+mod guards;
 mod helpers;
 pub(crate) mod operators;
+mod orders;
 mod redrive;
 mod status_json;
 mod tour;

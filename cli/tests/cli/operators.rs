@@ -13,7 +13,14 @@ use crate::helpers::*;
 pub(crate) async fn seeded(shop: &Shop) -> ApiClient {
     let api = shop.api.clone();
     shop.shopctl(&[
-        "catalog", "add", "--sku", "TEA", "--name", "tea", "--price", "500",
+        "catalog",
+        "add",
+        "--sku",
+        "TEA",
+        "--name",
+        "tea",
+        "--price-minor",
+        "500",
     ])
     .await;
     shop.shopctl(&["inventory", "restock", "--sku", "TEA", "--qty", "10"])
