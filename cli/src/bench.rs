@@ -99,14 +99,10 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let binary = args.nats_server_bin.clone().unwrap_or_else(|| {
-        let pinned = PathBuf::from(".tools/nats/bin/nats-server");
-        if pinned.is_file() {
-            pinned
-        } else {
-            PathBuf::from("nats-server")
-        }
-    });
+    let binary = args
+        .nats_server_bin
+        .clone()
+        .unwrap_or_else(crate::supervisor::find_nats_server);
     let mut broker = start_broker(
         &BrokerPlan {
             binary,
@@ -115,7 +111,11 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             tls: None,
         },
         &dir,
-        Console::new(),
+        if args.json {
+            Console::on_stderr()
+        } else {
+            Console::new()
+        },
     )
     .await?;
     let url = format!("nats://127.0.0.1:{port}");
@@ -168,6 +168,7 @@ async fn measure_run(
     let subjects =
         Subjects::new(&format!("bench{run}")).map_err(|error| anyhow::anyhow!("{error}"))?;
     preload(js, &subjects, orders).await?;
+    mark_applied(js, &subjects).await?;
     let (raw, read) = raw_read(js, &subjects).await?;
     let replay = replay_rate(js, &subjects, run).await?;
     let rebuild = rebuild_rate(url, dir, &subjects, run, read).await?;
@@ -176,6 +177,23 @@ async fn measure_run(
         replay,
         rebuild,
     })
+}
+
+/// The example service's durable consumer, created past everything stored: as if it had
+/// applied every event, so the rebuild folds all of them (a rebuild leaves events beyond its
+/// consumer's ack floor for the service to apply live).
+async fn mark_applied(js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<()> {
+    use runtime::Service as _;
+    let stream = format!("{}_ORDERS", subjects.stream_name_prefix());
+    js.get_stream(&stream)
+        .await?
+        .create_consumer(jetstream::consumer::pull::Config {
+            durable_name: Some(Example::DEFINITION.name.to_owned()),
+            deliver_policy: DeliverPolicy::New,
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
 }
 
 /// Raw read: both streams, the same messages the rebuild reads. Returns the rate and how

@@ -72,16 +72,58 @@ pub(crate) struct BrokerPlan {
     pub(crate) tls: Option<(PathBuf, PathBuf)>,
 }
 
-/// Output lines, coloured by source when stdout is a terminal.
+/// Where `shopctl` finds nats-server when none is named (`--nats-server-bin`,
+/// `NATS_SERVER_BIN`): the pinned one `scripts/nats-server.sh` installs into `.tools/nats/bin`
+/// (of the working directory, or of the checkout these binaries were built in), else PATH.
+pub(crate) fn find_nats_server() -> PathBuf {
+    let pinned = Path::new(".tools/nats/bin/nats-server");
+    let checkout = std::env::current_exe().ok().and_then(|exe| {
+        // <checkout>/target/<profile>/shopctl
+        let root = exe.parent()?.parent()?.parent()?;
+        Some(root.join(".tools/nats/bin/nats-server"))
+    });
+    [Some(pinned.to_path_buf()), checkout]
+        .into_iter()
+        .flatten()
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from("nats-server"))
+}
+
+/// Why the broker did not start, with how to install it when it is not there.
+fn cannot_start(binary: &Path, error: &std::io::Error) -> anyhow::Error {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        anyhow::anyhow!(
+            "cannot start nats-server: {} not found. Install the pinned one with \
+             `scripts/nats-server.sh` (from the checkout; it prints its path), or point \
+             NATS_SERVER_BIN or --nats-server-bin at one",
+            binary.display()
+        )
+    } else {
+        anyhow::anyhow!("cannot start {}: {error}", binary.display())
+    }
+}
+
+/// Output lines, coloured by source when their stream is a terminal.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Console {
     color: bool,
+    /// Lines go to stderr (stdout is the command's JSON result).
+    stderr: bool,
 }
 
 impl Console {
     pub(crate) fn new() -> Self {
         Console {
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            stderr: false,
+        }
+    }
+
+    /// A console on stderr, for a command whose stdout is its `--json` result.
+    pub(crate) fn on_stderr() -> Self {
+        Console {
+            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            stderr: true,
         }
     }
 
@@ -105,7 +147,12 @@ impl Console {
             "nats" => 90,
             _ => 1,
         };
-        println!("{} | {text}", self.paint(code, &format!("{source:>9}")));
+        let line = format!("{} | {text}", self.paint(code, &format!("{source:>9}")));
+        if self.stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
 
     /// Something the operator must notice.
@@ -250,7 +297,7 @@ pub(crate) async fn start_broker(
         .process_group(0)
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("cannot start {}", plan.binary.display()))?;
+        .map_err(|error| cannot_start(&plan.binary, &error))?;
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", plan.port)).is_err() {
         anyhow::ensure!(

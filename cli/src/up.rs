@@ -27,16 +27,6 @@ pub(crate) struct UpArgs {
     pub(crate) nats_server_bin: Option<PathBuf>,
 }
 
-/// Where `shopctl` finds nats-server when none is named.
-fn find_nats_server() -> PathBuf {
-    let pinned = PathBuf::from(".tools/nats/bin/nats-server");
-    if pinned.is_file() {
-        pinned
-    } else {
-        PathBuf::from("nats-server")
-    }
-}
-
 /// The plan for `up` (and `demo`): our own broker unless a URL was given, with the
 /// identities generated into `<data-dir>/auth/` (first start) and enforced, unless
 /// `--no-auth`. Against another broker (`--nats-url`), the seeds in `<data-dir>/auth/` are
@@ -61,7 +51,7 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
         binary: args
             .nats_server_bin
             .clone()
-            .unwrap_or_else(find_nats_server),
+            .unwrap_or_else(crate::supervisor::find_nats_server),
         port: args.nats_port,
         authorization,
         tls: args
