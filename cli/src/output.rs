@@ -55,7 +55,27 @@ pub(crate) fn escaped(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A plain text table: a header row, then rows, each column as wide as its widest cell and
+/// Writes `bytes` to stdout; a reader that closed the pipe early (`| head`) is no error.
+pub(crate) fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::anyhow!("cannot write to stdout: {error}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `--no-headers`: tables print their rows only.
+static NO_HEADERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set once from the command line, before anything prints.
+pub(crate) fn set_no_headers(no_headers: bool) {
+    NO_HEADERS.store(no_headers, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A plain text table: a header row (not with `--no-headers`), then rows, each column as wide as its widest cell and
 /// two spaces between columns; no borders, no trailing spaces. Every cell is [`escaped`].
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let escaped_row = |row: &[String]| -> Vec<String> {
@@ -63,10 +83,11 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     };
     let header: Vec<String> = header.iter().map(|cell| (*cell).to_owned()).collect();
     let mut table = comfy_table::Table::new();
-    table
-        .load_style(comfy_table::presets::NOTHING)
-        .set_header(escaped_row(&header))
-        .add_rows(rows.iter().map(|row| escaped_row(row)));
+    table.load_style(comfy_table::presets::NOTHING);
+    if !NO_HEADERS.load(std::sync::atomic::Ordering::Relaxed) {
+        table.set_header(escaped_row(&header));
+    }
+    table.add_rows(rows.iter().map(|row| escaped_row(row)));
     for column in table.column_iter_mut() {
         column.set_padding((0, 2));
     }

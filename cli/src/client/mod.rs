@@ -105,12 +105,19 @@ pub(crate) fn print<T: Serialize>(
     value: &T,
     human: impl FnOnce(&T) -> String,
 ) -> ExitCode {
-    if global.json {
-        print!("{}", json(value));
+    let text = if global.json {
+        json(value)
     } else {
-        print!("{}", human(value));
+        human(value)
+    };
+    // `shopctl order list | head` closes the pipe early: no panic, no error
+    match crate::output::write_stdout(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
-    ExitCode::SUCCESS
 }
 
 /// Refuses a quantity below 1 before anything is sent.

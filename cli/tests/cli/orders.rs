@@ -76,6 +76,14 @@ async fn an_unambiguous_prefix_names_an_order_and_lists_filter() {
             .is_empty()
     );
     assert_eq!(list(&["--limit", "1"]).await.len(), 1);
+
+    let bare = stdout(&shop.shopctl(&["order", "list", "--no-headers"]).await);
+    assert_eq!(bare.lines().count(), 2, "two rows and no header: {bare}");
+    assert!(
+        bare.lines().all(|line| !line.starts_with("ORDER")),
+        "{bare}"
+    );
+    assert!(stdout(&shop.shopctl(&["order", "list"]).await).starts_with("ORDER "));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

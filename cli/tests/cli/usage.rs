@@ -61,3 +61,38 @@ async fn a_command_s_help_ends_with_examples() {
         "arguments are described: {help}"
     );
 }
+
+#[tokio::test]
+async fn version_names_the_commit_and_completions_are_generated() {
+    let output = run(&["--version"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let version = stdout(&output);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .expect("git");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    assert!(
+        version.starts_with("shopctl ") && version.contains(&format!("(commit {head}")),
+        "{version} (HEAD {head})"
+    );
+    for (shell, marker) in [
+        ("bash", "_shopctl()"),
+        ("zsh", "#compdef shopctl"),
+        ("fish", "complete -c shopctl"),
+    ] {
+        let output = run(&["completions", shell]).await;
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        assert!(
+            script.contains(marker),
+            "{shell}: {}",
+            &script[..script.len().min(200)]
+        );
+        assert!(script.contains("place"), "{shell} completes subcommands");
+    }
+    assert_eq!(
+        run(&["completions", "cmd.exe"]).await.status.code(),
+        Some(2)
+    );
+}
