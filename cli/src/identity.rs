@@ -71,8 +71,8 @@ pub(crate) fn for_command(command: &Command) -> Identity {
         Command::Dlq(DlqCommand::List | DlqCommand::Show { .. }) => Identity::Operator,
         // catalog add, restock, open_account and the reads
         Command::Seed => Identity::Backoffice,
-        // connects to nothing
-        Command::Completions { .. } => Identity::Operator,
+        // connect to no broker (service talks to up's control socket)
+        Command::Completions { .. } | Command::Service(_) => Identity::Operator,
         Command::Dlq(_)
         | Command::Up(_)
         | Command::Demo(_)

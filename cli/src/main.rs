@@ -18,6 +18,7 @@ mod provision;
 mod rebuild;
 mod replay;
 mod seed;
+mod service;
 mod status;
 mod supervisor;
 mod trace;
@@ -147,7 +148,11 @@ enum Command {
         /// The order id, or an unambiguous prefix of it.
         order_id: String,
     },
-    /// Rebuild a stopped service's store from the streams, and swap it in.
+    /// Stop, start or restart one service of the running `up`, or see which run.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
+    /// Rebuild a service's store from the streams and swap it in (under `up`: stops the
+    /// service first and starts it after).
     #[command(
         after_help = "Examples:\n  shopctl rebuild inventory          (with inventory stopped)"
     )]
@@ -238,6 +243,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Auth(command) => auth::run(&global, command).await,
         Command::Demo(args) => demo::run(&global, args).await,
         Command::Seed => seed::run(&global).await,
+        Command::Service(command) => service::run(&global, command).await,
         Command::Catalog(command) => client::catalog::run(&global, command).await,
         Command::Inventory(command) => client::inventory::run(&global, command).await,
         Command::Account(command) => client::account::run(&global, command).await,

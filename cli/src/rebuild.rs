@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::Global;
 use crate::output::json;
 use crate::supervisor::SERVICES;
+use crate::supervisor::control;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RebuildArgs {
@@ -47,6 +48,31 @@ pub(crate) async fn run(global: &Global, args: RebuildArgs) -> anyhow::Result<Ex
         dir = store.display(),
         data_dir = global.data_dir.display(),
     );
+    // under `up`: stop the service, rebuild, start it again (whatever the rebuild did: a
+    // failed rebuild leaves the old store in use)
+    let status = control::request(&global.data_dir, "status").await?;
+    let was_running = status.as_deref().is_some_and(|status| {
+        status
+            .lines()
+            .any(|line| line == format!("{} running", args.service))
+    });
+    if was_running {
+        control::request(&global.data_dir, &format!("stop {}", args.service)).await?;
+        eprintln!(
+            "stopped {} (under shopctl up) for the rebuild",
+            args.service
+        );
+    }
+    let rebuilt = rebuild(global, &args).await;
+    if was_running {
+        control::request(&global.data_dir, &format!("start {}", args.service)).await?;
+        eprintln!("started {} again", args.service);
+    }
+    rebuilt
+}
+
+/// Runs the service's own `--rebuild` on its store.
+async fn rebuild(global: &Global, args: &RebuildArgs) -> anyhow::Result<ExitCode> {
     let binary = std::env::current_exe()?
         .parent()
         .map(|dir| dir.join(format!("shop-{}", args.service)))

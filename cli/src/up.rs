@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::Global;
 use crate::supervisor::{BrokerPlan, Console, Plan, Supervisor};
@@ -25,6 +26,10 @@ pub(crate) struct UpArgs {
     /// The nats-server binary [default: NATS_SERVER_BIN, then .tools/nats/bin, then PATH].
     #[arg(long, env = "NATS_SERVER_BIN")]
     pub(crate) nats_server_bin: Option<PathBuf>,
+    /// Show the services' INFO lines too (by default only their warnings and errors, unless
+    /// RUST_LOG says otherwise).
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
 }
 
 /// The plan for `up` (and `demo`): our own broker unless a URL was given, with the
@@ -72,6 +77,9 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
         env: Default::default(),
         auth_dir,
         tls: global.tls(),
+        log_filter: std::env::var("RUST_LOG")
+            .ok()
+            .unwrap_or_else(|| if args.verbose { "info" } else { "warn" }.to_owned()),
     })
 }
 
@@ -86,13 +94,27 @@ pub(crate) async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCod
     warn_if_open(&plan, console);
     let url = plan.nats_url.clone();
     let supervisor = Supervisor::start(plan, console).await?;
-    console.line(
-        "shopctl",
-        &format!(
-            "the shop is up on {url} (prefix {}); Ctrl-C stops it",
-            global.prefix
-        ),
-    );
+    let mut reach = global.clone();
+    reach.nats_url = Some(url.clone());
+    let silent = supervisor
+        .wait_healthy(&reach, Duration::from_secs(60))
+        .await;
+    if silent.is_empty() {
+        console.line(
+            "shopctl",
+            &format!(
+                "up: every service answers on {url} (prefix {}). In another terminal: export \
+                 NATS_URL={url} SHOP_DATA_DIR={}; Ctrl-C stops the shop",
+                global.prefix,
+                global.data_dir.display()
+            ),
+        );
+    } else {
+        console.alert(&format!(
+            "running, but {} did not answer within 60 s (see their lines above)",
+            silent.join(", ")
+        ));
+    }
     signalled().await;
     console.line("shopctl", "stopping");
     supervisor.stop().await;

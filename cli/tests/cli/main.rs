@@ -9,6 +9,7 @@ mod helpers;
 pub(crate) mod operators;
 mod orders;
 mod redrive;
+mod service;
 mod status_json;
 mod tour;
 mod up;

@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+pub(crate) mod control;
+mod service;
+
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use runtime::auth::Identity;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -48,6 +52,8 @@ pub(crate) struct Plan {
     pub(crate) auth_dir: Option<PathBuf>,
     /// What every service and provisioning connect with.
     pub(crate) tls: runtime::nats::Tls,
+    /// The services' `RUST_LOG`.
+    pub(crate) log_filter: String,
 }
 
 impl Plan {
@@ -165,21 +171,20 @@ impl Console {
 #[derive(Debug)]
 pub(crate) struct Supervisor {
     broker: Option<Child>,
-    services: BTreeMap<&'static str, Slot>,
+    tasks: Vec<JoinHandle<()>>,
+    controls: Controls,
     stop: watch::Sender<bool>,
     console: Console,
-}
-
-#[derive(Debug)]
-struct Slot {
-    running: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    /// Held while the shop runs: a second `up` on the same data directory is refused.
+    _lock: control::DataDirLock,
+    control: control::Server,
 }
 
 impl Supervisor {
     pub(crate) async fn start(plan: Plan, console: Console) -> anyhow::Result<Supervisor> {
         std::fs::create_dir_all(&plan.data_dir)
             .with_context(|| format!("cannot create data directory {}", plan.data_dir.display()))?;
+        let lock = control::DataDirLock::take(&plan.data_dir)?;
         let broker = match &plan.broker {
             Some(broker) => Some(start_broker(broker, &plan.data_dir, console).await?),
             None => None,
@@ -201,51 +206,145 @@ impl Supervisor {
             &plan.tls_env(),
         )
         .await?;
-        console.line("shopctl", "provisioned the streams and durable consumers");
         let (stop, _) = watch::channel(false);
-        let mut services = BTreeMap::new();
+        let mut controls = BTreeMap::new();
+        let mut tasks = Vec::new();
         for service in SERVICES {
-            let (running, _) = watch::channel(true);
-            let task = tokio::spawn(keep_running(
+            let running = Arc::new(watch::channel(true).0);
+            let (alive, alive_now) = watch::channel(false);
+            tasks.push(tokio::spawn(service::keep_running(
                 service,
                 plan.clone(),
-                running.subscribe(),
-                stop.subscribe(),
+                service::Signals {
+                    running: running.subscribe(),
+                    switch: running.clone(),
+                    stop: stop.subscribe(),
+                    alive,
+                },
                 console,
-            ));
-            services.insert(service, Slot { running, task });
+            )));
+            controls.insert(
+                service,
+                Control {
+                    running,
+                    alive: alive_now,
+                },
+            );
         }
+        let controls = Controls(Arc::new(controls));
+        let control = control::Server::start(&plan.data_dir, controls.clone(), console)?;
         Ok(Supervisor {
             broker,
-            services,
+            tasks,
+            controls,
             stop,
             console,
+            _lock: lock,
+            control,
         })
+    }
+
+    /// Waits until every service answers its health check (`timeout` at most); the names of
+    /// those that do not.
+    pub(crate) async fn wait_healthy(
+        &self,
+        global: &crate::Global,
+        timeout: Duration,
+    ) -> Vec<&'static str> {
+        let deadline = Instant::now() + timeout;
+        let mut waiting: Vec<&'static str> = SERVICES.to_vec();
+        let mut global = global.clone();
+        global.identity = Identity::Operator;
+        while !waiting.is_empty() && Instant::now() < deadline {
+            if let Ok(api) = crate::connect::api(&global).await {
+                let api = api.with_timeout(Duration::from_millis(500));
+                let mut still = Vec::new();
+                for service in waiting {
+                    let answer = api
+                        .call::<_, serde_json::Value>(service, "status", &events::api::Empty {})
+                        .await;
+                    if answer.is_err() {
+                        still.push(service);
+                    }
+                }
+                waiting = still;
+            }
+            if !waiting.is_empty() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        waiting
     }
 
     /// Stops one service on purpose (no restart until [`Supervisor::resume`]).
     pub(crate) fn pause(&self, service: &str) {
-        if let Some(slot) = self.services.get(service) {
-            let _ = slot.running.send(false);
-        }
+        self.controls.set(service, false);
     }
 
     pub(crate) fn resume(&self, service: &str) {
-        if let Some(slot) = self.services.get(service) {
-            let _ = slot.running.send(true);
-        }
+        self.controls.set(service, true);
     }
 
     /// SIGTERM to every service, then the broker; waits for them.
     pub(crate) async fn stop(mut self) {
+        self.control.stop();
         let _ = self.stop.send(true);
-        for (_, slot) in std::mem::take(&mut self.services) {
-            let _ = slot.task.await;
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
         }
         if let Some(mut broker) = self.broker.take() {
-            terminate(&mut broker, Duration::from_secs(10)).await;
+            service::terminate(&mut broker, Duration::from_secs(10)).await;
             self.console.line("nats", "stopped");
         }
+    }
+}
+
+/// What `up` can do to each service while it runs: stop or start it, and see whether its
+/// process is alive.
+#[derive(Debug, Clone)]
+pub(crate) struct Controls(Arc<BTreeMap<&'static str, Control>>);
+
+#[derive(Debug)]
+struct Control {
+    /// Whether the service should run (`false`: stopped on request).
+    running: Arc<watch::Sender<bool>>,
+    /// Whether its process is alive now.
+    alive: watch::Receiver<bool>,
+}
+
+impl Controls {
+    fn set(&self, service: &str, run: bool) {
+        if let Some(control) = self.0.get(service) {
+            control.running.send_replace(run);
+        }
+    }
+
+    /// Stops or starts `service` and waits (up to 20 s) until its process is gone or there.
+    pub(crate) async fn apply(&self, service: &str, run: bool) -> anyhow::Result<()> {
+        let control = self.0.get(service).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown service {service:?} (the services are {})",
+                SERVICES.join(", ")
+            )
+        })?;
+        control.running.send_replace(run);
+        let mut alive = control.alive.clone();
+        let reached =
+            tokio::time::timeout(Duration::from_secs(20), alive.wait_for(|now| *now == run)).await;
+        anyhow::ensure!(
+            matches!(reached, Ok(Ok(_))),
+            "{service} did not {} within 20 s",
+            if run { "start" } else { "stop" }
+        );
+        Ok(())
+    }
+
+    /// Each service and whether its process is alive.
+    pub(crate) fn states(&self) -> Vec<(&'static str, bool)> {
+        self.0
+            .iter()
+            .map(|(name, control)| (*name, *control.alive.borrow()))
+            .collect()
     }
 }
 
@@ -316,138 +415,4 @@ pub(crate) async fn start_broker(
         ),
     );
     Ok(child)
-}
-
-/// Keeps one service running while it should, restarting it after a crash.
-async fn keep_running(
-    service: &'static str,
-    plan: Plan,
-    mut running: watch::Receiver<bool>,
-    mut stop: watch::Receiver<bool>,
-    console: Console,
-) {
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        if !*running.borrow() {
-            tokio::select! {
-                _ = running.changed() => continue,
-                _ = stop.changed() => return,
-            }
-        }
-        let mut child = match spawn_service(service, &plan, console) {
-            Ok(child) => child,
-            Err(error) => {
-                console.alert(&format!(
-                    "{service} failed to start: {error:#}; retrying in {backoff:?}"
-                ));
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                continue;
-            }
-        };
-        let started = Instant::now();
-        tokio::select! {
-            status = child.wait() => {
-                if *stop.borrow() {
-                    return;
-                }
-                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                if started.elapsed() > Duration::from_secs(30) {
-                    backoff = Duration::from_secs(1);
-                }
-                console.alert(&format!("{service} CRASHED ({status}); restarting in {}s", backoff.as_secs()));
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => return,
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-            _ = running.changed() => {
-                console.line("shopctl", &format!("stopping {service} on request"));
-                terminate(&mut child, Duration::from_secs(10)).await;
-            }
-            _ = stop.changed() => {
-                terminate(&mut child, Duration::from_secs(10)).await;
-                console.line(service, "stopped");
-                return;
-            }
-        }
-    }
-}
-
-fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result<Child> {
-    let mut command = Command::new(service_binary(&plan.bin_dir, service));
-    command
-        .env("NATS_URL", &plan.nats_url)
-        .env("SHOP_PREFIX", &plan.prefix)
-        .env("SHOP_DATA_DIR", plan.data_dir.join(service))
-        .env("NO_COLOR", "1")
-        .env_remove("NATS_CREDS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    if let Some(seed) = Identity::named(service).and_then(|identity| plan.credentials(identity)) {
-        command.env("NATS_CREDS", seed);
-    }
-    command.envs(plan.tls_env());
-    for (name, value) in plan.env.get(service).into_iter().flatten() {
-        command.env(name, value);
-    }
-    let mut child = command.spawn()?;
-    if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(forward(service.to_owned(), stdout, console));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(forward(service.to_owned(), stderr, console));
-    }
-    Ok(child)
-}
-
-/// Relays a service's output line by line, escaped (a log line may quote an event's text),
-/// and past bytes that are not UTF-8.
-async fn forward(service: String, stream: impl AsyncRead + Unpin, console: Console) {
-    let mut reader = BufReader::new(stream);
-    let mut line = Vec::new();
-    while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
-        console.line(&service, &relayed(&line));
-        line.clear();
-    }
-}
-
-/// One line of a service's output as the console prints it.
-fn relayed(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    crate::output::escaped(text.trim_end_matches(['\n', '\r'])).into_owned()
-}
-
-/// SIGTERM, then SIGKILL if it does not exit in time.
-async fn terminate(child: &mut Child, grace: Duration) {
-    if let Some(pid) = child.id() {
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await;
-    }
-    if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        let _ = child.kill().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::relayed;
-
-    #[test]
-    fn a_relayed_line_cannot_drive_the_terminal_and_survives_bad_bytes() {
-        assert_eq!(
-            relayed(b"ticket \x1b]0;owned\x07 opened\r\n"),
-            "ticket \\u{1b}]0;owned\\u{7} opened"
-        );
-        assert_eq!(relayed(b"name \xff\xfe ok\n"), "name \u{fffd}\u{fffd} ok");
-    }
 }
