@@ -29,7 +29,12 @@ pub(crate) struct DemoArgs {
 const PAYMENT_TIMEOUT_MS: &str = "3000";
 
 pub(crate) async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let console = Console::new();
+    // with --json, stdout is the report alone and the running commentary goes to stderr
+    let console = if global.json {
+        Console::on_stderr()
+    } else {
+        Console::new()
+    };
     let mut plan = plan(global, &args.up)?;
     crate::up::warn_if_open(&plan, console);
     plan.env.insert(
@@ -79,6 +84,7 @@ async fn demo(
     let subjects = Subjects::new(&global.prefix).map_err(|error| anyhow::anyhow!("{error}"))?;
     let api =
         ApiClient::new(client.clone(), subjects.clone()).with_timeout(Duration::from_secs(10));
+    console.line("demo", "waiting for the six services to answer");
     wait_ready(&api, Duration::from_secs(60)).await?;
     let watcher = tokio::spawn(print_events(client.clone(), subjects.clone(), console));
     let seeded = crate::seed::seed(&api).await?;
@@ -86,6 +92,9 @@ async fn demo(
     let (results, voided) = run_scenarios(&api, supervisor, console).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     watcher.abort();
+    if global.json {
+        return Ok(report_json(&results, voided));
+    }
     let all_good = report(&results, voided);
     print_open_tickets(&api).await?;
     Ok(all_good)
@@ -163,6 +172,10 @@ async fn payment_timeout(
     wait_gone(api, "payments").await;
     let started = Instant::now();
     let placed = place(api, "alice", &[("MUG-STONE", 1)]).await?;
+    console.line(
+        "demo",
+        &format!("waiting {PAYMENT_TIMEOUT_MS} ms for the payment deadline to pass"),
+    );
     let order = (
         wait_terminal_loud(api, &placed, console).await?,
         started.elapsed(),
@@ -172,7 +185,9 @@ async fn payment_timeout(
         "payments comes back: its late authorization is voided",
     );
     supervisor.resume("payments");
+    console.line("demo", "waiting for payments to answer again");
     wait_ready(api, Duration::from_secs(60)).await?;
+    console.line("demo", "waiting for the late authorization to be voided");
     let voided = wait_voided(api, "alice").await;
     Ok((order, voided))
 }
@@ -201,6 +216,34 @@ fn report(results: &[Outcome], voided: bool) -> bool {
         voided
     );
     all_good
+}
+
+/// `--json`: the verdicts as one object on stdout (everything else went to stderr).
+fn report_json(results: &[Outcome], voided: bool) -> bool {
+    let scenarios: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(scenario, expected, order, took)| {
+            serde_json::json!({
+                "scenario": scenario,
+                "expected": expected,
+                "status": order.status,
+                "ok": order.status == *expected,
+                "order_id": order.order_id,
+                "millis": took.as_millis() as u64,
+            })
+        })
+        .collect();
+    let ok = voided
+        && results
+            .iter()
+            .all(|(_, expected, order, _)| order.status == *expected);
+    let report = serde_json::json!({
+        "ok": ok,
+        "scenarios": scenarios,
+        "late_authorization_voided": voided,
+    });
+    print!("{}", crate::output::json(&report));
+    ok
 }
 
 async fn print_open_tickets(api: &ApiClient) -> anyhow::Result<()> {

@@ -89,7 +89,12 @@ pub(crate) async fn signalled() {
 }
 
 pub(crate) async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
-    let console = Console::new();
+    // with --json, stdout gets one object once the shop is up; the console goes to stderr
+    let console = if global.json {
+        Console::on_stderr()
+    } else {
+        Console::new()
+    };
     let plan = plan(global, &args)?;
     warn_if_open(&plan, console);
     let url = plan.nats_url.clone();
@@ -99,6 +104,16 @@ pub(crate) async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCod
     let silent = supervisor
         .wait_healthy(&reach, Duration::from_secs(60))
         .await;
+    if global.json {
+        let up = serde_json::json!({
+            "up": silent.is_empty(),
+            "nats_url": url,
+            "prefix": global.prefix,
+            "data_dir": global.data_dir,
+            "not_answering": silent,
+        });
+        print!("{}", crate::output::json(&up));
+    }
     if silent.is_empty() {
         console.line(
             "shopctl",

@@ -163,7 +163,12 @@ impl Console {
 
     /// Something the operator must notice.
     pub(crate) fn alert(&self, text: &str) {
-        println!("{}", self.paint(31, &format!("  shopctl | !! {text}")));
+        let line = self.paint(31, &format!("  shopctl | !! {text}"));
+        if self.stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
 }
 

@@ -172,3 +172,47 @@ async fn a_missing_broker_binary_says_how_to_install_the_pinned_one() {
         stderr(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_json_is_its_report_alone_on_stdout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().to_string_lossy().into_owned();
+    let port = testkit::free_port().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shopctl"))
+            .args([
+                "demo",
+                "--json",
+                "--data-dir",
+                &data_dir,
+                "--nats-port",
+                &port,
+            ])
+            .env_remove("NATS_URL")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("demo")
+    })
+    .await
+    .expect("join");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("stdout is one JSON object");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["late_authorization_voided"], true);
+    let statuses: Vec<&str> = report["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .map(|scenario| scenario["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["completed", "cancelled", "rejected", "cancelled"]
+    );
+    let commentary = stderr(&output);
+    assert!(
+        commentary.contains("ms for the payment deadline to pass"),
+        "the demo says what it waits for: {commentary}"
+    );
+}

@@ -145,12 +145,16 @@ async fn a_service_is_stopped_started_and_rebuilt_under_up_and_a_second_up_is_re
         stdout(&rebuilt)
     );
     assert_eq!(up.state_of("payments").await, "running");
-    wait::until("payments answers on its rebuilt store", Duration::from_secs(30), || async {
-        up.shopctl(&["account", "get", "--customer", "alice"])
-            .await
-            .status
-            .success()
-    })
+    wait::until(
+        "payments answers on its rebuilt store",
+        Duration::from_secs(30),
+        || async {
+            up.shopctl(&["account", "get", "--customer", "alice"])
+                .await
+                .status
+                .success()
+        },
+    )
     .await;
 
     // a clean exit (SIGTERM from outside) is a stop, not a crash
