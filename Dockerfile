@@ -9,9 +9,12 @@ RUN cargo build --release --workspace --bins \
        target/release/shopctl /out/
 
 FROM debian:bookworm-slim
-# /shop/auth exists in the image, owned by shop, so the auth volume mounted there is writable
-RUN useradd --system --uid 10001 shop && mkdir -p /data /shop/auth && chown -R shop /data /shop
+# /shop is the shop's data directory (SHOP_DATA_DIR): each service's store in /shop/<service>,
+# the seeds in /shop/auth; the directories exist so that named volumes mounted there are the
+# shop user's
+RUN useradd --system --uid 10001 shop \
+    && mkdir -p /shop/auth /shop/catalog /shop/inventory /shop/orders /shop/payments /shop/shipping /shop/support \
+    && chown -R shop /shop
 COPY --from=build /out/ /usr/local/bin/
 USER shop
-ENV SHOP_DATA_DIR=/data LOG_FORMAT=json
-VOLUME ["/data"]
+ENV SHOP_DATA_DIR=/shop LOG_FORMAT=json

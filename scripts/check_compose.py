@@ -60,8 +60,14 @@ def main() -> int:
             problems.append(f"{name}: does not build and run {SHOP_IMAGE}")
         if "NATS_URL" not in (service.get("environment") or {}):
             problems.append(f"{name}: no NATS_URL")
-        if not service.get("volumes"):
-            problems.append(f"{name}: no volume for its store")
+        # one meaning of SHOP_DATA_DIR: the shop's data directory; the store is <dir>/<service>
+        data_dir = (service.get("environment") or {}).get("SHOP_DATA_DIR")
+        store = f"{name}-data:{data_dir}/{name}"
+        if store not in (service.get("volumes") or []):
+            problems.append(f"{name}: its store volume is not at SHOP_DATA_DIR/{name} ({data_dir}/{name})")
+        tool = services.get("shopctl", {})
+        if f"{name}-data:/shop/{name}" not in (tool.get("volumes") or []) or "/shop" not in tool.get("entrypoint", []):
+            problems.append(f"shopctl: does not see {name}'s store where {name} has it, for rebuild")
         if not service.get("healthcheck", {}).get("test"):
             problems.append(f"{name}: no health check")
         if not service.get("restart"):

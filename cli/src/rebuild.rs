@@ -82,7 +82,7 @@ async fn rebuild(global: &Global, args: &RebuildArgs) -> anyhow::Result<ExitCode
         .arg("--rebuild")
         .env("NATS_URL", global.url())
         .env("SHOP_PREFIX", &global.prefix)
-        .env("SHOP_DATA_DIR", global.data_dir.join(&args.service))
+        .env("SHOP_DATA_DIR", &global.data_dir)
         .env("RUST_LOG", "warn")
         .env_remove("NATS_CREDS");
     // a rebuild reads the streams through consumers of its own: the admin's right

@@ -39,7 +39,8 @@ pub struct RuntimeConfig {
     #[arg(long, env = "NATS_TLS_KEY", requires = "nats_tls_cert")]
     pub nats_tls_key: Option<PathBuf>,
 
-    /// Directory of this service's sled store [default: ./data/<service>].
+    /// The shop's data directory: this service's sled store is `<data-dir>/<service>` (the
+    /// same meaning as shopctl's --data-dir) [default: ./data].
     #[arg(long, env = "SHOP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -169,11 +170,12 @@ impl RuntimeConfig {
         }
     }
 
-    /// The store directory for `service`.
+    /// The store directory for `service`: `<data-dir>/<service>`.
     pub fn store_dir(&self, service: &str) -> PathBuf {
         self.data_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from("data").join(service))
+            .unwrap_or_else(|| PathBuf::from("data"))
+            .join(service)
     }
 
     pub fn ack_wait(&self) -> Duration {

@@ -116,11 +116,11 @@ shop_services!(
 );
 
 impl StackConfig {
-    /// The runtime settings of one service (its own store under `data_dir`).
+    /// The runtime settings of one service (its own store is `<data_dir>/<service>`).
     pub fn service_config(&self, name: &str) -> RuntimeConfig {
         let identity = runtime::auth::Identity::named(name);
         RuntimeConfig {
-            data_dir: Some(self.data_dir.join(name)),
+            data_dir: Some(self.data_dir.clone()),
             nats_creds: self.credentials(identity),
             ..self.runtime.clone()
         }

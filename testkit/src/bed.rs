@@ -162,24 +162,24 @@ impl TestBed {
         ApiClient::new(self.client.clone(), self.subjects.clone()).with_timeout(API_TIMEOUT)
     }
 
-    /// Runtime settings for a service on this bed with its store in `store_dir`.
-    pub fn runtime_config(&self, store_dir: &Path) -> RuntimeConfig {
+    /// Settings for a service on this bed whose store is `<data_dir>/<service>`.
+    pub fn runtime_config(&self, data_dir: &Path) -> RuntimeConfig {
         let mut config =
-            RuntimeConfig::for_tests(&self.url(), store_dir.to_path_buf(), self.prefix());
+            RuntimeConfig::for_tests(&self.url(), data_dir.to_path_buf(), self.prefix());
         config.ack_wait_ms = ACK_WAIT_MS;
         config
     }
 
-    /// Starts a service binary against this bed with its store in `store_dir`, for a test
-    /// that kills it; `extra_env` adds or overrides variables. Open beds only: on a secured
-    /// one, sign it in with [`TestBed::process_env`].
+    /// Starts a service binary against this bed with its store in `<data_dir>/<service>`, for
+    /// a test that kills it; `extra_env` adds or overrides variables. Open beds only: on a
+    /// secured one, sign it in with [`TestBed::process_env`].
     pub fn service_process(
         &self,
         binary: &Path,
-        store_dir: &Path,
+        data_dir: &Path,
         extra_env: &[(&str, &str)],
     ) -> ChildProcess {
-        let env = self.process_env(store_dir, None, extra_env);
+        let env = self.process_env(data_dir, None, extra_env);
         ChildProcess::spawn(Command::new(binary).envs(env))
     }
 
@@ -188,13 +188,13 @@ impl TestBed {
     /// `extra_env`.
     pub fn process_env(
         &self,
-        store_dir: &Path,
+        data_dir: &Path,
         credentials: Option<&Path>,
         extra_env: &[(&str, &str)],
     ) -> Vec<(String, String)> {
         let mut env = vec![
             ("NATS_URL".to_owned(), self.url()),
-            ("SHOP_DATA_DIR".to_owned(), store_dir.display().to_string()),
+            ("SHOP_DATA_DIR".to_owned(), data_dir.display().to_string()),
             ("SHOP_PREFIX".to_owned(), self.prefix().to_owned()),
             ("SHOP_ACK_WAIT_MS".to_owned(), "1000".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),

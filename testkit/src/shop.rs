@@ -134,19 +134,19 @@ impl TestShop {
     /// [`TestShop::wait_for_service`].
     pub fn service_process(&self, service: &str, extra_env: &[(&str, &str)]) -> ChildProcess {
         let binary = workspace_binary(&format!("shop-{service}"));
-        let store_dir = self.config.service_config(service).store_dir(service);
+        let data_dir = self.config.data_dir.clone();
         let admin = self.config.admin_config(service).nats_creds;
         let own = self.config.service_config(service).nats_creds;
         let as_admin = self
             .bed
-            .process_env(&store_dir, admin.as_deref(), extra_env);
+            .process_env(&data_dir, admin.as_deref(), extra_env);
         let provisioned = std::process::Command::new(&binary)
             .arg("--provision")
             .envs(as_admin)
             .status()
             .expect("run --provision");
         assert!(provisioned.success(), "provisioning {service} failed");
-        let env = self.bed.process_env(&store_dir, own.as_deref(), extra_env);
+        let env = self.bed.process_env(&data_dir, own.as_deref(), extra_env);
         ChildProcess::spawn(std::process::Command::new(&binary).envs(env))
     }
 

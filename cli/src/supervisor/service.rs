@@ -132,7 +132,7 @@ fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result
     command
         .env("NATS_URL", &plan.nats_url)
         .env("SHOP_PREFIX", &plan.prefix)
-        .env("SHOP_DATA_DIR", plan.data_dir.join(service))
+        .env("SHOP_DATA_DIR", &plan.data_dir)
         .env("NO_COLOR", "1")
         .env("RUST_LOG", &plan.log_filter)
         .env_remove("NATS_CREDS")

@@ -80,13 +80,13 @@ impl Up {
             .args(["-f", &format!("shop-{service}")])
             .output()
             .expect("pgrep");
-        let store = self.data_dir.join(service);
+        let ours = format!("SHOP_DATA_DIR={}\0", self.data_dir.display());
         String::from_utf8_lossy(&pids.stdout)
             .lines()
             .map(str::to_owned)
             .find(|pid| {
                 std::fs::read(format!("/proc/{pid}/environ"))
-                    .map(|env| String::from_utf8_lossy(&env).contains(&*store.to_string_lossy()))
+                    .map(|env| String::from_utf8_lossy(&env).contains(&ours))
                     .unwrap_or(false)
             })
     }

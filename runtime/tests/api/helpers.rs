@@ -14,8 +14,12 @@ use tokio_util::sync::CancellationToken;
 
 /// Where the example service stands on a test bed.
 pub(crate) trait ExampleBed {
-    /// Its store directory (in the bed's scratch directory).
-    fn store_dir(&self) -> PathBuf;
+    /// The data directory it runs with (in the bed's scratch directory).
+    fn data_dir(&self) -> PathBuf;
+    /// Its store: `<data dir>/example`.
+    fn store_dir(&self) -> PathBuf {
+        self.data_dir().join("example")
+    }
     /// Its runtime settings against the bed.
     fn config(&self) -> RuntimeConfig;
     /// The stream it consumes (orders) and the one it publishes to (inventory).
@@ -24,12 +28,12 @@ pub(crate) trait ExampleBed {
 }
 
 impl ExampleBed for TestBed {
-    fn store_dir(&self) -> PathBuf {
-        self.dir.path().join("example-store")
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("example-data")
     }
 
     fn config(&self) -> RuntimeConfig {
-        self.runtime_config(&self.store_dir())
+        self.runtime_config(&self.data_dir())
     }
 
     fn input_stream(&self) -> String {
@@ -101,7 +105,7 @@ pub(crate) fn spawn_process(bed: &TestBed, extra_env: &[(&str, &str)]) -> ChildP
     static PROVISIONED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut provisioned_ports = PROVISIONED.lock().unwrap_or_else(|p| p.into_inner());
     if provisioned_ports.contains(&bed.server.port()) {
-        return bed.service_process(binary, &bed.store_dir(), extra_env);
+        return bed.service_process(binary, &bed.data_dir(), extra_env);
     }
     provisioned_ports.push(bed.server.port());
     drop(provisioned_ports);
@@ -109,13 +113,13 @@ pub(crate) fn spawn_process(bed: &TestBed, extra_env: &[(&str, &str)]) -> ChildP
         .arg("--provision")
         .env("NATS_URL", bed.url())
         .env("SHOP_PREFIX", bed.prefix())
-        .env("SHOP_DATA_DIR", bed.store_dir())
+        .env("SHOP_DATA_DIR", bed.data_dir())
         .env("SHOP_ACK_WAIT_MS", "1000")
         .envs(extra_env.iter().copied())
         .status()
         .expect("run --provision");
     assert!(provisioned.success(), "provisioning the example failed");
-    bed.service_process(binary, &bed.store_dir(), extra_env)
+    bed.service_process(binary, &bed.data_dir(), extra_env)
 }
 
 /// The example's durable consumer has been delivered at least `delivered` stream messages
