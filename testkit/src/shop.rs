@@ -137,9 +137,7 @@ impl TestShop {
         let data_dir = self.config.data_dir.clone();
         let admin = self.config.admin_config(service).nats_creds;
         let own = self.config.service_config(service).nats_creds;
-        let as_admin = self
-            .bed
-            .process_env(&data_dir, admin.as_deref(), extra_env);
+        let as_admin = self.bed.process_env(&data_dir, admin.as_deref(), extra_env);
         let provisioned = std::process::Command::new(&binary)
             .arg("--provision")
             .envs(as_admin)
