@@ -192,7 +192,11 @@ pub(crate) async fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Exit
                 history.extend(read.into_iter().filter(|stored| stored.sequence <= *last));
             }
         }
-        history.sort_by(|a, b| time_of(a).cmp(time_of(b)));
+        // by time; a message two partly overlapping filters both read is printed once
+        history.sort_by(|a, b| {
+            (time_of(a), &a.stream, a.sequence).cmp(&(time_of(b), &b.stream, b.sequence))
+        });
+        history.dedup_by(|a, b| a.stream == b.stream && a.sequence == b.sequence);
         for stored in history
             .iter()
             .filter(|stored| selection.wants(stored, &subjects))

@@ -21,9 +21,24 @@ fn lock_path(data_dir: &Path) -> PathBuf {
     data_dir.join("up.lock")
 }
 
-/// The control socket of the `up` running on a data directory.
+/// The control socket of the `up` running on a data directory: `<data-dir>/up.sock`, or, when
+/// that path is too long for a Unix socket (about 100 bytes), a name in the temporary
+/// directory derived from the data directory's absolute path.
 pub(crate) fn socket_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("up.sock")
+    let beside = data_dir.join("up.sock");
+    if beside.as_os_str().len() <= 100 {
+        return beside;
+    }
+    let absolute = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    // FNV-1a: stable across runs and builds (std's hasher is not)
+    let hash = absolute
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    std::env::temp_dir().join(format!("shopctl-up-{hash:016x}.sock"))
 }
 
 /// An exclusive lock on a data directory, released when dropped (or when the process dies).
@@ -157,5 +172,30 @@ pub(crate) async fn request(data_dir: &Path, request: &str) -> anyhow::Result<Op
             "{}",
             reply.trim().strip_prefix("error: ").unwrap_or(reply.trim())
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_directory_too_deep_for_a_unix_socket_gets_one_in_the_temporary_directory() {
+        let short = Path::new("/srv/shop");
+        assert_eq!(socket_path(short), short.join("up.sock"));
+        let deep = PathBuf::from(format!("/srv/{}", "deep/".repeat(30)));
+        let socket = socket_path(&deep);
+        assert!(
+            socket.starts_with(std::env::temp_dir()),
+            "{}",
+            socket.display()
+        );
+        assert!(socket.as_os_str().len() <= 100);
+        assert_eq!(
+            socket,
+            socket_path(&deep),
+            "the same for up and for shopctl service"
+        );
+        assert_ne!(socket, socket_path(&deep.join("other")));
     }
 }
