@@ -213,8 +213,11 @@ async fn main() -> ExitCode {
 /// for `--help`, `--version` and a bare `shopctl` (which prints the help), 2 otherwise.
 fn usage_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    let bare = error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-        && std::env::args_os().len() <= 1;
+    // (with NATS_URL and friends set, clap reports a missing subcommand instead)
+    let bare = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand
+    ) && std::env::args_os().len() <= 1;
     if bare {
         let _ = Cli::command().print_help();
         return ExitCode::SUCCESS;
