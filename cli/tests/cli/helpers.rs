@@ -92,15 +92,28 @@ impl DerefMut for Shop {
     }
 }
 
-/// Runs the shopctl binary (off the async threads).
+/// The variables shopctl reads defaults from.
+pub(crate) const ENVIRONMENT: [&str; 7] = [
+    "NATS_URL",
+    "SHOP_PREFIX",
+    "SHOP_DATA_DIR",
+    "NATS_CREDS",
+    "NATS_TLS_CA",
+    "NATS_TLS_CERT",
+    "NATS_TLS_KEY",
+];
+
+/// Runs the shopctl binary (off the async threads), without the environment's shop settings.
 pub(crate) async fn run(args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_shopctl"))
-            .args(&args)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run shopctl")
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shopctl"));
+        command.args(&args).env("NO_COLOR", "1");
+        // hermetic: only what the test passes (clap shows env values in help and usage)
+        for name in ENVIRONMENT {
+            command.env_remove(name);
+        }
+        command.output().expect("run shopctl")
     })
     .await
     .expect("join")

@@ -53,15 +53,7 @@ async fn a_command_s_help_ends_with_examples() {
     command
         .args(["order", "place", "--help"])
         .env("NO_COLOR", "1");
-    for name in [
-        "NATS_URL",
-        "SHOP_PREFIX",
-        "SHOP_DATA_DIR",
-        "NATS_CREDS",
-        "NATS_TLS_CA",
-        "NATS_TLS_CERT",
-        "NATS_TLS_KEY",
-    ] {
+    for name in crate::helpers::ENVIRONMENT {
         command.env_remove(name);
     }
     let output = tokio::task::spawn_blocking(move || command.output().expect("help"))
