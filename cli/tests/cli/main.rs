@@ -9,6 +9,7 @@ mod helpers;
 pub(crate) mod operators;
 mod orders;
 mod redrive;
+mod running;
 mod service;
 mod status_json;
 mod tour;

@@ -68,24 +68,8 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
         .expect("account");
 
     // kill -9 the payments process started by `up`
-    // this shop's process: SHOP_DATA_DIR is the shop's data directory
-    let payments_dir = format!("SHOP_DATA_DIR={}\0", data_dir.display());
-    let pid = String::from_utf8(
-        Command::new("pgrep")
-            .args(["-f", "shop-payments"])
-            .output()
-            .expect("pgrep")
-            .stdout,
-    )
-    .expect("pids")
-    .lines()
-    .map(str::to_owned)
-    .find(|pid| {
-        std::fs::read(format!("/proc/{pid}/environ"))
-            .map(|env| String::from_utf8_lossy(&env).contains(&payments_dir))
-            .unwrap_or(false)
-    })
-    .expect("the payments process of this test");
+    let pid =
+        crate::running::pid_of("payments", &data_dir).expect("the payments process of this test");
     Command::new("kill")
         .args(["-9", &pid])
         .status()
