@@ -152,7 +152,7 @@ enum Command {
     #[command(subcommand)]
     Service(service::ServiceCommand),
     /// Rebuild a service's store from the streams and swap it in (under `up`: stops the
-    /// service first and starts it after).
+    /// service first and starts it after); --json prints the report as fields.
     #[command(
         after_help = "Examples:\n  shopctl rebuild inventory          (with inventory stopped)"
     )]
@@ -165,7 +165,8 @@ enum Command {
         after_help = "Examples:\n  shopctl replay --stream orders --to-prefix staging\n  shopctl replay --stream orders --export orders.jsonl"
     )]
     Replay(replay::ReplayArgs),
-    /// Streams, consumers, services and dead letters; non-zero exit when unhealthy.
+    /// Streams, the services' durables (other consumers counted), services and dead letters;
+    /// non-zero exit when unhealthy; --json for scripts.
     #[command(after_help = "Examples:\n  shopctl status\n  shopctl status --json")]
     Status,
     /// The dead-letter stream.

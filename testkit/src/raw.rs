@@ -45,15 +45,28 @@ pub async fn request_raw(port: u16, subject: &str, headers: &[u8], payload: &[u8
 
 fn request_blocking(port: u16, subject: &str, headers: &[u8], payload: &[u8]) {
     let (mut reader, mut writer) = send_frame(port, subject, headers, payload);
+    // the broker handles a connection's input in order: at the PONG the request went out
+    read_until(&mut reader, &mut writer, "request", |line, _| {
+        line.starts_with("PONG").then_some(())
+    });
+}
+
+/// Reads the broker's lines, answering its PINGs and failing on `-ERR`, until `done` makes
+/// something of one (it may read the body that follows from the reader it is given).
+fn read_until<T>(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+    what: &str,
+    mut done: impl FnMut(&str, &mut BufReader<TcpStream>) -> Option<T>,
+) -> T {
     loop {
-        let line = read_line(&mut reader);
+        let line = read_line(reader);
         if line.starts_with("PING") {
             writer.write_all(b"PONG\r\n").expect("pong");
         } else if line.starts_with("-ERR") {
-            panic!("the broker refused the raw request: {line}");
-        } else if line.starts_with("PONG") {
-            // the broker handles a connection's input in order: the request went out before
-            return;
+            panic!("the broker refused the raw {what}: {line}");
+        } else if let Some(value) = done(&line, reader) {
+            return value;
         }
     }
 }
@@ -111,23 +124,17 @@ fn connect_options(port: u16, info: &str) -> serde_json::Value {
 
 fn publish_blocking(port: u16, subject: &str, headers: &[u8], payload: &[u8]) -> u64 {
     let (mut reader, mut writer) = send_frame(port, subject, headers, payload);
-    loop {
-        let line = read_line(&mut reader);
-        if line.starts_with("PING") {
-            writer.write_all(b"PONG\r\n").expect("pong");
-        } else if line.starts_with("-ERR") {
-            panic!("the broker refused the raw message: {line}");
-        } else if line.starts_with("MSG ") {
-            let size: usize = line
-                .rsplit(' ')
-                .next()
-                .and_then(|size| size.parse().ok())
-                .expect("message size");
-            let mut body = vec![0; size + 2];
-            reader.read_exact(&mut body).expect("ack body");
-            return stored_sequence(&body[..size]);
-        }
-    }
+    read_until(&mut reader, &mut writer, "message", |line, reader| {
+        let size: usize = line
+            .strip_prefix("MSG ")?
+            .rsplit(' ')
+            .next()
+            .and_then(|size| size.parse().ok())
+            .expect("message size");
+        let mut body = vec![0; size + 2];
+        reader.read_exact(&mut body).expect("ack body");
+        Some(stored_sequence(&body[..size]))
+    })
 }
 
 fn read_line(reader: &mut impl BufRead) -> String {
