@@ -157,9 +157,10 @@ enum Command {
         after_help = "Examples:\n  shopctl rebuild inventory          (with inventory stopped)"
     )]
     Rebuild(rebuild::RebuildArgs),
-    /// Replay and rebuild rates next to a raw read, against a throwaway broker.
-    #[command(after_help = "Examples:\n  shopctl bench\n  shopctl bench --events 100000")]
-    Bench(bench::BenchArgs),
+    /// Benchmarks (figures, not tests): orders through the whole shop next to a raw relay of
+    /// the same topology, or replay and rebuild rates.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Re-deliver a stream's history into another prefix, or export/import it.
     #[command(
         after_help = "Examples:\n  shopctl replay --stream orders --to-prefix staging\n  shopctl replay --stream orders --export orders.jsonl"
@@ -260,7 +261,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => status::run(&global).await,
         Command::Replay(args) => replay::run(&global, args).await,
         Command::Rebuild(args) => rebuild::run(&global, args).await,
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench(command) => bench::run(&global, command).await,
         Command::Dlq(command) => dlq::run(&global, command).await,
     }
 }

@@ -181,6 +181,20 @@ pub(crate) fn gist(event: &events::Event) -> String {
     }
 }
 
+/// `<label> 2304/10000 [=====>     ] eta 3s` on stderr, or nothing when stderr is not a
+/// terminal (a pipe or a log file gets no control characters).
+pub(crate) fn progress_bar(label: &str, total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let template = format!("{label} {{pos}}/{{len}} [{{bar:40}}] eta {{eta}}");
+    let style = indicatif::ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    indicatif::ProgressBar::new(total).with_style(style)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

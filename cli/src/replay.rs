@@ -14,7 +14,7 @@
 //!   "headers": [["Shop-Event-Id", "..."], ...], "payload_hex": "85a86f72..."}`.
 
 use std::future::IntoFuture;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use events::{Subjects, Timestamp, header};
-use indicatif::{ProgressBar, ProgressStyle};
 use runtime::nats::reader::Dial;
 use serde::{Deserialize, Serialize};
 
@@ -329,7 +328,7 @@ pub(crate) async fn publish(
     rate: Option<u32>,
     new_ids: bool,
 ) -> anyhow::Result<()> {
-    let progress = progress_bar(messages.len() as u64);
+    let progress = crate::output::progress_bar("replayed", messages.len() as u64);
     let started = tokio::time::Instant::now();
     let mut acks = Vec::with_capacity(256);
     for (sent, stored) in messages.iter().enumerate() {
@@ -372,18 +371,6 @@ async fn publish_one(
     Ok(js
         .publish_with_headers(subject, headers, stored.payload.clone())
         .await?)
-}
-
-/// `replayed 2304/10000 [=====>     ] eta 3s`, or nothing when stderr is not a terminal
-/// (a pipe or a log file gets no control characters).
-fn progress_bar(total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let style = ProgressStyle::with_template("replayed {pos}/{len} [{bar:40}] eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    ProgressBar::new(total).with_style(style)
 }
 
 #[cfg(test)]

@@ -26,6 +26,12 @@ pub(crate) struct UpArgs {
     /// The nats-server binary [default: NATS_SERVER_BIN, then .tools/nats/bin, then PATH].
     #[arg(long, env = "NATS_SERVER_BIN")]
     pub(crate) nats_server_bin: Option<PathBuf>,
+    /// Strict durability: the broker fsyncs every stored event before acknowledging it
+    /// (JetStream `sync_interval: always`), so an acknowledged event survives a power loss,
+    /// not only a crash. By default it fsyncs every 2 minutes; see docs/performance.md for
+    /// what this costs.
+    #[arg(long)]
+    pub(crate) strict: bool,
     /// Show the services' INFO lines too (by default only their warnings and errors, unless
     /// RUST_LOG says otherwise).
     #[arg(long, short)]
@@ -63,6 +69,7 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
             .tls_server_cert
             .clone()
             .zip(args.tls_server_key.clone()),
+        strict: args.strict,
     });
     let nats_url = global
         .nats_url

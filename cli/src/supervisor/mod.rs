@@ -76,6 +76,9 @@ pub(crate) struct BrokerPlan {
     pub(crate) authorization: Option<PathBuf>,
     /// The broker's certificate and key: TLS connections only.
     pub(crate) tls: Option<(PathBuf, PathBuf)>,
+    /// JetStream fsyncs every write before acknowledging it (`sync_interval: always`)
+    /// instead of every 2 minutes (see docs/performance.md).
+    pub(crate) strict: bool,
 }
 
 /// Where `shopctl` finds nats-server when none is named (`--nats-server-bin`,
@@ -216,7 +219,7 @@ impl Supervisor {
         let mut tasks = Vec::new();
         for service in SERVICES {
             let running = Arc::new(watch::channel(true).0);
-            let (alive, alive_now) = watch::channel(false);
+            let (alive, alive_now) = watch::channel(None);
             tasks.push(tokio::spawn(service::keep_running(
                 service,
                 plan.clone(),
@@ -281,6 +284,20 @@ impl Supervisor {
         waiting
     }
 
+    /// The process ids of the broker (when it started one) and of every running service.
+    pub(crate) fn pids(&self) -> Vec<(&'static str, u32)> {
+        let broker = self
+            .broker
+            .as_ref()
+            .and_then(Child::id)
+            .map(|pid| ("nats-server", pid));
+        let services = self.controls.pids().into_iter();
+        broker
+            .into_iter()
+            .chain(services.filter_map(|(name, pid)| Some((name, pid?))))
+            .collect()
+    }
+
     /// Stops one service on purpose (no restart until [`Supervisor::resume`]).
     pub(crate) fn pause(&self, service: &str) {
         self.controls.set(service, false);
@@ -313,8 +330,8 @@ pub(crate) struct Controls(Arc<BTreeMap<&'static str, Control>>);
 struct Control {
     /// Whether the service should run (`false`: stopped on request).
     running: Arc<watch::Sender<bool>>,
-    /// Whether its process is alive now.
-    alive: watch::Receiver<bool>,
+    /// Its process's id while it is alive.
+    alive: watch::Receiver<Option<u32>>,
 }
 
 impl Controls {
@@ -334,8 +351,11 @@ impl Controls {
         })?;
         control.running.send_replace(run);
         let mut alive = control.alive.clone();
-        let reached =
-            tokio::time::timeout(Duration::from_secs(20), alive.wait_for(|now| *now == run)).await;
+        let reached = tokio::time::timeout(
+            Duration::from_secs(20),
+            alive.wait_for(|pid| pid.is_some() == run),
+        )
+        .await;
         anyhow::ensure!(
             matches!(reached, Ok(Ok(_))),
             "{service} did not {} within 20 s",
@@ -346,6 +366,14 @@ impl Controls {
 
     /// Each service and whether its process is alive.
     pub(crate) fn states(&self) -> Vec<(&'static str, bool)> {
+        self.pids()
+            .into_iter()
+            .map(|(name, pid)| (name, pid.is_some()))
+            .collect()
+    }
+
+    /// Each service and its process's id while it is alive.
+    pub(crate) fn pids(&self) -> Vec<(&'static str, Option<u32>)> {
         self.0
             .iter()
             .map(|(name, control)| (*name, *control.alive.borrow()))
@@ -373,8 +401,13 @@ pub(crate) async fn start_broker(
     std::fs::create_dir_all(&store)?;
     let log = store.join("server.log");
     let config = store.join("nats-server.conf");
+    let sync = if plan.strict {
+        "  sync_interval: always\n"
+    } else {
+        ""
+    };
     let mut text = format!(
-        "# Written by shopctl up at every start.\nlisten: 127.0.0.1:{}\njetstream {{\n  store_dir: {:?}\n}}\n",
+        "# Written by shopctl up at every start.\nlisten: 127.0.0.1:{}\njetstream {{\n  store_dir: {:?}\n{sync}}}\n",
         plan.port,
         store.join("jetstream")
     );

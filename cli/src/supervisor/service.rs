@@ -21,8 +21,8 @@ pub(super) struct Signals {
     pub(super) switch: Arc<watch::Sender<bool>>,
     /// The whole shop stops.
     pub(super) stop: watch::Receiver<bool>,
-    /// Set here: whether the process is alive.
-    pub(super) alive: watch::Sender<bool>,
+    /// Set here: the process's id while it is alive.
+    pub(super) alive: watch::Sender<Option<u32>>,
 }
 
 /// Keeps one service running while it should: restarted after a crash (a growing backoff),
@@ -56,7 +56,7 @@ pub(super) async fn keep_running(
                 continue;
             }
         };
-        signals.alive.send_replace(true);
+        signals.alive.send_replace(child.id());
         let started = Instant::now();
         let ended = loop {
             tokio::select! {
@@ -76,14 +76,14 @@ pub(super) async fn keep_running(
                     console.line("shopctl", &format!("stopping {service} on request"));
                 }
                 terminate(&mut child, Duration::from_secs(10)).await;
-                signals.alive.send_replace(false);
+                signals.alive.send_replace(None);
                 console.line(service, "stopped");
                 if matches!(ended, Ended::ShopStops) {
                     return;
                 }
             }
             Ended::Exited(status) => {
-                signals.alive.send_replace(false);
+                signals.alive.send_replace(None);
                 if *signals.stop.borrow() {
                     return;
                 }

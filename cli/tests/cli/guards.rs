@@ -131,25 +131,6 @@ async fn amounts_are_typed_in_major_units_with_a_minor_form_for_scripts() {
     assert_eq!(both.status.code(), Some(2), "one form or the other");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bench_runs_and_its_json_is_the_whole_of_stdout() {
-    let output = run(&["bench", "--events", "40", "--runs", "1", "--json"]).await;
-    assert!(output.status.success(), "{}", stderr(&output));
-    let report: serde_json::Value =
-        serde_json::from_str(&stdout(&output)).expect("stdout is one JSON object");
-    assert_eq!(report["events_per_run"], 80);
-    for field in [
-        "raw_events_per_second",
-        "replay_events_per_second",
-        "rebuild_events_per_second",
-    ] {
-        assert!(
-            report[field].as_f64().is_some_and(|rate| rate > 0.0),
-            "{field}: {report}"
-        );
-    }
-}
-
 #[tokio::test]
 async fn a_missing_broker_binary_says_how_to_install_the_pinned_one() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -2,6 +2,7 @@
 //! bad arguments, no broker, and `up` surviving a service crash.
 
 mod bad_bytes;
+mod bench;
 mod client;
 mod escaping;
 mod guards;

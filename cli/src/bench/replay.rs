@@ -1,4 +1,4 @@
-//! `shopctl bench`: replay rate and rebuild rate in events/s, next to a raw read of the same
+//! `shopctl bench replay`: replay rate and rebuild rate in events/s, next to a raw read of the same
 //! streams, measured in the same run against a throwaway local broker. Prints medians over
 //! several runs and the ratios; it is a benchmark, not a test. With `--json` the report is
 //! one [`Report`] object on stdout (each run's line still goes to stderr).
@@ -15,12 +15,13 @@ use events::{Envelope, Event, EventType, Subjects, Timestamp, codec};
 use runtime::RuntimeConfig;
 use runtime::example::Example;
 
+use super::median;
 use crate::history;
 use crate::output::json;
 use crate::supervisor::{BrokerPlan, Console, start_broker};
 
 #[derive(Debug, clap::Args)]
-pub(crate) struct BenchArgs {
+pub(crate) struct ReplayArgs {
     /// Orders per run (each run stores one `orders.placed` and one `inventory.stock_reserved` per order).
     #[arg(long, default_value_t = 50_000)]
     events: usize,
@@ -33,11 +34,6 @@ pub(crate) struct BenchArgs {
     /// The global `--json` (bench takes no connection options, so it reads just that one).
     #[arg(from_global)]
     json: bool,
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// Stores `count` placed orders, and the example service's reservation for each (its output).
@@ -90,7 +86,7 @@ async fn preload(js: &jetstream::Context, subjects: &Subjects, count: usize) -> 
     Ok(())
 }
 
-pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.runs >= 1 && args.events >= 1,
         "--runs and --events must be at least 1"
@@ -109,6 +105,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             port,
             authorization: None,
             tls: None,
+            strict: false,
         },
         &dir,
         if args.json {
@@ -133,7 +130,7 @@ struct Rates {
     rebuild: f64,
 }
 
-async fn measure(args: &BenchArgs, url: &str, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn measure(args: &ReplayArgs, url: &str, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let js = jetstream::new(async_nats::connect(url).await?);
     let mut runs = Vec::with_capacity(args.runs);
     for run in 0..args.runs {
@@ -278,7 +275,7 @@ struct Report {
 }
 
 impl Report {
-    fn of(args: &BenchArgs, runs: &[Rates]) -> Report {
+    fn of(args: &ReplayArgs, runs: &[Rates]) -> Report {
         let per_run: Vec<f64> = runs.iter().map(|rates| rates.rebuild / rates.raw).collect();
         let raw = median(runs.iter().map(|rates| rates.raw).collect());
         let replay = median(runs.iter().map(|rates| rates.replay).collect());
@@ -327,7 +324,7 @@ mod tests {
 
     #[test]
     fn the_json_report_holds_the_medians_ratios_and_every_run() {
-        let args = BenchArgs {
+        let args = ReplayArgs {
             events: 10,
             runs: 3,
             nats_server_bin: None,

@@ -1,0 +1,480 @@
+//! `shopctl bench orders`: starts the whole shop (its own broker, secured, the six service
+//! processes, shipping's delays at 0) in a throwaway data directory, and per run drives N
+//! orders through `orders.place` as any client would; then the same load through the raw
+//! baseline of the same topology ([`super::baseline`]) on the same broker. Prints medians over
+//! the runs, the shop's throughput as a ratio to the baseline's, CPU per order per process
+//! (from `/proc`) and peak memory. A benchmark: it prints figures and fails only when an
+//! order does not complete.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use events::api::{AddProduct, Item, OpenAccount, Order, PlaceOrder, Restock, StockLevel};
+use events::{Context, Subjects};
+use futures::FutureExt;
+use runtime::ApiClient;
+
+use super::baseline::{Baseline, Dial, ORDER_ID_HEADER};
+use super::load::{Arrivals, Figures, Place, drive};
+use super::procs::{Probe, sample};
+use super::report::{Measured, Report, Run};
+use super::topology::{self, Topology};
+use crate::Global;
+use crate::supervisor::{Console, Supervisor};
+use crate::up::UpArgs;
+
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct OrdersArgs {
+    /// Orders per run.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) orders: usize,
+    /// Closed loop: orders placed and not yet confirmed at any time.
+    #[arg(long, default_value_t = 256)]
+    pub(crate) concurrency: usize,
+    /// Open loop instead: place this many orders per second, whatever the shop does
+    /// (latency counts from when each order was due).
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// Runs; figures are medians.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) runs: usize,
+    /// Orders to place before the measured runs (not measured): the history the shop holds.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) stored: usize,
+    /// Skip the raw baseline.
+    #[arg(long)]
+    pub(crate) no_baseline: bool,
+    /// Strict durability: the broker fsyncs every write (`shopctl up --strict`).
+    #[arg(long)]
+    pub(crate) strict: bool,
+    /// Keep the shop's data directory (printed) instead of removing it.
+    #[arg(long)]
+    pub(crate) keep_data: bool,
+    /// The nats-server binary [default: NATS_SERVER_BIN, then .tools/nats/bin, then PATH].
+    #[arg(long, env = "NATS_SERVER_BIN")]
+    pub(crate) nats_server_bin: Option<PathBuf>,
+    #[arg(from_global)]
+    pub(crate) json: bool,
+}
+
+/// The product every benchmark order buys, one at a time, and who buys it.
+const SKU: &str = "BENCH-TEA";
+const CUSTOMER: &str = "bench";
+
+pub(crate) async fn run(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.runs >= 1 && args.orders >= 1,
+        "--runs and --orders must be at least 1"
+    );
+    if let Some(rate) = args.rate {
+        anyhow::ensure!(
+            rate.is_finite() && rate > 0.0,
+            "--rate must be a positive number of orders per second"
+        );
+    }
+    let console = if args.json {
+        Console::on_stderr()
+    } else {
+        Console::new()
+    };
+    let dir = std::env::temp_dir().join(format!("shopctl-bench-orders-{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut shop = global.clone();
+    shop.nats_url = None;
+    shop.prefix = "bench".into();
+    shop.data_dir = dir.clone();
+    shop.identity = runtime::auth::Identity::Admin;
+    let up = UpArgs {
+        no_auth: false,
+        tls_server_cert: None,
+        tls_server_key: None,
+        nats_port: port,
+        nats_server_bin: args.nats_server_bin.clone(),
+        strict: args.strict,
+        verbose: false,
+    };
+    let mut plan = crate::up::plan(&shop, &up)?;
+    plan.env.insert(
+        "shipping",
+        vec![
+            ("SHIPPING_SHIP_DELAY_MS".into(), "0".into()),
+            ("SHIPPING_DELIVER_DELAY_MS".into(), "0".into()),
+        ],
+    );
+    shop.nats_url = Some(plan.nats_url.clone());
+    let supervisor = Supervisor::start(plan, console).await?;
+    let outcome = bench(&shop, &supervisor, &args, console).await;
+    supervisor.stop().await;
+    if args.keep_data {
+        console.line("bench", &format!("the shop's data is in {}", dir.display()));
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let report = outcome?;
+    if args.json {
+        print!("{}", crate::output::json(&report));
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench(
+    shop: &Global,
+    supervisor: &Supervisor,
+    args: &OrdersArgs,
+    console: Console,
+) -> anyhow::Result<Report> {
+    let silent = supervisor.wait_healthy(shop, Duration::from_secs(60)).await;
+    anyhow::ensure!(silent.is_empty(), "{} did not answer", silent.join(", "));
+    let dial = dialer(shop);
+    let client = dial().await?;
+    let subjects = Subjects::new(&shop.prefix).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let api = Arc::new(
+        ApiClient::new(client.clone(), subjects.clone()).with_timeout(Duration::from_secs(30)),
+    );
+    let capacity = args.stored + args.runs * args.orders + 1;
+    prepare(&api, capacity).await?;
+    console.line("bench", "learning the topology from one order");
+    let sample_id = events::new_event_id();
+    let place = shop_place(api.clone());
+    let topology =
+        topology::learn(&client, &subjects, &sample_id, place(sample_id.clone())).await?;
+    let arrivals = match args.rate {
+        Some(per_second) => Arrivals::Open { per_second },
+        None => Arrivals::Closed {
+            in_flight: args.concurrency,
+        },
+    };
+    if args.stored > 0 {
+        let progress = crate::output::progress_bar("storing", args.stored as u64);
+        let fill = Arrivals::Closed { in_flight: 256 };
+        drive(
+            &client,
+            subjects.prefix(),
+            place.clone(),
+            args.stored,
+            fill,
+            &progress,
+        )
+        .await?;
+        progress.finish_and_clear();
+    }
+    let mut probes: Vec<Probe> = supervisor
+        .pids()
+        .into_iter()
+        .map(|(name, pid)| Probe::process(name, pid))
+        .collect();
+    let broker = probes
+        .iter()
+        .find(|probe| probe.name == "nats-server")
+        .cloned();
+    probes.push(Probe::process("shopctl (load)", std::process::id()));
+    let mut runs = Vec::with_capacity(args.runs);
+    for index in 0..args.runs {
+        let measured = measure(
+            &client,
+            &subjects,
+            place.clone(),
+            &probes,
+            args.orders,
+            arrivals,
+            "shop",
+        )
+        .await?;
+        let baseline = match (&broker, args.no_baseline) {
+            (Some(broker), false) => Some(
+                measure_baseline(&dial, &topology, broker, index, args.orders, arrivals).await?,
+            ),
+            _ => None,
+        };
+        let run = Run {
+            shop: measured,
+            baseline,
+        };
+        console.line("bench", &run.summary(index + 1, args.runs));
+        runs.push(run);
+    }
+    let peak_rss = probes
+        .iter()
+        .filter_map(|probe| Some((probe.name.clone(), probe.peak_rss_bytes()?)))
+        .collect();
+    Ok(Report::of(
+        args,
+        arrivals,
+        runs,
+        peak_rss,
+        disk_usage(&shop.data_dir),
+    ))
+}
+
+/// Connections signed in as the admin (the benchmark creates its baseline's streams).
+fn dialer(shop: &Global) -> Dial {
+    let shop = shop.clone();
+    Arc::new(move || {
+        let shop = shop.clone();
+        async move {
+            let options =
+                crate::connect::signed_in(&shop, async_nats::ConnectOptions::new()).await?;
+            Ok(options.connect(shop.url()).await?)
+        }
+        .boxed()
+    })
+}
+
+fn shop_place(api: Arc<ApiClient>) -> Place {
+    Arc::new(move |order_id: String| {
+        let api = api.clone();
+        async move {
+            let request = PlaceOrder {
+                customer_id: CUSTOMER.into(),
+                items: vec![Item {
+                    sku: SKU.into(),
+                    quantity: 1,
+                }],
+                order_id: Some(order_id),
+            };
+            api.call::<_, Order>("orders", "place", &request).await?;
+            Ok(())
+        }
+        .boxed()
+    })
+}
+
+/// The product, enough stock and a customer with credit for every order of the benchmark.
+async fn prepare(api: &ApiClient, orders: usize) -> anyhow::Result<()> {
+    let product = AddProduct {
+        sku: SKU.into(),
+        name: "Benchmark tea".into(),
+        description: String::new(),
+        price_minor: 100,
+        currency: "EUR".into(),
+    };
+    api.call::<_, serde_json::Value>("catalog", "add", &product)
+        .await?;
+    let restock = Restock {
+        sku: SKU.into(),
+        quantity: i64::try_from(orders)?,
+    };
+    api.call::<_, StockLevel>("inventory", "restock", &restock)
+        .await?;
+    let account = OpenAccount {
+        customer_id: CUSTOMER.into(),
+        credit_limit_minor: 1_000_000_000_000,
+        currency: "EUR".into(),
+    };
+    api.call::<_, serde_json::Value>("payments", "open_account", &account)
+        .await?;
+    // the orders service learns the product and the account from their events
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = api
+            .call::<_, StockLevel>(
+                "inventory",
+                "get",
+                &events::api::SkuRequest { sku: SKU.into() },
+            )
+            .await
+            .is_ok_and(|level| level.listed && level.available > 0);
+        if listed || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(())
+}
+
+/// Drives one run and reads what it cost: CPU per probe, events and deliveries per order.
+async fn measure(
+    client: &async_nats::Client,
+    subjects: &Subjects,
+    place: Place,
+    probes: &[Probe],
+    orders: usize,
+    arrivals: Arrivals,
+    label: &str,
+) -> anyhow::Result<Measured> {
+    let js = jetstream::new(client.clone());
+    let before = (sample(probes), counts(&js, subjects).await?);
+    let progress = crate::output::progress_bar(label, orders as u64);
+    let figures: Figures = drive(
+        client,
+        subjects.prefix(),
+        place,
+        orders,
+        arrivals,
+        &progress,
+    )
+    .await?;
+    progress.finish_and_clear();
+    let drained = drained(&js, subjects).await?;
+    let after = (sample(probes), counts(&js, subjects).await?);
+    let cpu = after.0.since(&before.0);
+    Ok(Measured {
+        figures,
+        cpu_us_per_order: probes
+            .iter()
+            .zip(cpu)
+            .map(|(probe, seconds)| (probe.name.clone(), seconds * 1e6 / orders as f64))
+            .collect(),
+        events_per_order: (after.1.0 - before.1.0) as f64 / orders as f64,
+        deliveries_per_order: (after.1.1 - before.1.1) as f64 / orders as f64,
+        drain_seconds: drained,
+    })
+}
+
+async fn measure_baseline(
+    dial: &Dial,
+    topology: &Topology,
+    broker: &Probe,
+    index: usize,
+    orders: usize,
+    arrivals: Arrivals,
+) -> anyhow::Result<Measured> {
+    let subjects =
+        Subjects::new(&format!("benchraw{index}")).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let baseline = Baseline::start(dial.clone(), &subjects, topology).await?;
+    let client = dial().await?;
+    let subject = subjects
+        .api("orders", "place")
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let body = bytes::Bytes::from(serde_json::to_vec(&PlaceOrder {
+        customer_id: CUSTOMER.into(),
+        items: vec![Item {
+            sku: SKU.into(),
+            quantity: 1,
+        }],
+        order_id: Some(events::new_event_id()),
+    })?);
+    let requester = client.clone();
+    let place: Place = Arc::new(move |order_id: String| {
+        let (client, subject, body) = (requester.clone(), subject.clone(), body.clone());
+        async move {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(ORDER_ID_HEADER, order_id.as_str());
+            let reply = client.request_with_headers(subject, headers, body).await?;
+            anyhow::ensure!(
+                reply.payload.as_ref() != b"failed",
+                "the baseline could not place an order"
+            );
+            Ok(())
+        }
+        .boxed()
+    });
+    let probes = [broker.clone(), baseline.probe()];
+    let measured = measure(
+        &client,
+        &subjects,
+        place,
+        &probes,
+        orders,
+        arrivals,
+        "raw baseline",
+    )
+    .await;
+    baseline.stop();
+    // the next run starts from empty streams, as this one did
+    let js = jetstream::new(client);
+    for context in Context::ALL {
+        let _ = js
+            .delete_stream(events::stream::event_stream(&subjects, context).name)
+            .await;
+    }
+    let mut measured = measured?;
+    for (name, _) in &mut measured.cpu_us_per_order {
+        if name == "baseline relays" {
+            *name = "relays".into();
+        }
+    }
+    Ok(measured)
+}
+
+/// Messages in the shop's event streams, and deliveries to its durables so far.
+async fn counts(js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<(u64, u64)> {
+    let (mut messages, mut deliveries) = (0, 0);
+    for context in Context::ALL {
+        let mut stream = js
+            .get_stream(events::stream::event_stream(subjects, context).name)
+            .await?;
+        messages += stream.info().await?.state.messages;
+        let names: Vec<String> =
+            futures::TryStreamExt::try_collect(stream.consumer_names()).await?;
+        for name in names {
+            deliveries += stream
+                .consumer_info(&name)
+                .await?
+                .delivered
+                .consumer_sequence;
+        }
+    }
+    Ok((messages, deliveries))
+}
+
+/// Waits until every durable has nothing pending or unacknowledged and the streams stopped
+/// growing (timers, such as shipping's, fire every 100 ms): every consequence of the run was
+/// handled, support's timelines included. Returns how long that took.
+async fn drained(js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<f64> {
+    let began = Instant::now();
+    let mut last = None;
+    loop {
+        anyhow::ensure!(
+            began.elapsed() < Duration::from_secs(120),
+            "the shop was still busy 120 s after the last completion"
+        );
+        let now = counts(js, subjects).await?;
+        if idle(js, subjects).await? && last == Some(now) {
+            return Ok(began.elapsed().as_secs_f64() - QUIET.as_secs_f64());
+        }
+        last = Some(now);
+        tokio::time::sleep(QUIET).await;
+    }
+}
+
+/// How long the streams must stay the same for the shop to count as drained.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Whether no durable has anything pending or unacknowledged.
+async fn idle(js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<bool> {
+    for context in Context::ALL {
+        let stream = js
+            .get_stream(events::stream::event_stream(subjects, context).name)
+            .await?;
+        let names: Vec<String> =
+            futures::TryStreamExt::try_collect(stream.consumer_names()).await?;
+        for name in names {
+            let info = stream.consumer_info(&name).await?;
+            if info.num_pending > 0 || info.num_ack_pending > 0 {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Bytes on disk per service store, and the broker's.
+fn disk_usage(data_dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut usage = Vec::new();
+    for name in crate::supervisor::SERVICES.iter().chain(&["nats"]) {
+        usage.push(((*name).to_owned(), dir_bytes(&data_dir.join(name))));
+    }
+    usage
+}
+
+fn dir_bytes(path: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_bytes(&entry.path()),
+            _ => entry.metadata().map(|meta| meta.len()).unwrap_or(0),
+        })
+        .sum()
+}
