@@ -10,6 +10,7 @@ mod orders;
 mod procs;
 mod replay;
 mod report;
+mod streams;
 mod topology;
 
 use crate::Global;
