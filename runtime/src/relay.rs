@@ -73,9 +73,15 @@ impl Relay {
         }
         // A row is visible as soon as its transaction commits, before the committer's flush.
         // Publishing it then, and crashing before the flush, would publish an event whose
-        // cause is redelivered and applied again under new event ids. So: make everything
+        // cause is redelivered and applied again under new event ids. So: unless every row
+        // read is known durable (its committer flushed: store/durable.rs), make everything
         // read so far durable first (flushes are group-committed, so this is usually shared).
-        self.store.flush().await?;
+        if !self
+            .store
+            .outbox_durable(rows.iter().map(|(key, _)| key.as_ref()))
+        {
+            self.store.flush().await?;
+        }
         let mut in_flight = FuturesUnordered::new();
         let mut first_error = None;
         let mut rows_sent = Vec::with_capacity(rows.len());

@@ -327,7 +327,8 @@ impl ConsumeContext {
                 return Err(StoreError::Sled(sled::Error::Io(full)));
             }
             let outcomes = store.apply_batch(handler.as_ref(), &producer, &incoming)?;
-            // flush on the same blocking thread: one hop per batch, not two
+            // flush on the same blocking thread: one thread hop per batch, not two (at low
+            // load a hop costs more than the fsync: docs/performance.md)
             store.flush_blocking()?;
             Ok::<_, crate::store::StoreError>(outcomes)
         })

@@ -58,14 +58,18 @@ impl Store {
                 };
                 outcomes.push(self.apply_one(views, &step, &mut row.records, &mut timers)?);
             }
+            let mut key = None;
             if !row.records.is_empty() {
                 let bytes = row.encode().map_err(Abort::Abort)?;
-                views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
+                let id = views[OUTBOX].generate_id()?;
+                views[OUTBOX].insert(&id.to_be_bytes(), bytes)?;
+                key = Some(id);
             }
-            Ok((outcomes, row.records.len() as i64, timers))
+            Ok((outcomes, row.records.len() as i64, timers, key))
         });
-        let (outcomes, outbox, timers) = result.map_err(transaction_error)?;
+        let (outcomes, outbox, timers, key) = result.map_err(transaction_error)?;
         self.count(outbox, timers);
+        self.outbox_written(key);
         Ok(outcomes)
     }
 

@@ -101,17 +101,21 @@ impl Store {
                 timers_added +=
                     apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
             }
+            let mut key = None;
             if !row.records.is_empty() {
                 let bytes = row.encode().map_err(abort_store)?;
-                views[OUTBOX].insert(&views[OUTBOX].generate_id()?.to_be_bytes(), bytes)?;
+                let id = views[OUTBOX].generate_id()?;
+                views[OUTBOX].insert(&id.to_be_bytes(), bytes)?;
+                key = Some(id);
             }
-            Ok((reply, row.records.len() as i64, timers_added))
+            Ok((reply, row.records.len() as i64, timers_added, key))
         });
-        let (reply, outbox, timers) = result.map_err(|error| match error {
+        let (reply, outbox, timers, key) = result.map_err(|error| match error {
             TransactionError::Abort(error) => error,
             TransactionError::Storage(error) => CommandError::Store(StoreError::Sled(error)),
         })?;
         self.count(outbox, timers);
+        self.outbox_written(key);
         Ok(reply)
     }
 }

@@ -54,7 +54,7 @@ impl Store {
             for entry in source.trees[tree].iter() {
                 let (key, value) = entry?;
                 self.trees[tree].insert(key, value)?;
-                copied += usize::from(tree == TIMERS);
+                copied += usize::from(tree == TIMER_INDEX);
             }
         }
         Ok(copied)

@@ -20,7 +20,9 @@
 //! - `_runtime.timers`: due-at millis (big-endian) ‖ timer key → [`OutboxRecord`]: events a
 //!   service scheduled for later (saga deadlines, shipping delays). When due they move to the
 //!   outbox, so they survive restarts and go through the event log like any other event.
-//! - `_runtime.timer_index`: timer key → due-at millis, so a timer can be moved or cancelled.
+//! - `_runtime.timer_index`: timer key → due-at millis, so a timer can be moved or cancelled:
+//!   a row of `_runtime.timers` the index does not point at is stale (moved or cancelled),
+//!   dropped when its old due time comes, never fired.
 //!
 //! Why one outbox row per batch rather than per event: a sled write costs 5-10 µs on this
 //! machine class, so the number of writes per event is what bounds throughput (see
@@ -29,6 +31,7 @@
 pub(crate) mod batch;
 pub(crate) mod command;
 pub(crate) mod digest;
+pub(crate) mod durable;
 pub(crate) mod fold;
 pub(crate) mod inbox;
 pub(crate) mod location;
@@ -99,6 +102,7 @@ pub struct Store {
     local: Vec<&'static str>,
     flushes: Arc<FlushGate>,
     counts: Arc<Counts>,
+    durable: Arc<durable::Durable>,
 }
 
 /// The store's counters without the store: what `$SRV.STATS` reads from a handler that
@@ -187,6 +191,7 @@ impl Store {
             local: trees.local.to_vec(),
             flushes: Arc::default(),
             counts: Arc::default(),
+            durable: Arc::default(),
         }
         .counted())
     }
@@ -230,19 +235,21 @@ impl Store {
             local: Vec::new(),
             flushes: Arc::default(),
             counts: Arc::default(),
+            durable: Arc::default(),
         }
         .counted())
     }
 
     /// Counts the outbox's events and the pending timers once.
     fn counted(self) -> Store {
-        let outbox: usize = self.trees[OUTBOX]
-            .iter()
-            .filter_map(Result::ok)
-            .filter_map(|(_, value)| codec::from_bytes::<OutboxRow>(&value).ok())
-            .map(|row| row.records.len())
-            .sum();
-        let timers = self.trees[TIMERS].len();
+        let mut outbox = 0;
+        for (key, value) in self.trees[OUTBOX].iter().filter_map(Result::ok) {
+            if let Ok(row) = codec::from_bytes::<OutboxRow>(&value) {
+                outbox += row.records.len();
+            }
+            self.durable.on_disk(outbox_key(&key));
+        }
+        let timers = self.trees[TIMER_INDEX].len();
         self.counts.outbox.store(outbox as i64, Ordering::SeqCst);
         self.counts.timers.store(timers as i64, Ordering::SeqCst);
         self
@@ -314,8 +321,21 @@ impl Store {
 
     /// [`Store::flush`] for code already on a blocking thread.
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        let rows = self.durable.flush_starting();
+        if let Err(error) = self.db.flush() {
+            self.durable.not_flushed(rows);
+            return Err(error.into());
+        }
+        self.flushed(rows);
         Ok(())
+    }
+
+    /// A flush that took `rows` (see [`durable`]) completed.
+    fn flushed(&self, rows: Vec<u64>) {
+        let outbox = &self.trees[OUTBOX];
+        self.durable.flushed(rows, |key| {
+            outbox.contains_key(key.to_be_bytes()).unwrap_or(false)
+        });
     }
 
     /// Makes everything committed so far durable (fsync of sled's log). Call before acking.
@@ -335,13 +355,44 @@ impl Store {
             return Ok(());
         }
         let covers = self.flushes.requested.load(Ordering::SeqCst);
+        let rows = self.durable.flush_starting();
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
+        let flushed = tokio::task::spawn_blocking(move || db.flush())
             .await
-            .map_err(|error| StoreError::FlushTask(error.to_string()))??;
+            .map_err(|error| StoreError::FlushTask(error.to_string()))
+            .and_then(|flushed| Ok(flushed?));
+        if let Err(error) = flushed {
+            self.durable.not_flushed(rows);
+            return Err(error);
+        }
+        self.flushed(rows);
         *completed = covers;
         Ok(())
     }
+
+    /// A committed transaction wrote outbox row `key` (see [`durable`]).
+    pub(crate) fn outbox_written(&self, key: Option<u64>) {
+        if let Some(key) = key {
+            self.durable.written(key);
+        }
+    }
+
+    /// Whether every one of these outbox rows is known durable (see [`durable`]).
+    pub(crate) fn outbox_durable<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> bool {
+        let mut parsed = Vec::new();
+        for key in keys {
+            match outbox_key(key) {
+                Some(key) => parsed.push(key),
+                None => return false,
+            }
+        }
+        self.durable.all_durable(parsed)
+    }
+}
+
+/// An outbox row's key as the number it was generated as.
+fn outbox_key(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.try_into().ok()?))
 }
 
 /// The directory of the store in use in data directory `path`.

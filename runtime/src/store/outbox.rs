@@ -88,8 +88,10 @@ impl Store {
         let count = records.len() as i64;
         let bytes = OutboxRow { records }.encode()?;
         let outbox = &self.trees[OUTBOX];
-        outbox.insert(self.db.generate_id()?.to_be_bytes(), bytes)?;
+        let id = self.db.generate_id()?;
+        outbox.insert(id.to_be_bytes(), bytes)?;
         self.count(count, 0);
+        self.outbox_written(Some(id));
         self.flush().await
     }
 
@@ -97,6 +99,9 @@ impl Store {
     pub fn outbox_remove(&self, key: &[u8], events: usize) -> Result<(), StoreError> {
         if self.trees[OUTBOX].remove(key)?.is_some() {
             self.count(-(events as i64), 0);
+        }
+        if let Ok(id) = key.try_into().map(u64::from_be_bytes) {
+            self.durable.published(id);
         }
         Ok(())
     }

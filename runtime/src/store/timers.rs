@@ -12,30 +12,28 @@ use super::{OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, transaction_error};
 
 /// Sets, moves or cancels a named timer inside a transaction; `record` addresses the event.
 /// Returns the change in the number of pending timers (+1, 0 or -1).
+///
+/// Moving or cancelling leaves the old row where it is: the index says which row is the
+/// timer's, and firing drops a row the index no longer points at. That saves two writes per
+/// move (the saga moves its deadline at every step; a sled write is what an event costs, see
+/// docs/performance.md); a stale row lives until its old due time.
 pub(crate) fn apply_timer_change<E>(
     timers: &TransactionalTree,
     index: &TransactionalTree,
     change: TimerChange,
     record: impl Fn(&Event) -> Result<OutboxRecord, ConflictableTransactionError<E>>,
 ) -> Result<i64, ConflictableTransactionError<E>> {
-    let key = match &change {
-        TimerChange::Set { key, .. } | TimerChange::Cancel { key } => key.clone(),
-    };
-    let mut delta = 0;
-    if let Some(old_at) = index.remove(key.as_bytes())? {
-        timers.remove([&old_at[..], key.as_bytes()].concat())?;
-        delta -= 1;
+    match change {
+        TimerChange::Cancel { key } => Ok(-i64::from(index.remove(key.as_bytes())?.is_some())),
+        TimerChange::Set { key, at, event } => {
+            let due = at.unix_millis().to_be_bytes();
+            let bytes = codec::to_bytes(&record(&event)?).map_err(|error| {
+                ConflictableTransactionError::Storage(sled::Error::Unsupported(error.to_string()))
+            })?;
+            timers.insert([&due[..], key.as_bytes()].concat(), bytes)?;
+            Ok(i64::from(index.insert(key.as_bytes(), &due)?.is_none()))
+        }
     }
-    if let TimerChange::Set { at, event, .. } = change {
-        let due = at.unix_millis().to_be_bytes();
-        let bytes = codec::to_bytes(&record(&event)?).map_err(|error| {
-            ConflictableTransactionError::Storage(sled::Error::Unsupported(error.to_string()))
-        })?;
-        timers.insert([&due[..], key.as_bytes()].concat(), bytes)?;
-        index.insert(key.as_bytes(), &due)?;
-        delta += 1;
-    }
-    Ok(delta)
 }
 
 /// A fired timer's event happened when it fired, not when it was scheduled.
@@ -68,14 +66,16 @@ impl Store {
             // read again inside the transaction: a service may have moved or cancelled a timer
             // since the scan above, and a cancelled deadline must not fire
             let mut row = OutboxRow { records: Vec::new() };
-            let mut removed = 0i64;
+            let mut expired = 0i64;
             for row_key in &due {
                 let Some(value) = timers.remove(row_key)? else { continue };
-                removed += 1;
                 let name = &row_key[8..];
-                if index.get(name)?.as_deref() == Some(&row_key[..8]) {
-                    index.remove(name)?;
+                // a row the index does not point at was moved or cancelled: dropped
+                if index.get(name)?.as_deref() != Some(&row_key[..8]) {
+                    continue;
                 }
+                index.remove(name)?;
+                expired += 1;
                 match codec::from_bytes::<OutboxRecord>(&value) {
                     Ok(mut record) => {
                         restamp(&mut record, now);
@@ -84,14 +84,18 @@ impl Store {
                     Err(error) => tracing::error!(%error, key = ?row_key, "timer row does not decode; dropped"),
                 }
             }
+            let mut key = None;
             if !row.records.is_empty() {
                 let bytes = row.encode().map_err(ConflictableTransactionError::Abort)?;
-                outbox.insert(&outbox.generate_id()?.to_be_bytes(), bytes)?;
+                let id = outbox.generate_id()?;
+                outbox.insert(&id.to_be_bytes(), bytes)?;
+                key = Some(id);
             }
-            Ok((row.records.len(), removed))
+            Ok((row.records.len(), expired, key))
         });
-        let (fired, removed) = result.map_err(transaction_error)?;
-        self.count(fired as i64, -removed);
+        let (fired, expired, key) = result.map_err(transaction_error)?;
+        self.count(fired as i64, -expired);
+        self.outbox_written(key);
         Ok(fired)
     }
 
@@ -160,8 +164,21 @@ mod tests {
             store.trees[TIMER_INDEX].is_empty(),
             "fired timers leave no index entry"
         );
+        assert!(
+            store.trees[TIMERS].is_empty(),
+            "the rows a move or a cancel left behind were dropped at their old time"
+        );
         assert_eq!(store.outbox_len(), 2);
         assert!(store.tree(THINGS).unwrap().is_empty());
+        // moved away and back: it fires once, at the time it was moved back to
+        schedule(&store, &producer, "d", t(400));
+        schedule(&store, &producer, "d", t(500));
+        schedule(&store, &producer, "d", t(400));
+        assert_eq!(store.pending_timers(), 1);
+        assert_eq!(store.fire_due_timers(t(400)).unwrap(), 1);
+        assert_eq!(store.fire_due_timers(t(500)).unwrap(), 0);
+        assert_eq!(store.pending_timers(), 0);
+        assert!(store.trees[TIMERS].is_empty());
         let rows = store.outbox_batch(10).unwrap();
         let occurred = rows[0].1.records[0]
             .headers
