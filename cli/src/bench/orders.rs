@@ -20,7 +20,7 @@ use runtime::ApiClient;
 use super::baseline::{Baseline, Dial, ORDER_ID_HEADER};
 use super::load::{Arrivals, Figures, Place, drive};
 use super::procs::{Probe, sample};
-use super::report::{Measured, Report, Run};
+use super::report::{Measured, Report, Run, Setup};
 use super::streams::{counts, disk_usage, drained};
 use super::topology::{self, Topology};
 use crate::Global;
@@ -205,9 +205,14 @@ async fn bench(
         .iter()
         .filter_map(|probe| Some((probe.name.clone(), probe.peak_rss_bytes()?)))
         .collect();
-    Ok(Report::of(
-        args,
+    let setup = Setup {
+        orders_per_run: args.orders,
+        stored: args.stored,
         arrivals,
+        strict: args.strict,
+    };
+    Ok(Report::of(
+        setup,
         runs,
         peak_rss,
         disk_usage(&shop.data_dir),

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use super::load::{Arrivals, Figures, Percentiles};
 use super::median;
-use super::orders::OrdersArgs;
 
 /// One side of one run: the shop or its baseline.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -114,6 +113,15 @@ impl Medians {
     }
 }
 
+/// How the benchmark was run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Setup {
+    pub(crate) orders_per_run: usize,
+    pub(crate) stored: usize,
+    pub(crate) arrivals: Arrivals,
+    pub(crate) strict: bool,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct Report {
     pub(crate) orders_per_run: usize,
@@ -133,8 +141,7 @@ pub(crate) struct Report {
 
 impl Report {
     pub(crate) fn of(
-        args: &OrdersArgs,
-        arrivals: Arrivals,
+        setup: Setup,
         runs: Vec<Run>,
         peak_rss: Vec<(String, u64)>,
         disk: Vec<(String, u64)>,
@@ -151,12 +158,12 @@ impl Report {
                 Some(run.shop.figures.confirmed_per_second / baseline.figures.confirmed_per_second)
             })
             .collect();
-        let stored = (args.stored + args.runs * args.orders + 1) as f64;
+        let stored = (setup.stored + runs.len() * setup.orders_per_run + 1) as f64;
         Report {
-            orders_per_run: args.orders,
-            stored_before: args.stored,
-            arrivals,
-            strict: args.strict,
+            orders_per_run: setup.orders_per_run,
+            stored_before: setup.stored,
+            arrivals: setup.arrivals,
+            strict: setup.strict,
             shop: Medians::of(&shops),
             baseline: (!baselines.is_empty()).then(|| Medians::of(&baselines)),
             ratio: (!ratios.is_empty()).then(|| median(ratios)),
