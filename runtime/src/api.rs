@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use events::{Event, Timestamp};
 
 use crate::handler::Handler;
+use crate::history::{HistorySource, Recorded};
 use crate::store::command::CommandError;
 use crate::store::outbox::Producer;
 use crate::store::state::{State, StateError};
@@ -87,6 +88,7 @@ pub struct Api {
     producer: Producer,
     handler: Arc<dyn Handler>,
     relay_wakeup: Arc<Notify>,
+    history: HistorySource,
 }
 
 impl std::fmt::Debug for Api {
@@ -103,13 +105,27 @@ impl Api {
         producer: Producer,
         handler: Arc<dyn Handler>,
         relay_wakeup: Arc<Notify>,
+        history: HistorySource,
     ) -> Self {
         Api {
             store,
             producer,
             handler,
             relay_wakeup,
+            history,
         }
+    }
+
+    /// The stored events with `key` of the types the service's
+    /// [`Service::HISTORY`](crate::Service::HISTORY) names, oldest first (read before a
+    /// command whose decision needs them: the command's closure cannot wait on the broker).
+    pub async fn history(&self, key: &str) -> Result<Vec<Recorded>, ApiError> {
+        self.history.read(key).await.map_err(|error| {
+            ApiError::new(
+                503,
+                format!("could not read the history of {key}: {error:#}"),
+            )
+        })
     }
 
     /// For queries: read the service's trees directly.

@@ -21,6 +21,7 @@ use crate::config::RuntimeConfig;
 use crate::consumer::{ConsumeContext, Fatal, consumer_specs};
 use crate::endpoint::{Endpoints, InFlight};
 use crate::handler::Handler;
+use crate::history::{HistorySource, Streams};
 use crate::nats::supervised::{self, Supervisor};
 use crate::relay::Relay;
 use crate::service::{Service, ServiceDefinition};
@@ -98,6 +99,7 @@ impl Application {
             producer,
             handler.clone(),
             relay_wakeup.clone(),
+            history_source(&js, &config, handler.as_ref()),
         );
         let server = ApiServer {
             subjects: config.prefix.clone(),
@@ -171,6 +173,7 @@ impl Application {
             js: self.js.clone(),
             store: self.store.clone(),
             handler: self.handler.clone(),
+            history: history_source(&self.js, &self.config, self.handler.as_ref()),
             producer: producer(&self.definition, &self.config.prefix),
             config: self.config.clone(),
             stats: self.stats.clone(),
@@ -309,4 +312,18 @@ async fn await_provisioning(
         }
     }
     Ok(())
+}
+
+/// Where the service reads the histories it asks for: the broker's streams.
+fn history_source(
+    js: &jetstream::Context,
+    config: &RuntimeConfig,
+    handler: &dyn Handler,
+) -> HistorySource {
+    HistorySource::Streams(Arc::new(Streams {
+        js: js.clone(),
+        subjects: config.prefix.clone(),
+        history: handler.history(),
+        max_payload_bytes: config.max_payload_bytes,
+    }))
 }

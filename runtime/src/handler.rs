@@ -6,6 +6,7 @@
 
 use events::{Envelope, Event, EventType, Timestamp};
 
+use crate::history::{History, Recorded};
 use crate::store::state::{State, StateError};
 
 /// One decoded event handed to a service.
@@ -17,6 +18,9 @@ pub struct Incoming {
     pub stream_sequence: u64,
     /// The runtime's clock reading for this batch.
     pub now: Timestamp,
+    /// The stored events with the same key that the service asked for
+    /// ([`Service::HISTORY`](crate::Service::HISTORY)), oldest first; empty for other types.
+    pub history: Vec<Recorded>,
 }
 
 /// Why a service did not apply an event.
@@ -44,6 +48,9 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn local_trees(&self) -> &'static [&'static str];
     fn consumes(&self) -> &'static [EventType];
     fn folds(&self) -> &'static [EventType];
+    fn history(&self) -> History {
+        History::NONE
+    }
     fn decide(&self, state: &mut State<'_>, incoming: &Incoming)
     -> Result<Vec<Event>, HandleError>;
     fn evolve(

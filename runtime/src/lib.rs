@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Layers, bottom up (no module imports one above it; `scripts/check_cycles.py` checks):
-//! `store::state` → `store::*` → `handler`, `tree` → `api` → `endpoint` → `service` →
+//! `store::state` → `store::*` → `history` → `handler`, `tree` → `api` → `endpoint` → `service` →
 //! `consumer`, `relay`, `timers`, `inbox`, `srv` → `app`, `rebuild` → this file.
 
 // dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
@@ -28,6 +28,7 @@ mod dead_letter;
 mod endpoint;
 pub mod example;
 mod handler;
+mod history;
 mod inbox;
 pub mod nats;
 pub mod provision;
@@ -53,6 +54,7 @@ pub use client::{ApiClient, Refusals};
 pub use config::{LogFormat, RuntimeConfig};
 pub use endpoint::Endpoints;
 pub use handler::{HandleError, Incoming};
+pub use history::{History, Recorded};
 pub use service::{Service, ServiceDefinition};
 pub use stats::{RuntimeStats, StatsSnapshot};
 pub use store::{Phase, State, StateError, Store, StoreError};

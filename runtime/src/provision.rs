@@ -73,7 +73,9 @@ pub async fn provision<S: Service>(config: &RuntimeConfig) -> anyhow::Result<()>
     let client = nats::connect(config, &format!("{name} provisioning")).await?;
     let js = nats::jetstream(client.clone());
     nats::ensure_streams(&js, &config.prefix, config.stream_replicas).await?;
-    for spec in consumer_specs(S::CONSUMES, &config.prefix) {
+    let specs = consumer_specs(S::CONSUMES, &config.prefix);
+    retire_durables(&js, &config.prefix, name, &specs).await?;
+    for spec in specs {
         let stream = js
             .get_stream(&spec.stream)
             .await
@@ -85,6 +87,38 @@ pub async fn provision<S: Service>(config: &RuntimeConfig) -> anyhow::Result<()>
     }
     client.flush().await.context("flush after provisioning")?;
     tracing::info!(service = name, "provisioned");
+    Ok(())
+}
+
+/// Deletes the durables `name` has on streams it no longer consumes (a new version that reads
+/// less): left behind, they would hold their place and show a lag that grows for ever.
+async fn retire_durables(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    name: &str,
+    specs: &[ConsumerSpec],
+) -> anyhow::Result<()> {
+    for context in events::Context::ALL {
+        let stream_name = events::stream::event_stream(subjects, context).name;
+        if specs.iter().any(|spec| spec.stream == stream_name) {
+            continue;
+        }
+        let stream = js
+            .get_stream(&stream_name)
+            .await
+            .with_context(|| format!("no stream {stream_name}"))?;
+        if stream.consumer_info(name).await.is_ok() {
+            stream
+                .delete_consumer(name)
+                .await
+                .with_context(|| format!("cannot retire consumer {name} on {stream_name}"))?;
+            tracing::info!(
+                service = name,
+                stream = %stream_name,
+                "retired a durable consumer the service no longer needs"
+            );
+        }
+    }
     Ok(())
 }
 

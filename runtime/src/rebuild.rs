@@ -186,6 +186,7 @@ async fn read_stream(
                     event,
                     subject: message.subject.to_string(),
                     stream_sequence: info.stream_sequence,
+                    history: Vec::new(),
                 };
                 if sender.send(incoming).await.is_err() {
                     return Ok(());

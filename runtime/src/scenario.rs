@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 
 use crate::api::Api;
 use crate::handler::{Handler, Incoming};
+use crate::history::{HistorySource, Recorded};
 use crate::service::Service;
 use crate::store::Store;
 use crate::store::batch::Outcome;
@@ -36,6 +37,8 @@ pub struct Scenario<S: Service> {
     now: Timestamp,
     last: Vec<Outcome>,
     emitted: Vec<(Envelope, Event)>,
+    /// What the streams hold, for the histories the service asks for.
+    stored: Vec<Recorded>,
 }
 
 impl<S: Service> std::fmt::Debug for Scenario<S> {
@@ -65,6 +68,7 @@ impl<S: Service> Scenario<S> {
             now: Timestamp::from_unix_millis(1_767_225_600_000).expect("a valid time"),
             last: Vec::new(),
             emitted: Vec::new(),
+            stored: Vec::new(),
         }
     }
 
@@ -86,9 +90,37 @@ impl<S: Service> Scenario<S> {
         self
     }
 
-    /// One incoming event, handled as the consume loop handles it.
+    /// Events the streams hold (for services that read a [`History`](crate::History)), each
+    /// stamped with the scenario's clock; they are not folded (add them to `given` too when
+    /// the service folds them).
+    pub fn stored(mut self, events: impl IntoIterator<Item = Event>) -> Self {
+        for event in events {
+            let Incoming {
+                envelope, event, ..
+            } = self.incoming(event);
+            self.stored.push(Recorded { envelope, event });
+        }
+        self
+    }
+
+    /// One incoming event, handled as the consume loop handles it (with its history, when
+    /// the service asks for one: the stored events with its key, and itself).
     pub fn when(mut self, event: Event) -> Self {
-        let incoming = self.incoming(event);
+        let mut incoming = self.incoming(event);
+        if S::HISTORY.on.contains(&incoming.envelope.event_type) {
+            let key = incoming.event.key();
+            incoming.history = (self.stored.iter())
+                .chain([&Recorded {
+                    envelope: incoming.envelope.clone(),
+                    event: incoming.event.clone(),
+                }])
+                .filter(|recorded| {
+                    recorded.event.key() == key
+                        && S::HISTORY.of.contains(&recorded.envelope.event_type)
+                })
+                .cloned()
+                .collect();
+        }
         self.last = self
             .store
             .apply_batch(self.service.as_ref(), &self.producer, &[incoming])
@@ -160,6 +192,12 @@ impl<S: Service> Scenario<S> {
             self.producer.clone(),
             handler,
             Arc::new(Notify::new()),
+            HistorySource::Given(Arc::new(
+                (self.stored.iter())
+                    .filter(|recorded| S::HISTORY.of.contains(&recorded.envelope.event_type))
+                    .cloned()
+                    .collect(),
+            )),
         )
     }
 
@@ -177,6 +215,7 @@ impl<S: Service> Scenario<S> {
             event,
             stream_sequence: 0,
             now: self.now,
+            history: Vec::new(),
         }
     }
 

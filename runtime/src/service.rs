@@ -21,6 +21,7 @@ use events::{Context, Envelope, Event, EventType};
 
 use crate::endpoint::Endpoints;
 use crate::handler::{HandleError, Handler, Incoming};
+use crate::history::History;
 use crate::store::state::{State, StateError};
 
 /// Name, version and one-line description, as shown by `$SRV.INFO` and `--help`.
@@ -65,6 +66,12 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// outcomes of its decisions) and the facts it copies from others. A rebuild reads these.
     const FOLDS: &'static [EventType];
 
+    /// The stored events `decide` needs besides the incoming one, read from the streams when
+    /// an event of a type in `History::on` arrives (support: an order's story, when a ticket
+    /// opens). None by default. Reading a history costs round trips to the broker: ask for it
+    /// on rare events, and consume what every event needs instead.
+    const HISTORY: History = History::NONE;
+
     /// The service, configured.
     fn new(settings: Self::Settings) -> Self;
 
@@ -105,6 +112,10 @@ impl<S: Service> Handler for S {
 
     fn folds(&self) -> &'static [EventType] {
         S::FOLDS
+    }
+
+    fn history(&self) -> History {
+        S::HISTORY
     }
 
     fn decide(

@@ -226,16 +226,16 @@ impl TestShop {
         crate::publish::publish_event(&self.bed.js, &self.bed.subjects, event, producer).await;
     }
 
-    /// Publishes a message on `orders.confirmed` for `order_id` whose payload is not
+    /// Publishes a message on `orders.cancelled` for `order_id` whose payload is not
     /// MessagePack: inventory, shipping and support all consume that type, so it makes three
     /// dead letters.
-    pub async fn publish_garbage_confirmation(&self, order_id: &str) {
-        let event = events::samples::sample(events::EventType::OrderConfirmed);
+    pub async fn publish_garbage_cancellation(&self, order_id: &str) {
+        let event = events::samples::sample(events::EventType::OrderCancelled);
         let mut outgoing = crate::publish::outgoing(&self.bed.subjects, &event);
         outgoing.subject = self
             .bed
             .subjects
-            .event(events::EventType::OrderConfirmed, order_id)
+            .event(events::EventType::OrderCancelled, order_id)
             .expect("subject");
         outgoing.payload = b"\xc1 not messagepack".to_vec();
         crate::publish::publish_all(&self.bed.js, &[outgoing]).await;

@@ -32,7 +32,7 @@ pub(super) async fn counts(
 
 /// Waits until every durable has nothing pending or unacknowledged and the streams stopped
 /// growing (timers, such as shipping's, fire every 100 ms): every consequence of the run was
-/// handled, support's timelines included. Returns how long that took.
+/// handled. Returns how long that took.
 pub(super) async fn drained(js: &jetstream::Context, subjects: &Subjects) -> anyhow::Result<f64> {
     let began = Instant::now();
     let mut last = None;

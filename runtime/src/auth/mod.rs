@@ -15,7 +15,8 @@ use events::Subjects;
 mod permissions;
 
 pub use permissions::{
-    API, CONSUMED_STREAMS, Callers, Identity, Permissions, STATUS_VERB, permissions,
+    API, CONSUMED_STREAMS, Callers, HISTORY_STREAMS, Identity, Permissions, STATUS_VERB,
+    permissions,
 };
 
 /// The file, inside a shop's auth directory, that holds the broker's users and permissions.

@@ -167,29 +167,41 @@ pub const CONSUMED_STREAMS: &[(Context, &[Context])] = &[
     ),
     (Context::Payments, &[Context::Orders]),
     (Context::Shipping, &[Context::Orders, Context::Shipping]),
-    (
-        Context::Support,
-        &[
-            Context::Inventory,
-            Context::Orders,
-            Context::Payments,
-            Context::Shipping,
-        ],
-    ),
+    (Context::Support, &[Context::Orders]),
 ];
+
+/// The streams (by context) each service reads histories from, from its `Service::HISTORY`:
+/// stored messages by subject (`STREAM.INFO`, `STREAM.MSG.GET`), no consumer. A test in
+/// `stack` checks this table against the services.
+pub const HISTORY_STREAMS: &[(Context, &[Context])] = &[(
+    Context::Support,
+    &[
+        Context::Inventory,
+        Context::Orders,
+        Context::Payments,
+        Context::Shipping,
+    ],
+)];
+
+/// The streams of `service` in `table` (none when it is not listed).
+fn streams_of(table: &[(Context, &'static [Context])], service: Context) -> &'static [Context] {
+    table
+        .iter()
+        .find(|(listed, _)| *listed == service)
+        .map(|(_, streams)| *streams)
+        .unwrap_or_default()
+}
 
 /// The permissions of `identity` in the shop under `subjects`.
 pub fn permissions(identity: Identity, subjects: &Subjects) -> Permissions {
     let inbox = format!("{}.>", identity.inbox_prefix());
     match identity {
-        Identity::Service(context) => {
-            let consumes = CONSUMED_STREAMS
-                .iter()
-                .find(|(service, _)| *service == context)
-                .map(|(_, streams)| *streams)
-                .unwrap_or_default();
-            service_permissions(context, consumes, subjects)
-        }
+        Identity::Service(context) => service_permissions(
+            context,
+            streams_of(CONSUMED_STREAMS, context),
+            streams_of(HISTORY_STREAMS, context),
+            subjects,
+        ),
         Identity::Admin => Permissions {
             publish_allow: vec![">".into()],
             publish_deny: Vec::new(),
@@ -214,8 +226,14 @@ pub fn permissions(identity: Identity, subjects: &Subjects) -> Permissions {
 }
 
 /// A service: its own events and dead letters, its own durables on the streams it consumes,
-/// its own API and `$SRV` subjects, its own inbox.
-fn service_permissions(context: Context, consumes: &[Context], subjects: &Subjects) -> Permissions {
+/// stored messages of the streams it reads histories from, its own API and `$SRV` subjects,
+/// its own inbox.
+fn service_permissions(
+    context: Context,
+    consumes: &[Context],
+    histories: &[Context],
+    subjects: &Subjects,
+) -> Permissions {
     let name = context.as_str();
     let prefix = subjects.prefix();
     let mut publish_allow = vec![
@@ -232,6 +250,16 @@ fn service_permissions(context: Context, consumes: &[Context], subjects: &Subjec
             format!("$JS.API.CONSUMER.INFO.{stream}.{name}"),
             format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"),
             format!("$JS.ACK.{stream}.{name}.>"),
+        ]);
+    }
+    let history_streams = histories
+        .iter()
+        .filter(|read| !consumes.contains(read))
+        .map(|read| events::stream::event_stream(subjects, *read).name);
+    for stream in history_streams {
+        publish_allow.extend([
+            format!("$JS.API.STREAM.INFO.{stream}"),
+            format!("$JS.API.STREAM.MSG.GET.{stream}"),
         ]);
     }
     let subscribe_allow = vec![

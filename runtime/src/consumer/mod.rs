@@ -31,6 +31,7 @@ use failures::{CRASH_LOOP_DELIVERIES, Failures};
 
 use crate::config::RuntimeConfig;
 use crate::handler::{Handler, Incoming};
+use crate::history::HistorySource;
 use crate::nats;
 use crate::provision;
 pub(crate) use crate::provision::{ConsumerSpec, consumer_specs};
@@ -51,6 +52,8 @@ pub(crate) struct ConsumeContext {
     pub(crate) js: jetstream::Context,
     pub(crate) store: Store,
     pub(crate) handler: Arc<dyn Handler>,
+    /// Where the histories the service asks for are read.
+    pub(crate) history: HistorySource,
     pub(crate) producer: Producer,
     pub(crate) config: RuntimeConfig,
     pub(crate) stats: Arc<RuntimeStats>,
@@ -188,6 +191,7 @@ impl ConsumeContext {
         let mut incoming = Vec::with_capacity(messages.len());
         let mut rejected = Vec::new();
         let (unavailable, mut failed) = (self.unavailable_types(), Vec::new());
+        let mut unread = Vec::new();
         for message in messages {
             let Some(pulled) = self.pulled(message, stream) else {
                 continue;
@@ -208,16 +212,22 @@ impl ConsumeContext {
                 Ok(event) if unavailable.contains(&event.envelope.event_type) => {
                     failed.push(pulled);
                 }
-                Ok(event) => {
-                    incoming.push(event);
-                    accepted.push(pulled);
-                }
+                Ok(mut event) => match self.with_history(&mut event).await {
+                    Ok(()) => {
+                        incoming.push(event);
+                        accepted.push(pulled);
+                    }
+                    Err(reason) => unread.push((pulled, reason)),
+                },
                 Err(reason) => rejected.push((pulled, reason)),
             }
         }
         for pulled in failed {
             let reason = "failpoint: what this event needs is unavailable";
             self.retry_or_dead_letter(&pulled, stream, reason).await;
+        }
+        for (pulled, reason) in unread {
+            self.retry_or_dead_letter(&pulled, stream, &reason).await;
         }
         if !accepted.is_empty() {
             match self.commit(incoming).await {
@@ -307,7 +317,28 @@ impl ConsumeContext {
             subject: message.subject.to_string(),
             stream_sequence: pulled.stream_sequence,
             now,
+            history: Vec::new(),
         })
+    }
+
+    /// Reads the history the service asks for with this event, if it asks for one; the
+    /// error is the reason to try again later.
+    async fn with_history(&self, incoming: &mut Incoming) -> Result<(), String> {
+        if !self
+            .handler
+            .history()
+            .on
+            .contains(&incoming.envelope.event_type)
+        {
+            return Ok(());
+        }
+        let key = incoming.event.key().to_owned();
+        incoming.history = self
+            .history
+            .read(&key)
+            .await
+            .map_err(|error| format!("could not read the history of {key}: {error:#}"))?;
+        Ok(())
     }
 
     /// Runs the batch transaction on a blocking thread, then flushes: after this, acking is safe.

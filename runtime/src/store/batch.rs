@@ -305,6 +305,7 @@ mod tests {
             event,
             stream_sequence: 1,
             now: Timestamp::UNIX_EPOCH,
+            history: Vec::new(),
         }
     }
 

@@ -1,14 +1,14 @@
-//! Support's rules and state: what each event adds to an order's timeline, when a ticket
-//! opens by itself (`decide`), and `evolve`, the one fold of the events support reads and
-//! publishes into timelines and tickets, shared by live handling, API commands and rebuilds.
+//! Support's rules and state: an order's timeline as its history reads, when a ticket opens
+//! by itself (`decide`), and `evolve`, the one fold of support's own events into tickets,
+//! shared by live handling, API commands and rebuilds.
 
 use events::codec::wire_name;
 use events::orders::{CancellationReason, OrderCancelled};
 use events::support::{TicketOpened, TicketResolved, TicketSource, TimelineEntry};
 use events::{Event, Timestamp};
-use runtime::{ApiError, State, StateError};
+use runtime::{ApiError, Recorded, State, StateError};
 
-use crate::store::{TICKETS, TIMELINES, Ticket};
+use crate::store::{TICKETS, Ticket};
 
 /// The most timeline entries kept per order (the story of one order is short; this bounds
 /// the store against a runaway producer).
@@ -46,6 +46,19 @@ fn money(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
 }
 
+/// An order's timeline from its history (the stored events of the timeline's types).
+pub fn timeline(history: &[Recorded]) -> Vec<TimelineEntry> {
+    let mut timeline = Vec::new();
+    for recorded in history {
+        record(
+            &mut timeline,
+            recorded.envelope.occurred_at,
+            &recorded.event,
+        );
+    }
+    timeline
+}
+
 /// Adds an entry to a timeline, oldest first, without duplicates, bounded.
 pub fn record(timeline: &mut Vec<TimelineEntry>, occurred_at: Timestamp, event: &Event) {
     let entry = TimelineEntry {
@@ -80,9 +93,14 @@ impl From<SupportError> for ApiError {
     }
 }
 
-/// What happens because of an order event: a cancelled order gets one system ticket, with
-/// the order's timeline so far (`evolve` has already added the cancellation to it).
-pub fn decide(state: &State<'_>, event: &Event) -> Result<Vec<Event>, StateError> {
+/// What happens because of an order event: a cancelled or parked order gets one system
+/// ticket, with the order's timeline so far from its `history` (the event itself included:
+/// it is stored before it is delivered).
+pub fn decide(
+    state: &State<'_>,
+    event: &Event,
+    history: &[Recorded],
+) -> Result<Vec<Event>, StateError> {
     let (order_id, customer_id, message) = match event {
         Event::OrderCancelled(cancelled) => (
             &cancelled.order_id,
@@ -103,12 +121,11 @@ pub fn decide(state: &State<'_>, event: &Event) -> Result<Vec<Event>, StateError
     if TICKETS.contains(state, &system_ticket_id(order_id))? {
         return Ok(vec![]);
     }
-    let timeline = TIMELINES.load(state, order_id)?.unwrap_or_default();
     Ok(vec![system_ticket(
         order_id,
         customer_id,
         message,
-        timeline,
+        timeline(history),
     )])
 }
 
@@ -205,13 +222,8 @@ pub fn apply(existing: Option<Ticket>, event: &Event) -> Option<Ticket> {
     }
 }
 
-/// The state change each event records: tickets from support's own events, a timeline entry
-/// from every order event support reads.
-pub fn evolve(
-    state: &mut State<'_>,
-    event: &Event,
-    occurred_at: Timestamp,
-) -> Result<(), StateError> {
+/// The state change each of support's own events records: a ticket opened or resolved.
+pub fn evolve(state: &mut State<'_>, event: &Event) -> Result<(), StateError> {
     match event {
         Event::TicketOpened(TicketOpened { ticket_id, .. })
         | Event::TicketResolved(TicketResolved { ticket_id, .. }) => {
@@ -220,12 +232,7 @@ pub fn evolve(
             }
             Ok(())
         }
-        event => {
-            let order_id = event.key();
-            let mut timeline = TIMELINES.load(state, order_id)?.unwrap_or_default();
-            record(&mut timeline, occurred_at, event);
-            TIMELINES.save(state, order_id, &timeline)
-        }
+        _ => Ok(()),
     }
 }
 

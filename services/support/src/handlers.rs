@@ -8,7 +8,7 @@ use runtime::api::require_id;
 use runtime::{Api, ApiError, Endpoints, State};
 
 use crate::domain::{self, SupportError};
-use crate::store::{TICKETS, TIMELINES, Ticket};
+use crate::store::{TICKETS, Ticket};
 
 pub fn endpoints(endpoints: &mut Endpoints) {
     endpoints
@@ -52,18 +52,16 @@ async fn open(api: Api, request: OpenTicket) -> Result<TicketView, ApiError> {
     }
     let ticket_id = format!("tick-{}", events::new_event_id());
     let reply_id = ticket_id.clone();
+    let timeline = domain::timeline(&api.history(&request.order_id).await?);
     api.command(
-        move |state| {
-            let timeline = TIMELINES
-                .load(state, &request.order_id)?
-                .unwrap_or_default();
+        move |_| {
             Ok(vec![domain::open(
                 ticket_id.clone(),
                 &request.order_id,
                 &request.customer_id,
                 TicketSource::Customer,
                 request.message.clone(),
-                timeline,
+                timeline.clone(),
             )])
         },
         move |state, _| ticket_view(state, &reply_id),

@@ -1,15 +1,18 @@
 //! support: customer-support tickets, opened by customers or automatically when an order
 //! fails, with the order's event timeline attached.
 //!
-//! - Consumes: the order's story for timelines — `orders.placed`, `orders.confirmed`,
-//!   `orders.rejected`, `orders.cancelled`, `orders.completed`, `orders.deadline_passed`,
-//!   `inventory.stock_reserved`, `inventory.reservation_rejected`, `payments.authorized`,
-//!   `payments.declined`, `payments.captured`, `payments.voided`, `shipping.shipped`; and
-//!   opens a ticket by itself on `orders.cancelled` (a declined payment or a saga timeout).
+//! - Consumes: `orders.cancelled` (a declined payment, a saga timeout, an operator's cancel)
+//!   and `orders.parked`, and opens a system ticket on each.
+//! - Reads, when a ticket opens: the order's story from the streams (its `History`) —
+//!   `orders.placed`, `orders.confirmed`, `orders.rejected`, `orders.cancelled`,
+//!   `orders.completed`, `orders.deadline_passed`, `orders.parked`, `inventory.stock_reserved`,
+//!   `inventory.reservation_rejected`, `payments.authorized`, `payments.declined`,
+//!   `payments.captured`, `payments.voided`, `shipping.shipped` — instead of consuming every
+//!   event of every order to keep timelines nobody may ever look at.
 //! - Publishes: `support.ticket_opened`, `support.ticket_updated`, `support.ticket_resolved`.
 //! - API (`<prefix>.api.support.<verb>`): `open`, `list`, `resolve`.
-//! - sled trees: `tickets` (ticket id → ticket), `timelines` (order id → timeline); both are
-//!   folds of the events support reads and publishes.
+//! - sled trees: `tickets` (ticket id → ticket, with the timeline it was opened with), a fold
+//!   of support's own events.
 
 // dependencies nothing uses are flagged (not in test builds, which also see dev-dependencies)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -19,9 +22,11 @@ pub mod handlers;
 pub mod store;
 
 use events::{Envelope, Event, EventType};
-use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
+use runtime::{
+    Endpoints, HandleError, History, Incoming, Service, ServiceDefinition, State, StateError,
+};
 
-/// The events that make up an order's timeline: what support consumes.
+/// The events that make up an order's timeline: what support reads when a ticket opens.
 const TIMELINE: [EventType; 14] = [
     EventType::OrderPlaced,
     EventType::OrderConfirmed,
@@ -39,17 +44,8 @@ const TIMELINE: [EventType; 14] = [
     EventType::OrderParked,
 ];
 
-/// What support folds: the timeline events and its own ticket events.
-const FOLDS: [EventType; 16] = {
-    let mut folds = [EventType::TicketOpened; 16];
-    let mut index = 0;
-    while index < TIMELINE.len() {
-        folds[index] = TIMELINE[index];
-        index += 1;
-    }
-    folds[15] = EventType::TicketResolved;
-    folds
-};
+/// The order events that open a system ticket: what support consumes.
+const OPENS_A_TICKET: [EventType; 2] = [EventType::OrderCancelled, EventType::OrderParked];
 
 /// The support service.
 #[derive(Debug, Default)]
@@ -63,9 +59,14 @@ impl Service for Support {
     const DEFINITION: ServiceDefinition =
         ServiceDefinition::of(events::Context::Support, "customer-support tickets");
     const TREES: &'static [&'static str] = store::TREES;
-    const CONSUMES: &'static [EventType] = &TIMELINE;
-    /// Everything it consumes (timelines) and its own ticket events.
-    const FOLDS: &'static [EventType] = &FOLDS;
+    const CONSUMES: &'static [EventType] = &OPENS_A_TICKET;
+    /// Its own ticket events only: a ticket keeps the timeline it was opened with.
+    const FOLDS: &'static [EventType] = &[EventType::TicketOpened, EventType::TicketResolved];
+    /// The order's story, read when a system ticket opens.
+    const HISTORY: History = History {
+        on: &OPENS_A_TICKET,
+        of: &TIMELINE,
+    };
     type Settings = Settings;
 
     fn new(_: Settings) -> Self {
@@ -77,16 +78,11 @@ impl Service for Support {
         state: &mut State<'_>,
         incoming: &Incoming,
     ) -> Result<Vec<Event>, HandleError> {
-        Ok(domain::decide(state, &incoming.event)?)
+        Ok(domain::decide(state, &incoming.event, &incoming.history)?)
     }
 
-    fn evolve(
-        &self,
-        state: &mut State<'_>,
-        event: &Event,
-        envelope: &Envelope,
-    ) -> Result<(), StateError> {
-        domain::evolve(state, event, envelope.occurred_at)
+    fn evolve(&self, state: &mut State<'_>, event: &Event, _: &Envelope) -> Result<(), StateError> {
+        domain::evolve(state, event)
     }
 
     fn endpoints(&self, endpoints: &mut Endpoints) {

@@ -1,5 +1,6 @@
-//! The support trees: `tickets` (ticket id → [`Ticket`]) and `timelines` (order id → the
-//! order's timeline entries, oldest first).
+//! The support tree: `tickets` (ticket id → [`Ticket`], with the timeline it was opened
+//! with). Stores written before support read timelines from the streams also hold a
+//! `timelines` tree; nothing reads it.
 
 use events::support::TicketSource;
 use serde::{Deserialize, Serialize};
@@ -8,10 +9,9 @@ use events::support::TimelineEntry;
 use runtime::Tree;
 
 pub const TICKETS: Tree<Ticket> = Tree::new("tickets");
-pub const TIMELINES: Tree<Vec<TimelineEntry>> = Tree::new("timelines");
 
 /// Every tree, as `Service::TREES` lists them.
-pub const TREES: &[&str] = &[TICKETS.name(), TIMELINES.name()];
+pub const TREES: &[&str] = &[TICKETS.name()];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {

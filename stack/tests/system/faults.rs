@@ -208,7 +208,7 @@ async fn a_thousand_orders_through_failing_shipping_captures_and_dead_letters_al
         testkit::streams::refuse_writes(&shop.bed.js, &shop.bed.dead_letter_stream(), true).await;
         // messages that fail while the dead-letter stream refuses them must not be lost
         for n in 0..GARBAGE {
-            shop.publish_garbage_confirmation(&format!("garbage-{n}"))
+            shop.publish_garbage_cancellation(&format!("garbage-{n}"))
                 .await;
         }
         at(18).await;

@@ -138,7 +138,7 @@ async fn a_forged_reservation_of_other_lines_parks_the_order_until_inventory_ans
     let mut shop = TestShop::start().await;
     shop.seed(3).await;
     // the dead-letter stream takes no more writes (it holds the three of a garbage message)
-    shop.publish_garbage_confirmation("garbage").await;
+    shop.publish_garbage_cancellation("garbage").await;
     let dlq = shop.bed.dead_letter_stream();
     wait::until("three dead letters", Duration::from_secs(30), || async {
         testkit::streams::message_count(&shop.bed.js, &dlq).await == 3

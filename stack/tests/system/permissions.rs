@@ -129,6 +129,45 @@ fn consumed(context: Context) -> &'static [Context] {
         .expect("every service is in the table")
 }
 
+fn histories(context: Context) -> &'static [Context] {
+    (runtime::auth::HISTORY_STREAMS.iter())
+        .find(|(service, _)| *service == context)
+        .map_or(&[], |(_, streams)| *streams)
+}
+
+/// A durable a service had on a stream it no longer consumes (support's on the payments
+/// stream, from before it read timelines from the streams) is deleted by provisioning; the
+/// other services' durables there stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_retires_a_durable_the_service_no_longer_consumes() {
+    let bed = provisioned_bed().await;
+    let payments = bed.stream(Context::Payments);
+    let stream = bed.js.get_stream(&payments).await.expect("payments stream");
+    stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            durable_name: Some("support".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("an old support durable");
+    let mut config = fast_config(&bed);
+    config.auth_dir = bed.auth_dir().map(std::path::Path::to_path_buf);
+    stack::provision("support", &config)
+        .await
+        .expect("provision support");
+    let mut names: Vec<String> = stream
+        .consumer_names()
+        .map(|name| name.expect("name"))
+        .collect()
+        .await;
+    names.sort();
+    assert_eq!(
+        names,
+        ["orders"],
+        "only the saga's durable is left on {payments}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_service_may_publish_read_and_serve_only_its_own() {
     let bed = provisioned_bed().await;
@@ -163,6 +202,8 @@ async fn each_service_may_publish_read_and_serve_only_its_own() {
             let stream = bed.stream(stream_context);
             let reads = consumed(context).contains(&stream_context);
             expect.publish(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"), reads);
+            let stored = reads || histories(context).contains(&stream_context);
+            expect.publish(format!("$JS.API.STREAM.MSG.GET.{stream}"), stored);
             for other in Context::ALL.iter().filter(|other| **other != context) {
                 let other = other.as_str();
                 expect.publish(format!("$JS.API.CONSUMER.INFO.{stream}.{other}"), false);

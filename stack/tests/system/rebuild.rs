@@ -49,6 +49,21 @@ async fn every_service_rebuilt_from_the_streams_equals_its_live_store() {
         .call("support", "open", &ticket)
         .await
         .expect("ticket");
+    // the timeline is read from the four streams when the ticket opens
+    let story: Vec<&str> = (opened.timeline.iter())
+        .map(|entry| entry.event_type.as_str())
+        .collect();
+    for expected in [
+        "orders.placed",
+        "inventory.stock_reserved",
+        "payments.authorized",
+        "orders.confirmed",
+        "shipping.shipped",
+        "payments.captured",
+        "orders.completed",
+    ] {
+        assert!(story.contains(&expected), "{expected} in {story:?}");
+    }
     let resolve = events::api::ResolveTicket {
         ticket_id: opened.ticket_id,
         resolution: "done".into(),

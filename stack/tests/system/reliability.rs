@@ -23,7 +23,7 @@ async fn dead_letter_consumers(shop: &TestShop) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_bad_message_three_services_consume_gives_three_dead_letters() {
     let shop = TestShop::start().await;
-    shop.publish_garbage_confirmation("bad-1").await;
+    shop.publish_garbage_cancellation("bad-1").await;
     wait::until("three dead letters", Duration::from_secs(30), || async {
         dead_letter_consumers(&shop).await.len() >= 3
     })
@@ -41,7 +41,7 @@ async fn no_message_is_lost_while_the_dead_letter_stream_is_unwritable() {
     let dlq = shop.bed.dead_letter_stream();
     shop.bed.js.delete_stream(&dlq).await.expect("delete dlq");
     for n in 0..5 {
-        shop.publish_garbage_confirmation(&format!("bad-{n}")).await;
+        shop.publish_garbage_cancellation(&format!("bad-{n}")).await;
     }
     // the dead-letter stream stays away for longer than max_deliver redeliveries take (a nak
     // waits 1 s): JetStream's own max_deliver would have dropped every message by now

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use events::{Context, EventType};
-use runtime::Service;
+use runtime::{History, Service};
 
 fn consumes(context: Context) -> &'static [EventType] {
     match context {
@@ -16,6 +16,25 @@ fn consumes(context: Context) -> &'static [EventType] {
         Context::Shipping => shipping::Shipping::CONSUMES,
         Context::Support => support::Support::CONSUMES,
     }
+}
+
+fn history(context: Context) -> History {
+    match context {
+        Context::Catalog => catalog::Catalog::HISTORY,
+        Context::Inventory => inventory::Inventory::HISTORY,
+        Context::Orders => orders::Orders::HISTORY,
+        Context::Payments => payments::Payments::HISTORY,
+        Context::Shipping => shipping::Shipping::HISTORY,
+        Context::Support => support::Support::HISTORY,
+    }
+}
+
+/// The streams `service` has in a permissions table (none when it is not listed).
+fn listed(table: &[(Context, &[Context])], service: Context) -> BTreeSet<Context> {
+    (table.iter())
+        .filter(|(listed, _)| *listed == service)
+        .flat_map(|(_, streams)| streams.iter().copied())
+        .collect()
 }
 
 /// The event types named (in backticks) in the row `| <row> |` of the service's section.
@@ -63,6 +82,29 @@ fn each_service_table_names_what_the_service_consumes_and_publishes() {
             named_in_row(&page, context, "Publishes"),
             published,
             "the Publishes row of {context:?}"
+        );
+    }
+}
+
+/// The broker lets each service read the streams it consumes and the streams it reads
+/// histories from, as `runtime::auth` lists them: the lists must be what the services ask for
+/// (one stream too few and the service cannot bind or read; one too many is a needless right).
+#[test]
+fn the_permission_tables_list_the_streams_each_service_reads() {
+    for context in Context::ALL {
+        let consumed: BTreeSet<Context> = consumes(context)
+            .iter()
+            .map(|event_type| event_type.context())
+            .collect();
+        assert_eq!(
+            listed(runtime::auth::CONSUMED_STREAMS, context),
+            consumed,
+            "CONSUMED_STREAMS of {context:?}"
+        );
+        assert_eq!(
+            listed(runtime::auth::HISTORY_STREAMS, context),
+            history(context).contexts(),
+            "HISTORY_STREAMS of {context:?}"
         );
     }
 }
