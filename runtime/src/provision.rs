@@ -107,19 +107,30 @@ async fn retire_durables(
             .get_stream(&stream_name)
             .await
             .with_context(|| format!("no stream {stream_name}"))?;
-        if stream.consumer_info(name).await.is_ok() {
-            stream
-                .delete_consumer(name)
-                .await
-                .with_context(|| format!("cannot retire consumer {name} on {stream_name}"))?;
-            tracing::info!(
+        // delete, and take "not found" as the usual answer: any other error (a timeout, a
+        // refusal) fails provisioning rather than leaving a durable behind unnoticed
+        match stream.delete_consumer(name).await {
+            Ok(_) => tracing::info!(
                 service = name,
                 stream = %stream_name,
                 "retired a durable consumer the service no longer needs"
-            );
+            ),
+            Err(error) if is_not_found(&error) => {}
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot retire consumer {name} on {stream_name}"));
+            }
         }
     }
     Ok(())
+}
+
+fn is_not_found(error: &jetstream::stream::ConsumerError) -> bool {
+    matches!(
+        error.kind(),
+        jetstream::stream::ConsumerErrorKind::JetStream(source)
+            if source.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND
+    )
 }
 
 /// Binds to the durable consumer `name` provisioned on `spec`'s stream; a missing one is an
