@@ -22,7 +22,8 @@ pub(crate) enum BenchCommand {
     #[command(
         after_help = "Examples:\n  shopctl bench orders\n  shopctl bench orders \
                             --orders 20000 --concurrency 256\n  shopctl bench orders --rate 1500 \
-                            --orders 15000   (open loop)\n  shopctl bench orders --strict"
+                            --orders 15000   (open loop)\n  shopctl bench orders --strict\n  shopctl bench orders \
+                            --stored 10000,100000,1000000 --runs 3   (as history grows)"
     )]
     Orders(orders::OrdersArgs),
     /// Replay and rebuild rates next to a raw read, against a throwaway broker.

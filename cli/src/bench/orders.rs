@@ -42,9 +42,11 @@ pub(crate) struct OrdersArgs {
     /// Runs; figures are medians.
     #[arg(long, default_value_t = 5)]
     pub(crate) runs: usize,
-    /// Orders to place before the measured runs (not measured): the history the shop holds.
-    #[arg(long, default_value_t = 0)]
-    pub(crate) stored: usize,
+    /// Orders stored before the measured runs (placed first, not measured): the history the
+    /// shop holds. Several levels, comma-separated (`10000,100000,1000000`), measure the same
+    /// shop at each as its history grows, one report per level.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub(crate) stored: Vec<usize>,
     /// Skip the raw baseline.
     #[arg(long)]
     pub(crate) no_baseline: bool,
@@ -69,6 +71,10 @@ pub(crate) async fn run(global: &Global, args: OrdersArgs) -> anyhow::Result<Exi
     anyhow::ensure!(
         args.runs >= 1 && args.orders >= 1,
         "--runs and --orders must be at least 1"
+    );
+    anyhow::ensure!(
+        args.stored.is_sorted(),
+        "--stored levels must be in increasing order, e.g. 10000,100000,1000000"
     );
     if let Some(rate) = args.rate {
         anyhow::ensure!(
@@ -116,11 +122,14 @@ pub(crate) async fn run(global: &Global, args: OrdersArgs) -> anyhow::Result<Exi
     } else {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let report = outcome?;
-    if args.json {
-        print!("{}", crate::output::json(&report));
-    } else {
-        print!("{}", report.text());
+    let reports = outcome?;
+    match reports.as_slice() {
+        [report] if args.json => print!("{}", crate::output::json(report)),
+        reports if args.json => print!("{}", crate::output::json(&reports)),
+        reports => {
+            let texts: Vec<String> = reports.iter().map(Report::text).collect();
+            print!("{}", texts.join("\n"));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -130,7 +139,7 @@ async fn bench(
     supervisor: &Supervisor,
     args: &OrdersArgs,
     console: Console,
-) -> anyhow::Result<Report> {
+) -> anyhow::Result<Vec<Report>> {
     let silent = supervisor.wait_healthy(shop, Duration::from_secs(60)).await;
     anyhow::ensure!(silent.is_empty(), "{} did not answer", silent.join(", "));
     let dial = dialer(shop);
@@ -139,8 +148,9 @@ async fn bench(
     let api = Arc::new(
         ApiClient::new(client.clone(), subjects.clone()).with_timeout(Duration::from_secs(30)),
     );
-    let capacity = args.stored + args.runs * args.orders + 1;
-    prepare(&api, capacity).await?;
+    let levels = args.stored.len();
+    let last = args.stored.last().copied().unwrap_or(0);
+    prepare(&api, last + levels * args.runs * args.orders + 1).await?;
     console.line("bench", "learning the topology from one order");
     let sample_id = events::new_event_id();
     let place = shop_place(api.clone());
@@ -152,20 +162,6 @@ async fn bench(
             in_flight: args.concurrency,
         },
     };
-    if args.stored > 0 {
-        let progress = crate::output::progress_bar("storing", args.stored as u64);
-        let fill = Arrivals::Closed { in_flight: 256 };
-        drive(
-            &client,
-            subjects.prefix(),
-            place.clone(),
-            args.stored,
-            fill,
-            &progress,
-        )
-        .await?;
-        progress.finish_and_clear();
-    }
     let mut probes: Vec<Probe> = supervisor
         .pids()
         .into_iter()
@@ -176,47 +172,82 @@ async fn bench(
         .find(|probe| probe.name == "nats-server")
         .cloned();
     probes.push(Probe::process("shopctl (load)", std::process::id()));
-    let mut runs = Vec::with_capacity(args.runs);
-    for index in 0..args.runs {
-        let measured = measure(
-            &client,
-            &subjects,
-            place.clone(),
-            &probes,
-            args.orders,
+    // orders placed so far, the topology's sample left out
+    let mut placed = 0;
+    let mut reports = Vec::with_capacity(levels);
+    for &level in &args.stored {
+        let fill = level.saturating_sub(placed);
+        if fill > 0 {
+            let progress = crate::output::progress_bar("storing", fill as u64);
+            let fill_load = Arrivals::Closed { in_flight: 256 };
+            drive(
+                &client,
+                subjects.prefix(),
+                place.clone(),
+                fill,
+                fill_load,
+                &progress,
+            )
+            .await?;
+            progress.finish_and_clear();
+            placed += fill;
+        }
+        let stored = placed;
+        let mut runs = Vec::with_capacity(args.runs);
+        for index in 0..args.runs {
+            let measured = measure(
+                &client,
+                &subjects,
+                place.clone(),
+                &probes,
+                args.orders,
+                arrivals,
+                "shop",
+            )
+            .await?;
+            placed += args.orders;
+            let baseline = match (&broker, args.no_baseline) {
+                (Some(broker), false) => {
+                    // every baseline run has streams of its own, across the levels too
+                    let number = reports.len() * args.runs + index;
+                    let raw =
+                        measure_baseline(&dial, &topology, broker, number, args.orders, arrivals);
+                    Some(raw.await?)
+                }
+                _ => None,
+            };
+            let run = Run {
+                shop: measured,
+                baseline,
+            };
+            let summary = run.summary(index + 1, args.runs);
+            let line = if levels > 1 {
+                format!("{stored} stored, {summary}")
+            } else {
+                summary
+            };
+            console.line("bench", &line);
+            runs.push(run);
+        }
+        // the peak so far: through every level up to this one
+        let peak_rss = probes
+            .iter()
+            .filter_map(|probe| Some((probe.name.clone(), probe.peak_rss_bytes()?)))
+            .collect();
+        let setup = Setup {
+            orders_per_run: args.orders,
+            stored,
             arrivals,
-            "shop",
-        )
-        .await?;
-        let baseline = match (&broker, args.no_baseline) {
-            (Some(broker), false) => Some(
-                measure_baseline(&dial, &topology, broker, index, args.orders, arrivals).await?,
-            ),
-            _ => None,
+            strict: args.strict,
         };
-        let run = Run {
-            shop: measured,
-            baseline,
-        };
-        console.line("bench", &run.summary(index + 1, args.runs));
-        runs.push(run);
+        reports.push(Report::of(
+            setup,
+            runs,
+            peak_rss,
+            disk_usage(&shop.data_dir),
+        ));
     }
-    let peak_rss = probes
-        .iter()
-        .filter_map(|probe| Some((probe.name.clone(), probe.peak_rss_bytes()?)))
-        .collect();
-    let setup = Setup {
-        orders_per_run: args.orders,
-        stored: args.stored,
-        arrivals,
-        strict: args.strict,
-    };
-    Ok(Report::of(
-        setup,
-        runs,
-        peak_rss,
-        disk_usage(&shop.data_dir),
-    ))
+    Ok(reports)
 }
 
 /// Connections signed in as the admin (the benchmark creates its baseline's streams).

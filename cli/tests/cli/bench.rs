@@ -92,3 +92,53 @@ async fn bench_orders_drives_the_shop_and_a_baseline_of_the_same_topology() {
         );
     }
 }
+
+/// Several `--stored` levels measure the same shop at each: one report per level, the
+/// measured orders of a level counting as stored for the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_orders_reports_once_per_stored_level() {
+    let output = run(&[
+        "bench",
+        "orders",
+        "--stored",
+        "10,50",
+        "--orders",
+        "20",
+        "--concurrency",
+        "8",
+        "--runs",
+        "1",
+        "--no-baseline",
+        "--json",
+    ])
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let reports: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("stdout is one JSON array");
+    let stored: Vec<_> = reports
+        .as_array()
+        .expect("an array of reports")
+        .iter()
+        .map(|report| report["stored_before"].as_u64())
+        .collect();
+    // 10 stored, 20 measured: 30; filled up to 50 for the second level
+    assert_eq!(stored, [Some(10), Some(50)], "{reports}");
+    for report in reports.as_array().into_iter().flatten() {
+        assert!(
+            report["shop"]["confirmed_per_second"]
+                .as_f64()
+                .is_some_and(|r| r > 0.0),
+            "{report}"
+        );
+        assert!(report["baseline"].is_null(), "{report}");
+    }
+}
+
+#[tokio::test]
+async fn bench_orders_refuses_stored_levels_out_of_order() {
+    let output = run(&["bench", "orders", "--stored", "100,10"]).await;
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    assert_eq!(error.trim().lines().count(), 1, "{error}");
+    assert!(error.contains("increasing order"), "{error}");
+}
