@@ -26,6 +26,7 @@ mod event;
 mod ids;
 pub mod inventory;
 pub mod orders;
+pub mod partition;
 pub mod payments;
 pub mod samples;
 pub mod shipping;

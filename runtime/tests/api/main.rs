@@ -9,4 +9,5 @@ mod docs;
 mod exactly_once;
 mod helpers;
 mod hostile_requests;
+mod partitions;
 mod srv;
