@@ -17,6 +17,22 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// What an owner records when it claims a partition (the payload of
+/// `<prefix>.<context>._partition.<index>`, a MessagePack map like every payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The instance that owns the partition from this record on.
+    pub instance: String,
+    pub partition: u16,
+    /// The deployment's partition count, so a reader can tell the record is for its layout.
+    pub partitions: u16,
+    pub claimed_at: Timestamp,
+}
+
 /// Partitions per deployment unless configured: splits evenly over 1, 2, 3, 4 and 6 instances.
 pub const DEFAULT_PARTITIONS: u16 = 12;
 

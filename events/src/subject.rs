@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use crate::partition::Partition;
 use crate::validate::is_subject_token;
 use crate::{Context, EventType};
 
@@ -22,6 +23,8 @@ pub const API_TOKEN: &str = "api";
 pub const DEAD_LETTER_TOKEN: &str = "dlq";
 /// The key used on a dead letter whose original subject had no readable key.
 pub const UNKNOWN_KEY: &str = "_";
+/// The event token of partition claims (`<prefix>.<context>._partition.<index>`): not an event.
+pub const PARTITION_TOKEN: &str = "_partition";
 
 /// Why a subject could not be built or parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,6 +207,13 @@ impl Subjects {
     /// Every dead letter: `<prefix>.dlq.>` (the dead-letter stream's subject).
     pub fn dead_letter_filter(&self) -> String {
         format!("{}.{DEAD_LETTER_TOKEN}.>", self.prefix)
+    }
+
+    /// Where the owner of a partition of a context's state records its claim, in the context's
+    /// own stream: `<prefix>.<context>._partition.<index>`. A claim is not an event (no event
+    /// type starts with `_`); its sequence is what the owner's publishes are fenced on.
+    pub fn partition_claim(&self, context: Context, partition: Partition) -> String {
+        format!("{}.{context}.{PARTITION_TOKEN}.{partition}", self.prefix)
     }
 
     /// The prefix in the upper-case form used for stream names: `shop_eu` → `SHOP_EU`.

@@ -31,6 +31,7 @@ mod handler;
 mod history;
 mod inbox;
 pub mod nats;
+pub mod ownership;
 pub mod provision;
 pub mod rebuild;
 mod relay;

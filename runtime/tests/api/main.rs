@@ -9,5 +9,6 @@ mod docs;
 mod exactly_once;
 mod helpers;
 mod hostile_requests;
+mod ownership;
 mod partitions;
 mod srv;
