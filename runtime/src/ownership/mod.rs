@@ -13,6 +13,8 @@
 //!   (timed from *before* the renewal was sent) plus the lease time minus a margin, so an
 //!   owner cut off from the broker stops committing before its lease can expire there.
 
+mod assign;
+mod balance;
 mod fence;
 
 use std::time::{Duration, Instant};
@@ -22,8 +24,11 @@ use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use events::partition::{Claim, Partition, Partitions};
 use events::{Context, Subjects, Timestamp};
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+pub use assign::assign;
+pub use balance::{Balancer, Handover, Held};
 pub use fence::{EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT, Fence};
 
 /// How long a lease lasts and how often it is renewed.
@@ -108,6 +113,10 @@ impl Owners {
         instance: &str,
         timing: LeaseTiming,
     ) -> anyhow::Result<Owners> {
+        anyhow::ensure!(
+            is_instance_id(instance),
+            "instance id {instance:?}: use 1-64 letters, digits, '-' or '_'"
+        );
         let bucket = Owners::bucket(&subjects);
         let kv = match js.get_key_value(&bucket).await {
             Ok(kv) => kv,
@@ -140,6 +149,10 @@ impl Owners {
 
     pub fn timing(&self) -> LeaseTiming {
         self.timing
+    }
+
+    pub fn partitions(&self) -> Partitions {
+        self.partitions
     }
 
     fn key(&self, partition: Partition) -> String {
@@ -242,6 +255,40 @@ impl Owners {
         }
     }
 
+    fn member_key(&self) -> String {
+        format!("{}.members.{}", self.context, self.instance)
+    }
+
+    /// Says this instance is alive; repeated more often than the lease time.
+    pub async fn heartbeat(&self) -> anyhow::Result<()> {
+        let key = self.member_key();
+        self.kv
+            .put(&key, Bytes::from_static(b"{}"))
+            .await
+            .with_context(|| format!("heartbeat {key}"))?;
+        Ok(())
+    }
+
+    /// Says this instance is leaving (an orderly stop), so the others need not wait.
+    pub async fn leave(&self) -> anyhow::Result<()> {
+        let key = self.member_key();
+        self.kv
+            .delete(&key)
+            .await
+            .with_context(|| format!("leave {key}"))
+    }
+
+    /// The live instances of this service: those whose heartbeat has not expired.
+    pub async fn members(&self) -> anyhow::Result<Vec<String>> {
+        let prefix = format!("{}.members.", self.context);
+        let keys = self.kv.keys().await.context("list the members")?;
+        let keys: Vec<String> = keys.try_collect().await.context("list the members")?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
+            .collect())
+    }
+
     /// Who holds each partition of this service right now (`None`: nobody).
     pub async fn holders(&self) -> anyhow::Result<Vec<(Partition, Option<Holder>)>> {
         let mut holders = Vec::with_capacity(usize::from(self.partitions.count()));
@@ -264,6 +311,29 @@ impl Owners {
     }
 }
 
+/// An instance id becomes a KV key token: 1-64 letters, digits, `-` or `_`.
+pub fn is_instance_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn encode(holder: &Holder) -> anyhow::Result<Bytes> {
     Ok(serde_json::to_vec(holder).context("encode a lease")?.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_instance_id;
+
+    #[test]
+    fn instance_ids_are_single_key_tokens() {
+        for good in ["payments-1", "a", "host_7-payments-2"] {
+            assert!(is_instance_id(good), "{good}");
+        }
+        for bad in ["", "a.b", "a b", "x*", "a>", &"x".repeat(65)] {
+            assert!(!is_instance_id(bad), "{bad}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! example service (in-process, or as a child process where it must be killed).
 
 mod bad_bytes;
+mod balance;
 mod busy;
 mod crashes;
 mod dead_letters;
