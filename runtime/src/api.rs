@@ -154,16 +154,27 @@ impl Api {
         })
         .await
         .map_err(|error| ApiError::internal(format!("command task failed: {error}")))?;
-        let value = match result {
-            Ok(value) => value,
+        let (value, row) = match result {
+            Ok(committed) => committed,
             Err(CommandError::Rejected(error)) => return Err(error),
             Err(CommandError::Store(error)) => return Err(error.into()),
         };
         self.store.flush().await?;
         self.relay_wakeup.notify_one();
+        // answered once its events are published, so that an answer means they are out
+        if let Some(row) = row
+            && !self.store.wait_published(row, PUBLISH_BEFORE_REPLY).await
+        {
+            tracing::warn!(
+                "a command's events are not published yet; answering anyway (the relay keeps trying)"
+            );
+        }
         Ok(value)
     }
 }
+
+/// How long a command waits for its events to be published before it answers anyway.
+const PUBLISH_BEFORE_REPLY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Reads a JSON request body, with the size limit.
 pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

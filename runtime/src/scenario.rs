@@ -124,7 +124,8 @@ impl<S: Service> Scenario<S> {
         self.last = self
             .store
             .apply_batch(self.service.as_ref(), &self.producer, &[incoming])
-            .expect("batch commits");
+            .expect("batch commits")
+            .0;
         self.emitted = self.drain_outbox();
         self
     }

@@ -15,16 +15,20 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use async_nats::jetstream;
 use async_nats::jetstream::consumer::pull::MessagesErrorKind;
-use async_nats::jetstream::{self, AckKind};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use events::{Envelope, EventType, Timestamp, codec, header};
 
+mod ack;
 mod failures;
 mod unreadable;
+
+use ack::{ack, ack_when_published};
 
 pub(crate) use failures::Fatal;
 use failures::{CRASH_LOOP_DELIVERIES, Failures};
@@ -113,8 +117,11 @@ impl ConsumeContext {
         let name = format!("{} {}", self.producer.name, spec.stream);
         let client = nats::connect(&self.config, &name).await?;
         let reconnects = unreadable::Reconnects::new(&client, restart);
-        let consumed = self.pull(spec, &client, reconnects, shutdown).await;
-        // the acks of the last batch go out before the connection closes
+        let acks = TaskTracker::new();
+        let consumed = self.pull(spec, &client, reconnects, shutdown, &acks).await;
+        // the acks of the last batches go out before the connection closes
+        acks.close();
+        let _ = tokio::time::timeout(self.publish_wait(), acks.wait()).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), client.drain()).await;
         consumed
     }
@@ -125,6 +132,7 @@ impl ConsumeContext {
         client: &async_nats::Client,
         mut reconnects: unreadable::Reconnects,
         shutdown: &CancellationToken,
+        acks: &TaskTracker,
     ) -> anyhow::Result<()> {
         let js = nats::jetstream(client.clone());
         let consumer = provision::bind(&js, spec, &self.producer.name).await?;
@@ -177,12 +185,20 @@ impl ConsumeContext {
                     },
                 }
             }
-            self.process_batch(&spec.stream, batch).await;
+            self.process_batch(&spec.stream, batch, acks).await;
         }
     }
 
     /// Handles one pulled batch to the end: every message is acked, nak'ed or dead-lettered.
-    async fn process_batch(&self, stream: &str, messages: Vec<jetstream::Message>) {
+    /// What was applied is acked once the events the batch emitted are published (by a task on
+    /// `acks`, so the next batch need not wait): an instance that dies leaves no acknowledged
+    /// message whose effects exist only on its disk (docs/scaling.md).
+    async fn process_batch(
+        &self,
+        stream: &str,
+        messages: Vec<jetstream::Message>,
+        acks: &TaskTracker,
+    ) {
         if self.config.processing_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(self.config.processing_delay_ms)).await;
         }
@@ -231,7 +247,8 @@ impl ConsumeContext {
         }
         if !accepted.is_empty() {
             match self.commit(incoming).await {
-                Ok(outcomes) => {
+                Ok((outcomes, row)) => {
+                    let mut applied = Vec::with_capacity(outcomes.len());
                     for (pulled, outcome) in accepted.into_iter().zip(outcomes) {
                         match outcome {
                             // what a refusal decided is committed and flushed by now: the
@@ -241,12 +258,27 @@ impl ConsumeContext {
                             }
                             Outcome::Applied { .. } | Outcome::Duplicate => {
                                 self.forget_failures(stream, &pulled);
-                                ack(&pulled.message, self.ack_kind(&pulled)).await
+                                applied.push((self.ack_kind(&pulled), pulled.message));
                             }
                         }
                     }
                     self.relay_wakeup.notify_one();
                     self.storage_failures.store(0, Ordering::Relaxed);
+                    match row {
+                        None => {
+                            for (kind, message) in applied {
+                                ack(&message, kind).await;
+                            }
+                        }
+                        // the dead letters below come after what the batch published
+                        Some(row) if !rejected.is_empty() => {
+                            self.ack_when_published(row, applied).await;
+                        }
+                        Some(row) => {
+                            let (store, wait) = (self.store.clone(), self.publish_wait());
+                            acks.spawn(ack_when_published(store, wait, row, applied));
+                        }
+                    }
                 }
                 Err(error) => {
                     let reason = format!("{error:#}");
@@ -341,8 +373,9 @@ impl ConsumeContext {
         Ok(())
     }
 
-    /// Runs the batch transaction on a blocking thread, then flushes: after this, acking is safe.
-    async fn commit(&self, incoming: Vec<Incoming>) -> anyhow::Result<Vec<Outcome>> {
+    /// Runs the batch transaction on a blocking thread, then flushes; returns the outcomes and
+    /// the outbox row the batch wrote.
+    async fn commit(&self, incoming: Vec<Incoming>) -> anyhow::Result<(Vec<Outcome>, Option<u64>)> {
         let (store, handler, producer) = (
             self.store.clone(),
             self.handler.clone(),
@@ -351,17 +384,17 @@ impl ConsumeContext {
         let span = tracing::debug_span!("commit", events = incoming.len());
         let batches = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
         let full_after = self.config.failpoint_storage_full_after;
-        let outcomes = tokio::task::spawn_blocking(move || {
+        let (outcomes, row) = tokio::task::spawn_blocking(move || {
             let _entered = span.entered();
             if full_after > 0 && batches > full_after {
                 let full = std::io::Error::other("failpoint: no space left on device");
                 return Err(StoreError::Sled(sled::Error::Io(full)));
             }
-            let outcomes = store.apply_batch(handler.as_ref(), &producer, &incoming)?;
+            let applied = store.apply_batch(handler.as_ref(), &producer, &incoming)?;
             // flush on the same blocking thread: one thread hop per batch, not two (at low
             // load a hop costs more than the fsync: docs/performance.md)
             store.flush_blocking()?;
-            Ok::<_, crate::store::StoreError>(outcomes)
+            Ok::<_, crate::store::StoreError>(applied)
         })
         .await
         .context("commit task failed")??;
@@ -382,7 +415,7 @@ impl ConsumeContext {
             .sum();
         self.stats
             .record_outcomes(applied as u64, duplicates as u64, emitted as u64);
-        Ok(outcomes)
+        Ok((outcomes, row))
     }
 
     /// The event types the unavailability failpoint fails right now (none, unless a test set
@@ -393,22 +426,5 @@ impl ConsumeContext {
             Some(file) if file.exists() => config.failpoint_unavailable_types.clone(),
             _ => Vec::new(),
         }
-    }
-
-    /// `Ack`, unless the redelivery failpoint asks for a nak of this first delivery.
-    fn ack_kind(&self, pulled: &Pulled) -> AckKind {
-        let every = self.config.failpoint_redeliver_every;
-        if every > 0 && pulled.deliveries == 1 && pulled.stream_sequence.is_multiple_of(every) {
-            AckKind::Nak(Some(Duration::from_millis(100)))
-        } else {
-            AckKind::Ack
-        }
-    }
-}
-
-pub(crate) async fn ack(message: &jetstream::Message, kind: AckKind) {
-    // A lost ack means a redelivery, which the inbox absorbs: log it and move on.
-    if let Err(error) = message.ack_with(kind).await {
-        tracing::warn!(%error, "failed to send ack");
     }
 }

@@ -35,13 +35,14 @@ pub(crate) enum Outcome {
 type Abort = ConflictableTransactionError<StoreError>;
 
 impl Store {
-    /// Applies a batch in one transaction (see the module doc).
+    /// Applies a batch in one transaction (see the module doc); returns each event's outcome
+    /// and the key of the outbox row the batch wrote, if it emitted anything.
     pub(crate) fn apply_batch(
         &self,
         handler: &dyn Handler,
         producer: &Producer,
         batch: &[Incoming],
-    ) -> Result<Vec<Outcome>, StoreError> {
+    ) -> Result<(Vec<Outcome>, Option<u64>), StoreError> {
         let folds = handler.folds();
         let result = self.trees[..].transaction(|views| {
             let mut outcomes = Vec::with_capacity(batch.len());
@@ -70,7 +71,7 @@ impl Store {
         let (outcomes, outbox, timers, key) = result.map_err(transaction_error)?;
         self.count(outbox, timers);
         self.outbox_written(key);
-        Ok(outcomes)
+        Ok((outcomes, key))
     }
 
     fn apply_one(
@@ -314,7 +315,7 @@ mod tests {
         let (store, producer) = store();
         let incoming = order_placed();
         let batch = std::slice::from_ref(&incoming);
-        let outcomes = store.apply_batch(&Wary, &producer, batch).unwrap();
+        let (outcomes, _) = store.apply_batch(&Wary, &producer, batch).unwrap();
         let refused = |emitted| Outcome::Refused {
             reason: "it does not match".into(),
             emitted,
@@ -324,7 +325,7 @@ mod tests {
         assert_eq!(store.tree(THINGS).unwrap().len(), 1, "and folded");
         assert!(store.inbox_contains(&incoming.envelope.event_id).unwrap());
         // a redelivery (the dead letter could not be stored) is dead-lettered again, not decided
-        let outcomes = store.apply_batch(&Wary, &producer, batch).unwrap();
+        let (outcomes, _) = store.apply_batch(&Wary, &producer, batch).unwrap();
         assert_eq!(outcomes, [refused(0)]);
         assert_eq!(store.outbox_len(), 1, "nothing more published");
         // the mark, reason and all, is pruned like any other
@@ -340,7 +341,7 @@ mod tests {
     fn an_invalid_event_a_service_decides_is_refused_and_nothing_commits() {
         let (store, producer) = store();
         let incoming = order_placed();
-        let outcomes = store
+        let (outcomes, _) = store
             .apply_batch(&Careless, &producer, std::slice::from_ref(&incoming))
             .unwrap();
         let [Outcome::Invalid(reason)] = outcomes.as_slice() else {

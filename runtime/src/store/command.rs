@@ -43,7 +43,8 @@ fn root_envelope(event: &Event, now: Timestamp, producer: &Producer) -> Envelope
 }
 
 impl Store {
-    /// Runs a command (see the module doc). Call [`Store::flush`] before replying.
+    /// Runs a command (see the module doc). Call [`Store::flush`] before replying. Returns the
+    /// reply and the key of the outbox row the command wrote, if it emitted anything.
     pub(crate) fn execute<T, E>(
         &self,
         handler: &dyn Handler,
@@ -51,7 +52,7 @@ impl Store {
         now: Timestamp,
         decide: impl Fn(&mut State<'_>) -> Result<Vec<Event>, E>,
         view: impl Fn(&State<'_>, &[Event]) -> Result<T, E>,
-    ) -> Result<T, CommandError<E>>
+    ) -> Result<(T, Option<u64>), CommandError<E>>
     where
         E: From<StateError>,
     {
@@ -116,7 +117,7 @@ impl Store {
         })?;
         self.count(outbox, timers);
         self.outbox_written(key);
-        Ok(reply)
+        Ok((reply, key))
     }
 }
 
@@ -137,7 +138,7 @@ mod tests {
     #[test]
     fn a_refused_command_changes_nothing() {
         let (store, producer) = store();
-        let result: Result<(), _> = store.execute(
+        let result: Result<((), Option<u64>), _> = store.execute(
             &Things,
             &producer,
             Timestamp::UNIX_EPOCH,
@@ -159,7 +160,7 @@ mod tests {
     #[test]
     fn a_command_cannot_write_folded_trees_directly() {
         let (store, producer) = store();
-        let result: Result<(), CommandError<StateError>> = store.execute(
+        let result: Result<((), Option<u64>), CommandError<StateError>> = store.execute(
             &Things,
             &producer,
             Timestamp::UNIX_EPOCH,

@@ -17,6 +17,8 @@ pub(crate) struct Durable {
     written: Mutex<Vec<u64>>,
     /// Outbox rows known durable and not yet published.
     durable: Mutex<BTreeSet<u64>>,
+    /// Woken whenever a row was published and removed.
+    pub(crate) removed: tokio::sync::Notify,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -62,6 +64,7 @@ impl Durable {
     /// Row `key` was published and removed.
     pub(crate) fn published(&self, key: u64) {
         lock(&self.durable).remove(&key);
+        self.removed.notify_waiters();
     }
 }
 

@@ -106,6 +106,32 @@ impl Store {
         Ok(())
     }
 
+    /// Waits until outbox row `key` has been published (and removed), for at most `timeout`;
+    /// whether it was. What a batch or a command caused is acknowledged or answered only
+    /// then: an instance that dies leaves nothing acknowledged whose effects exist only on its
+    /// disk (docs/scaling.md, "Acknowledge after publishing").
+    pub async fn wait_published(&self, key: u64, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let key = key.to_be_bytes();
+        loop {
+            let removed = self.durable.removed.notified();
+            tokio::pin!(removed);
+            // registered before the check: a removal between the check and the wait wakes it
+            removed.as_mut().enable();
+            match self.trees[OUTBOX].contains_key(key) {
+                Ok(false) => return true,
+                Ok(true) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "could not read the outbox");
+                    return false;
+                }
+            }
+            if tokio::time::timeout_at(deadline, removed).await.is_err() {
+                return false;
+            }
+        }
+    }
+
     /// Events waiting in the outbox (a counter: cheap).
     pub fn outbox_len(&self) -> usize {
         usize::try_from(self.counts.outbox.load(std::sync::atomic::Ordering::SeqCst)).unwrap_or(0)
