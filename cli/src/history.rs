@@ -31,6 +31,11 @@ pub(crate) struct Stored {
 }
 
 impl Stored {
+    /// Whether it is a partition claim record rather than an event (docs/scaling.md).
+    pub(crate) fn is_claim(&self, prefix: &str) -> bool {
+        Subjects::new(prefix).is_ok_and(|subjects| subjects.is_partition_claim(&self.subject))
+    }
+
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(|value| value.as_str())
     }
@@ -204,11 +209,22 @@ pub(crate) async fn read_on(
     let mut out = Vec::new();
     while let Ok(next) = tokio::time::timeout(Duration::from_secs(10), reader.next()).await {
         match next? {
-            Some(read) => out.push(Stored::from_read(stream, read)?),
+            Some(read) => {
+                let stored = Stored::from_read(stream, read)?;
+                // partition claims share the context streams; they are not events
+                if !stored.is_claim(js_prefix(filter)) {
+                    out.push(stored);
+                }
+            }
             None => break,
         }
     }
     Ok(out)
+}
+
+/// The prefix a stream filter starts with (`shop.orders.>` → `shop`).
+fn js_prefix(filter: &str) -> &str {
+    filter.split('.').next().unwrap_or_default()
 }
 
 /// Parses `--since` (and `--until`): an RFC 3339 time, or a duration back from now as

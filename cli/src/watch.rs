@@ -84,7 +84,8 @@ impl Selection {
             let prefix = format!("{}.{}.", subjects.prefix(), event_type.as_str());
             stored.subject.starts_with(&prefix)
         });
-        order_ok && type_ok
+        // partition claims share the context streams; they are not events
+        order_ok && type_ok && !subjects.is_partition_claim(&stored.subject)
     }
 
     /// The filters that fall in each stream, one reader per stream (a filter another one

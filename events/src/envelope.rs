@@ -42,6 +42,19 @@ pub mod header {
     /// How many times it was delivered before it was dead-lettered.
     pub const DLQ_DELIVERIES: &str = "Shop-Dlq-Deliveries";
     pub const DLQ_FAILED_AT: &str = "Shop-Dlq-Failed-At";
+    /// Conditions of a publish (`Nats-Expected-Last-Subject-Sequence`, `…-Subject`, and the
+    /// other `Nats-Expected-*`): JetStream checks them when it stores a message, and keeps them
+    /// with it. A tool that publishes a stored message again drops them (see [`is_condition`]).
+    pub const EXPECTED_PREFIX: &str = "Nats-Expected-";
+
+    /// Whether `name` is a publish condition, which is not copied when a message is re-published.
+    pub fn is_condition(name: &str) -> bool {
+        name.starts_with(EXPECTED_PREFIX)
+    }
+
+    /// On a message forwarded to a partition's owner (`<prefix>.intake.<service>.<index>`):
+    /// the subject it was published on.
+    pub const FORWARDED_SUBJECT: &str = "Shop-Subject";
 }
 
 /// Why headers do not form a valid envelope.

@@ -21,6 +21,9 @@ pub struct StreamSpec {
     pub duplicate_window: Duration,
     /// Zero keeps messages forever (the default: the log is the source of truth for replay).
     pub max_age: Duration,
+    /// A work queue deletes each message once it is acknowledged (the intake streams);
+    /// otherwise messages stay until `max_age` (an event log).
+    pub work_queue: bool,
 }
 
 /// The stream that holds every event of `context`.
@@ -35,6 +38,24 @@ pub fn event_stream(subjects: &Subjects, context: Context) -> StreamSpec {
         description: format!("{context} domain events"),
         duplicate_window: DUPLICATE_WINDOW,
         max_age: Duration::ZERO,
+        work_queue: false,
+    }
+}
+
+/// The private stream through which instances of `service` hand events to the owner of their
+/// partition (docs/scaling.md): a work queue, one durable per partition.
+pub fn intake_stream(subjects: &Subjects, service: &str) -> StreamSpec {
+    StreamSpec {
+        name: format!(
+            "{}_{}_INTAKE",
+            subjects.stream_name_prefix(),
+            service.to_ascii_uppercase()
+        ),
+        subjects: vec![subjects.intake_filter(service)],
+        description: format!("events forwarded to the owner of a partition of {service}"),
+        duplicate_window: DUPLICATE_WINDOW,
+        max_age: Duration::ZERO,
+        work_queue: true,
     }
 }
 
@@ -46,6 +67,7 @@ pub fn dead_letter_stream(subjects: &Subjects) -> StreamSpec {
         description: "dead letters: messages a consumer could not process, with the reason".into(),
         duplicate_window: DUPLICATE_WINDOW,
         max_age: Duration::ZERO,
+        work_queue: false,
     }
 }
 
@@ -72,6 +94,10 @@ mod tests {
         assert!(orders.duplicate_window >= Duration::from_secs(120));
         assert_eq!(dead_letter_stream(&shop).name, "SHOP_DLQ");
         assert_eq!(all_streams(&shop).len(), 7);
+        let intake = intake_stream(&shop, "payments");
+        assert_eq!(intake.name, "SHOP_PAYMENTS_INTAKE");
+        assert_eq!(intake.subjects, ["shop.intake.payments.*"]);
+        assert!(intake.work_queue && !orders.work_queue);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub const API_TOKEN: &str = "api";
 pub const DEAD_LETTER_TOKEN: &str = "dlq";
 /// The key used on a dead letter whose original subject had no readable key.
 pub const UNKNOWN_KEY: &str = "_";
+/// The second token of the subjects events are forwarded on to a partition's owner.
+pub const INTAKE_TOKEN: &str = "intake";
 /// The event token of partition claims (`<prefix>.<context>._partition.<index>`): not an event.
 pub const PARTITION_TOKEN: &str = "_partition";
 
@@ -216,9 +218,45 @@ impl Subjects {
         format!("{}.{context}.{PARTITION_TOKEN}.{partition}", self.prefix)
     }
 
+    /// Whether `subject` is a partition claim record (`<prefix>.<context>._partition.<index>`):
+    /// in a context's stream, but not an event.
+    pub fn is_partition_claim(&self, subject: &str) -> bool {
+        let mut tokens = subject.split('.');
+        tokens.next() == Some(self.prefix.as_str())
+            && tokens.next().is_some()
+            && tokens.next() == Some(PARTITION_TOKEN)
+    }
+
+    /// Where an event for `partition` of `service`'s state is forwarded to its owner:
+    /// `<prefix>.intake.<service>.<index>` (the service's intake stream, never an event stream).
+    pub fn intake(&self, service: &str, partition: Partition) -> String {
+        format!("{}.{INTAKE_TOKEN}.{service}.{partition}", self.prefix)
+    }
+
+    /// Every intake subject of `service`: `<prefix>.intake.<service>.*`.
+    pub fn intake_filter(&self, service: &str) -> String {
+        format!("{}.{INTAKE_TOKEN}.{service}.*", self.prefix)
+    }
+
     /// The prefix in the upper-case form used for stream names: `shop_eu` → `SHOP_EU`.
     pub fn stream_name_prefix(&self) -> String {
         self.prefix.to_ascii_uppercase()
+    }
+}
+
+#[cfg(test)]
+mod partition_subject_tests {
+    use super::*;
+    use crate::partition::Partitions;
+
+    #[test]
+    fn claim_records_are_told_from_events() {
+        let shop = Subjects::default();
+        let claim = shop.partition_claim(Context::Payments, Partitions::default().of("cust-1"));
+        assert!(shop.is_partition_claim(&claim));
+        assert!(!shop.is_partition_claim("shop.payments.authorized.o1"));
+        assert!(!shop.is_partition_claim("other.payments._partition.3"));
+        assert!(shop.parse(&claim).is_err(), "not an event");
     }
 }
 

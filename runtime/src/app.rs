@@ -22,8 +22,10 @@ use crate::consumer::{ConsumeContext, Fatal, consumer_specs};
 use crate::endpoint::{Endpoints, InFlight};
 use crate::handler::Handler;
 use crate::history::{HistorySource, Streams};
+use crate::intake::Intake;
 use crate::nats::supervised::{self, Supervisor};
-use crate::relay::Relay;
+use crate::ownership::{Balancer, Held, Owners};
+use crate::relay::{Fences, Relay};
 use crate::service::{Service, ServiceDefinition};
 use crate::srv::ApiServer;
 use crate::stats::RuntimeStats;
@@ -169,6 +171,7 @@ impl Application {
             });
             combined
         };
+        let held = Held::default();
         let context = Arc::new(ConsumeContext {
             js: self.js.clone(),
             store: self.store.clone(),
@@ -182,15 +185,26 @@ impl Application {
             fatal: fatal.clone(),
             batches: Default::default(),
             storage_failures: Default::default(),
+            held: held.clone(),
         });
+        let balance_stop = CancellationToken::new();
+        let balancing = self
+            .balance(context.clone(), held.clone(), &shutdown, &balance_stop)
+            .await?;
         let consumers = TaskTracker::new();
-        for spec in consumer_specs(self.handler.consumes(), &self.config.prefix) {
+        let name = self.definition.name;
+        for spec in consumer_specs(name, self.handler.consumes(), &self.config.prefix) {
             consumers.spawn(context.clone().run(spec, shutdown.clone()));
         }
         consumers.close();
 
         let relay_stop = CancellationToken::new();
         let relay = Relay {
+            fences: Fences {
+                subjects: self.config.prefix.clone(),
+                home: name.parse().ok(),
+                partitions: self.config.partitions,
+            },
             js: self.js.clone(),
             store: self.store.clone(),
             stats: self.stats.clone(),
@@ -212,6 +226,9 @@ impl Application {
         shutdown.cancelled().await;
         tracing::info!("stopping: finishing the in-flight batch");
         consumers.wait().await;
+        // hand the partitions back: their intake consumers finish their batches, the leases go
+        balance_stop.cancel();
+        let _ = balancing.await;
         let _ = timers.await;
         relay_stop.cancel();
         finish_relay(relay_task).await;
@@ -235,6 +252,42 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+impl Application {
+    /// Joins the instances of this service in sharing its partitions (docs/scaling.md), and
+    /// waits, for up to a lease time, until this instance holds its first share: a lone
+    /// instance takes every partition in its first round and forwards nothing.
+    async fn balance(
+        &self,
+        context: Arc<ConsumeContext>,
+        held: Held,
+        shutdown: &CancellationToken,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        let name = self.definition.name;
+        let timing = self.config.lease_timing();
+        let owners = Owners::open(
+            self.js.clone(),
+            self.config.prefix.clone(),
+            name,
+            name.parse().ok(),
+            self.config.partitions,
+            &self.config.instance(name),
+            timing,
+        )
+        .await?;
+        let intake = Arc::new(Intake::new(context, shutdown.clone()));
+        let balancer = Balancer::with_held(owners, intake, held.clone());
+        let task = tokio::spawn(balancer.run(stop.clone()));
+        let deadline = tokio::time::Instant::now() + timing.ttl;
+        while held.partitions().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let indices: Vec<u16> = held.partitions().iter().map(|p| p.index()).collect();
+        tracing::info!(partitions = ?indices, "partitions held");
+        Ok(task)
     }
 }
 
@@ -268,7 +321,7 @@ async fn refuse_a_lost_store(
     definition: &ServiceDefinition,
     consumes: &[events::EventType],
 ) -> anyhow::Result<()> {
-    for spec in consumer_specs(consumes, &config.prefix) {
+    for spec in consumer_specs(definition.name, consumes, &config.prefix) {
         let Ok(stream) = js.get_stream(&spec.stream).await else {
             continue;
         };
@@ -300,7 +353,7 @@ async fn await_provisioning(
     name: &str,
     consumes: &[events::EventType],
 ) -> anyhow::Result<()> {
-    for spec in consumer_specs(consumes, &config.prefix) {
+    for spec in consumer_specs(name, consumes, &config.prefix) {
         let mut attempt = 0u32;
         while let Err(error) = crate::provision::bind(js, &spec, name).await {
             attempt += 1;

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use events::Subjects;
+use events::partition::Partitions;
+
+use crate::ownership::LeaseTiming;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,6 +46,22 @@ pub struct RuntimeConfig {
     /// same meaning as shopctl's --data-dir) [default: ./data].
     #[arg(long, env = "SHOP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// This instance's id, unique among the instances of its service (1-64 letters, digits,
+    /// `-`, `_`): its store is `<data-dir>/<instance>`, and the other instances see it by this
+    /// name [default: the service's name].
+    #[arg(long, env = "SHOP_INSTANCE", value_parser = parse_instance)]
+    pub instance: Option<String>,
+
+    /// Partitions of each service's state: the same for every instance of every service of a
+    /// deployment (docs/scaling.md).
+    #[arg(long, env = "SHOP_PARTITIONS", default_value_t = Partitions::default(), value_parser = parse_partitions)]
+    pub partitions: Partitions,
+
+    /// How long a partition's lease lasts without renewal, in milliseconds: an instance that
+    /// dies is taken over after about this long (renewed every third of it).
+    #[arg(long, env = "SHOP_LEASE_MS", default_value_t = 6_000, value_parser = clap::value_parser!(u64).range(600..=600_000))]
+    pub lease_ms: u64,
 
     /// Subject prefix: isolates shops, tenants and test runs on one broker.
     #[arg(long, env = "SHOP_PREFIX", default_value = "shop", value_parser = parse_prefix)]
@@ -136,6 +155,21 @@ pub struct RuntimeConfig {
     pub failpoint_unavailable_types: Vec<events::EventType>,
 }
 
+fn parse_instance(text: &str) -> Result<String, String> {
+    if crate::ownership::is_instance_id(text) {
+        Ok(text.to_owned())
+    } else {
+        Err("use 1-64 letters, digits, '-' or '_'".to_owned())
+    }
+}
+
+fn parse_partitions(text: &str) -> Result<Partitions, String> {
+    let count: u32 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    Partitions::new(count).map_err(|error| error.to_string())
+}
+
 fn parse_prefix(text: &str) -> Result<Subjects, String> {
     Subjects::new(text).map_err(|error| error.to_string())
 }
@@ -150,6 +184,9 @@ impl RuntimeConfig {
             nats_tls_cert: None,
             nats_tls_key: None,
             data_dir: Some(data_dir),
+            instance: None,
+            partitions: Partitions::default(),
+            lease_ms: 6_000,
             prefix: Subjects::new(prefix).unwrap_or_default(),
             log_format: LogFormat::Text,
             batch_size: 256,
@@ -170,12 +207,27 @@ impl RuntimeConfig {
         }
     }
 
-    /// The store directory for `service`: `<data-dir>/<service>`.
+    /// This instance's id: `--instance`, or the service's name.
+    pub fn instance(&self, service: &str) -> String {
+        self.instance.clone().unwrap_or_else(|| service.to_owned())
+    }
+
+    /// The store directory of this instance of `service`: `<data-dir>/<instance>`.
     pub fn store_dir(&self, service: &str) -> PathBuf {
         self.data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("data"))
-            .join(service)
+            .join(self.instance(service))
+    }
+
+    /// The partition leases' timing: `--lease-ms`, renewed every third, given up a sixth early.
+    pub fn lease_timing(&self) -> LeaseTiming {
+        let ttl = Duration::from_millis(self.lease_ms);
+        LeaseTiming {
+            ttl,
+            renew_every: ttl / 3,
+            margin: ttl / 6,
+        }
     }
 
     pub fn ack_wait(&self) -> Duration {

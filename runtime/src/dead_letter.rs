@@ -1,6 +1,7 @@
-//! Dead letters: a message a consumer cannot process is copied, payload and headers intact, to
-//! `<prefix>.dlq.<service>.<key>` with the reason and its origin in `Shop-Dlq-*` headers, and
-//! only then terminated, so nothing is lost and nothing blocks the messages behind it.
+//! Dead letters: a message a consumer cannot process is copied, payload and headers intact (but for
+//! its publish id and publish conditions), to `<prefix>.dlq.<service>.<key>` with the reason and its
+//! origin in `Shop-Dlq-*` headers, and only then terminated, so nothing is lost and nothing blocks
+//! the messages behind it.
 
 use async_nats::jetstream::{self, message::PublishMessage};
 use events::{Subjects, Timestamp, header};
@@ -40,7 +41,9 @@ pub(crate) async fn publish(
     let mut headers = async_nats::HeaderMap::new();
     if let Some(original) = &letter.message.headers {
         for (name, values) in original.iter() {
-            if AsRef::<str>::as_ref(name) == header::NATS_MSG_ID {
+            // the original's publish id and conditions (a partition's claim) are not the copy's
+            let name_text: &str = name.as_ref();
+            if name_text == header::NATS_MSG_ID || header::is_condition(name_text) {
                 continue;
             }
             for value in values {

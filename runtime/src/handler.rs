@@ -4,6 +4,7 @@
 //! [`Service`](crate::service::Service) that the consume loop, API commands and rebuilds call.
 //! Every service implements `Service`; `Handler` comes with it (see `service.rs`).
 
+use events::partition::{Partition, Partitions};
 use events::{Envelope, Event, EventType, Timestamp};
 
 use crate::history::{History, Recorded};
@@ -21,6 +22,29 @@ pub struct Incoming {
     /// The stored events with the same key that the service asked for
     /// ([`Service::HISTORY`](crate::Service::HISTORY)), oldest first; empty for other types.
     pub history: Vec<Recorded>,
+    /// The partition this event is handled for, and the claim of the lease it is handled
+    /// under (what its outgoing events are fenced on); `None` for reference data every
+    /// instance keeps ([`Route::Everywhere`]).
+    pub partition: Option<(Partition, u64)>,
+}
+
+/// Which partitions of a service's state an event is about (docs/scaling.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route<'e> {
+    /// The partition of this key (by default the subject's key, [`Event::key`]).
+    Key(&'e str),
+    /// Reference data: every instance applies it, whatever it owns.
+    Everywhere,
+}
+
+impl Route<'_> {
+    /// The partitions the event goes to: one, or all of them.
+    pub fn partitions(&self, partitions: Partitions) -> Vec<Partition> {
+        match self {
+            Route::Key(key) => vec![partitions.of(key)],
+            Route::Everywhere => partitions.all().collect(),
+        }
+    }
 }
 
 /// Why a service did not apply an event.
@@ -50,6 +74,9 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn folds(&self) -> &'static [EventType];
     fn history(&self) -> History {
         History::NONE
+    }
+    fn route<'e>(&self, event: &'e Event) -> Route<'e> {
+        Route::Key(event.key())
     }
     fn decide(&self, state: &mut State<'_>, incoming: &Incoming)
     -> Result<Vec<Event>, HandleError>;

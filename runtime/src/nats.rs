@@ -146,7 +146,11 @@ pub fn stream_config(spec: &StreamSpec, replicas: usize) -> stream::Config {
         name: spec.name.clone(),
         description: Some(spec.description.clone()),
         subjects: spec.subjects.clone(),
-        retention: stream::RetentionPolicy::Limits,
+        retention: if spec.work_queue {
+            stream::RetentionPolicy::WorkQueue
+        } else {
+            stream::RetentionPolicy::Limits
+        },
         storage: stream::StorageType::File,
         duplicate_window: spec.duplicate_window,
         max_age: spec.max_age,

@@ -12,21 +12,47 @@ use async_nats::jetstream::{
     self,
     consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull},
 };
+use events::partition::Partition;
 use events::{EventType, Subjects};
 
 use crate::config::RuntimeConfig;
 use crate::nats;
+use crate::ownership::Owners;
 use crate::service::Service;
 
-/// One durable pull consumer on one stream, filtered to the service's event types there.
+/// One durable pull consumer on one stream, filtered to the service's event types there, or
+/// to one partition's subject of the service's intake stream.
 #[derive(Debug, Clone)]
 pub(crate) struct ConsumerSpec {
     pub(crate) stream: String,
     pub(crate) filter_subjects: Vec<String>,
+    /// The durable's name: the service's on the event streams, `<service>_p<index>` on its
+    /// intake stream.
+    pub(crate) durable: String,
+    /// The partition, on the intake stream.
+    pub(crate) partition: Option<Partition>,
+}
+
+/// The durable through which the owner of `partition` of `service` reads its intake.
+pub(crate) fn intake_spec(
+    service: &str,
+    subjects: &Subjects,
+    partition: Partition,
+) -> ConsumerSpec {
+    ConsumerSpec {
+        stream: events::stream::intake_stream(subjects, service).name,
+        filter_subjects: vec![subjects.intake(service, partition)],
+        durable: format!("{service}_p{partition}"),
+        partition: Some(partition),
+    }
 }
 
 /// One consumer per stream that holds any of the event types the service consumes.
-pub(crate) fn consumer_specs(consumes: &[EventType], subjects: &Subjects) -> Vec<ConsumerSpec> {
+pub(crate) fn consumer_specs(
+    service: &str,
+    consumes: &[EventType],
+    subjects: &Subjects,
+) -> Vec<ConsumerSpec> {
     let mut by_context: BTreeMap<events::Context, Vec<String>> = BTreeMap::new();
     for event_type in consumes {
         by_context
@@ -39,6 +65,8 @@ pub(crate) fn consumer_specs(consumes: &[EventType], subjects: &Subjects) -> Vec
         .map(|(context, filter_subjects)| ConsumerSpec {
             stream: events::stream::event_stream(subjects, context).name,
             filter_subjects,
+            durable: service.to_owned(),
+            partition: None,
         })
         .collect()
 }
@@ -73,17 +101,38 @@ pub async fn provision<S: Service>(config: &RuntimeConfig) -> anyhow::Result<()>
     let client = nats::connect(config, &format!("{name} provisioning")).await?;
     let js = nats::jetstream(client.clone());
     nats::ensure_streams(&js, &config.prefix, config.stream_replicas).await?;
-    let specs = consumer_specs(S::CONSUMES, &config.prefix);
+    let specs = consumer_specs(name, S::CONSUMES, &config.prefix);
     retire_durables(&js, &config.prefix, name, &specs).await?;
+    Owners::ensure_bucket(&js, &config.prefix, config.lease_timing()).await?;
+    if !specs.is_empty() {
+        let intake = events::stream::intake_stream(&config.prefix, name);
+        js.create_or_update_stream(nats::stream_config(&intake, config.stream_replicas))
+            .await
+            .with_context(|| format!("cannot provision stream {}", intake.name))?;
+    }
+    let intakes = config
+        .partitions
+        .all()
+        .map(|partition| intake_spec(name, &config.prefix, partition));
+    let specs: Vec<ConsumerSpec> = if specs.is_empty() {
+        specs
+    } else {
+        specs.into_iter().chain(intakes).collect()
+    };
     for spec in specs {
         let stream = js
             .get_stream(&spec.stream)
             .await
             .with_context(|| format!("no stream {}", spec.stream))?;
         stream
-            .create_consumer(durable_config(name, &spec, config))
+            .create_consumer(durable_config(&spec.durable, &spec, config))
             .await
-            .with_context(|| format!("cannot provision consumer {name} on {}", spec.stream))?;
+            .with_context(|| {
+                format!(
+                    "cannot provision consumer {} on {}",
+                    spec.durable, spec.stream
+                )
+            })?;
     }
     client.flush().await.context("flush after provisioning")?;
     tracing::info!(service = name, "provisioned");
@@ -133,22 +182,23 @@ fn is_not_found(error: &jetstream::stream::ConsumerError) -> bool {
     )
 }
 
-/// Binds to the durable consumer `name` provisioned on `spec`'s stream; a missing one is an
-/// error that says how to provision it.
+/// Binds to the durable consumer provisioned for `spec`; a missing one is an error that says
+/// how to provision it (`name` is the service's).
 pub(crate) async fn bind(
     js: &jetstream::Context,
     spec: &ConsumerSpec,
     name: &str,
 ) -> anyhow::Result<PullConsumer> {
+    let durable = &spec.durable;
     let stream = js.get_stream(&spec.stream).await.with_context(|| {
         format!(
             "no stream {}: provision the shop first (`shopctl provision`)",
             spec.stream
         )
     })?;
-    stream.get_consumer(name).await.map_err(|error| {
+    stream.get_consumer(durable).await.map_err(|error| {
         anyhow::anyhow!(
-            "no durable consumer {name} on {} ({error}): provision the shop first (`shopctl \
+            "no durable consumer {durable} on {} ({error}): provision the shop first (`shopctl \
              provision`, or `shop-{name} --provision` with the admin's credentials)",
             spec.stream
         )

@@ -187,6 +187,7 @@ async fn read_stream(
                     subject: message.subject.to_string(),
                     stream_sequence: info.stream_sequence,
                     history: Vec::new(),
+                    partition: None,
                 };
                 if sender.send(incoming).await.is_err() {
                     return Ok(());
@@ -318,7 +319,7 @@ async fn ack_floors(
     consumes: &[EventType],
 ) -> anyhow::Result<HashMap<String, u64>> {
     let mut floors = HashMap::new();
-    for spec in consumer_specs(consumes, &config.prefix) {
+    for spec in consumer_specs(durable, consumes, &config.prefix) {
         let stream = js
             .get_stream(&spec.stream)
             .await

@@ -17,19 +17,53 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use async_nats::jetstream::context::PublishErrorKind;
+use events::partition::Partitions;
+
 use crate::nats::header_map;
+use crate::ownership::Fence;
 use crate::stats::RuntimeStats;
 use crate::store::Store;
+use crate::store::outbox::RecordFence;
 
 /// Events published per sweep (all in flight together); whole rows, so a sweep may hold more.
 const SWEEP_EVENTS: usize = 2048;
 /// A sweep runs at least this often even without a wake-up.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How the relay turns a record's [`RecordFence`] into publish headers.
+#[derive(Debug, Clone)]
+pub(crate) struct Fences {
+    pub(crate) subjects: events::Subjects,
+    pub(crate) home: Option<events::Context>,
+    pub(crate) partitions: Partitions,
+}
+
+impl Fences {
+    fn apply(&self, fence: Option<RecordFence>, headers: &mut async_nats::HeaderMap) {
+        let (Some(fence), Some(home)) = (fence, self.home) else {
+            return;
+        };
+        match self.partitions.get(fence.partition) {
+            Some(partition) => {
+                Fence::new(self.subjects.partition_claim(home, partition), fence.claim)
+                    .apply(headers);
+            }
+            None => tracing::warn!(
+                partition = fence.partition,
+                "an outbox record names a partition this deployment does not have; published unfenced"
+            ),
+        }
+    }
+}
+
 /// What the relay needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Relay {
     pub(crate) js: jetstream::Context,
+    /// Where the claims the outgoing events are fenced on are recorded (the service's own
+    /// context), and how many partitions there are.
+    pub(crate) fences: Fences,
     pub(crate) store: Store,
     pub(crate) stats: Arc<RuntimeStats>,
     pub(crate) wakeup: Arc<Notify>,
@@ -88,12 +122,13 @@ impl Relay {
         'rows: for (row_index, (key, row)) in rows.into_iter().enumerate() {
             let events = row.records.len();
             for record in row.records {
-                let headers = header_map(
+                let mut headers = header_map(
                     record
                         .headers
                         .iter()
                         .map(|(name, value)| (name.as_str(), value.as_str())),
                 );
+                self.fences.apply(record.fence, &mut headers);
                 let publish = PublishMessage::build()
                     .payload(record.payload)
                     .headers(headers);
@@ -109,11 +144,25 @@ impl Relay {
         }
         // a row whose publishing broke off half-way has an index past `rows_sent`
         let mut acked = vec![0usize; rows_sent.len() + 1];
+        let mut fenced = 0;
         while let Some((row_index, result)) = in_flight.next().await {
             match result {
                 Ok(_) => acked[row_index] += 1,
+                // decided under a claim that is no longer the partition's: another instance
+                // owns it and handles the causes again (they were never acknowledged)
+                Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {
+                    acked[row_index] += 1;
+                    fenced += 1;
+                }
                 Err(error) => first_error = first_error.or(Some(anyhow::Error::new(error))),
             }
+        }
+        if fenced > 0 {
+            self.stats.record_fenced(fenced);
+            tracing::warn!(
+                events = fenced,
+                "dropped events decided for partitions this instance no longer owns"
+            );
         }
         let mut published = 0;
         for (row_index, (key, events)) in rows_sent.iter().enumerate() {

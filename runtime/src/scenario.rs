@@ -217,6 +217,7 @@ impl<S: Service> Scenario<S> {
             stream_sequence: 0,
             now: self.now,
             history: Vec::new(),
+            partition: None,
         }
     }
 

@@ -20,7 +20,7 @@ use std::fmt::Debug;
 use events::{Context, Envelope, Event, EventType};
 
 use crate::endpoint::Endpoints;
-use crate::handler::{HandleError, Handler, Incoming};
+use crate::handler::{HandleError, Handler, Incoming, Route};
 use crate::history::History;
 use crate::store::state::{State, StateError};
 
@@ -95,6 +95,13 @@ pub trait Service: Send + Sync + Sized + 'static {
     fn endpoints(&self, endpoints: &mut Endpoints) {
         let _ = endpoints;
     }
+
+    /// Which partition of the service's state an event it consumes or folds is about
+    /// (docs/scaling.md): by default the partition of the subject's key, so a service whose
+    /// rules are consistent per order, and whose events are keyed by order, has nothing to say.
+    fn route(event: &Event) -> Route<'_> {
+        Route::Key(event.key())
+    }
 }
 
 impl<S: Service> Handler for S {
@@ -116,6 +123,10 @@ impl<S: Service> Handler for S {
 
     fn history(&self) -> History {
         S::HISTORY
+    }
+
+    fn route<'e>(&self, event: &'e Event) -> Route<'e> {
+        S::route(event)
     }
 
     fn decide(

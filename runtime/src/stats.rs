@@ -13,6 +13,8 @@ pub struct RuntimeStats {
     duplicates: AtomicU64,
     dead_letters: AtomicU64,
     published: AtomicU64,
+    forwarded: AtomicU64,
+    fenced: AtomicU64,
     outbox_backlog: AtomicI64,
     pending_timers: AtomicU64,
     consumer_lag: Mutex<BTreeMap<String, u64>>,
@@ -29,6 +31,13 @@ pub struct StatsSnapshot {
     pub dead_letters: u64,
     /// Outgoing events published from the outbox.
     pub published: u64,
+    /// Copies of events forwarded to the owners of their partitions (docs/scaling.md).
+    #[serde(default)]
+    pub forwarded: u64,
+    /// Outgoing events the broker refused because their partition was claimed by another
+    /// instance since they were decided (dropped: the new owner handles their causes again).
+    #[serde(default)]
+    pub fenced: u64,
     /// Outgoing events committed but not yet acknowledged by JetStream.
     pub outbox_backlog: u64,
     /// Messages pending for each of this service's consumers (by stream), as of the last pull.
@@ -44,6 +53,14 @@ impl RuntimeStats {
         self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
         self.outbox_backlog
             .fetch_add(emitted as i64, Ordering::Relaxed);
+    }
+
+    pub fn record_forwarded(&self, count: u64) {
+        self.forwarded.fetch_add(count, Ordering::Relaxed);
+    }
+
+    pub fn record_fenced(&self, count: u64) {
+        self.fenced.fetch_add(count, Ordering::Relaxed);
     }
 
     pub fn record_dead_letter(&self) {
@@ -77,6 +94,8 @@ impl RuntimeStats {
             duplicates: self.duplicates.load(Ordering::Relaxed),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
             published: self.published.load(Ordering::Relaxed),
+            forwarded: self.forwarded.load(Ordering::Relaxed),
+            fenced: self.fenced.load(Ordering::Relaxed),
             outbox_backlog: self.outbox_backlog.load(Ordering::Relaxed).max(0) as u64,
             consumer_lag: self
                 .consumer_lag

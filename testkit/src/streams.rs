@@ -30,11 +30,28 @@ pub async fn message_count(js: &jetstream::Context, stream: &str) -> u64 {
     }
 }
 
-/// Messages in every stream of the contract under `subjects`.
-pub async fn total_messages(js: &jetstream::Context, subjects: &Subjects) -> u64 {
+/// Events in a stream: its messages but the partition claim records among them
+/// (`<prefix>.<context>._partition.<index>`, docs/scaling.md).
+pub async fn event_count(js: &jetstream::Context, stream: &str) -> u64 {
+    let Ok(stream) = js.get_stream(stream).await else {
+        return 0;
+    };
+    let Ok(mut info) = stream.info_with_subjects("*.*._partition.*").await else {
+        return 0;
+    };
+    let mut claims = 0;
+    while let Some(Ok((_, count))) = info.next().await {
+        claims += count as u64;
+    }
+    info.info.state.messages - claims
+}
+
+/// Events and dead letters in every stream of the contract under `subjects` (partition claim
+/// records are not counted: they are not events).
+pub async fn total_events(js: &jetstream::Context, subjects: &Subjects) -> u64 {
     let mut total = 0;
     for spec in events::stream::all_streams(subjects) {
-        total += message_count(js, &spec.name).await;
+        total += event_count(js, &spec.name).await;
     }
     total
 }
@@ -185,7 +202,18 @@ pub async fn republish_everything(js: &jetstream::Context, subjects: &Subjects) 
     for context in events::Context::ALL {
         let stream = events::stream::event_stream(subjects, context).name;
         for message in read_filtered(js, &stream, None).await {
-            let mut headers = message.headers.clone().unwrap_or_default();
+            if subjects.is_partition_claim(&message.subject) {
+                continue; // not an event
+            }
+            // as a replay does: without the conditions the original was stored under
+            let mut headers = async_nats::HeaderMap::new();
+            for (name, values) in message.headers.iter().flat_map(|h| h.iter()) {
+                if !header::is_condition(name.as_ref()) {
+                    for value in values {
+                        headers.append(name.clone(), value.clone());
+                    }
+                }
+            }
             let id = header_of(&message, header::EVENT_ID)
                 .expect("event id")
                 .to_owned();

@@ -187,7 +187,7 @@ async fn publish(
 ) -> anyhow::Result<jetstream::context::PublishAckFuture> {
     let mut headers = HeaderMap::new();
     for (name, value) in &event.headers {
-        if name != header::NATS_MSG_ID {
+        if name != header::NATS_MSG_ID && !header::is_condition(name) {
             headers.insert(name.as_str(), value.as_str());
         }
     }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use testkit::raw::{self, publish_raw};
-use testkit::streams::message_count;
+use testkit::streams::{event_count, message_count};
 
 use crate::helpers::*;
 
@@ -91,7 +91,7 @@ async fn trace_watch_replay_and_dlq_skip_and_report_what_async_nats_cannot_read(
     assert_eq!(unreadable_lines(&lines), 2, "{lines:#?}");
     assert!(lines.iter().any(|line| line.contains(&second.order_id)));
 
-    let orders = message_count(&shop.bed.js, "CLI_ORDERS").await;
+    let orders = event_count(&shop.bed.js, "CLI_ORDERS").await;
     let file = shop.bed.dir.path().join("orders.jsonl");
     let file_arg = file.to_string_lossy().into_owned();
     let exported = shop

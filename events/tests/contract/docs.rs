@@ -73,6 +73,7 @@ fn every_header_is_documented() {
         header::DLQ_CONSUMER,
         header::DLQ_DELIVERIES,
         header::DLQ_FAILED_AT,
+        header::FORWARDED_SUBJECT,
     ];
     for name in headers {
         assert!(

@@ -252,6 +252,29 @@ fn service_permissions(
             format!("$JS.ACK.{stream}.{name}.>"),
         ]);
     }
+    // its leases and its membership in the partition bucket; reading everyone's; reading the
+    // last claim of a partition in its own stream
+    let bucket = crate::ownership::Owners::bucket(subjects);
+    let own = events::stream::event_stream(subjects, context).name;
+    publish_allow.extend([
+        format!("$JS.API.STREAM.INFO.{own}"),
+        format!("$JS.API.STREAM.MSG.GET.{own}"),
+        format!("$KV.{bucket}.{name}.>"),
+        format!("$JS.API.STREAM.INFO.KV_{bucket}"),
+        format!("$JS.API.STREAM.MSG.GET.KV_{bucket}"),
+        format!("$JS.API.DIRECT.GET.KV_{bucket}.>"),
+    ]);
+    // forwarding to its partitions' owners, and consuming its own intake as one of them
+    if !consumes.is_empty() {
+        let intake = events::stream::intake_stream(subjects, name).name;
+        publish_allow.extend([
+            format!("{prefix}.{}.{name}.*", events::subject::INTAKE_TOKEN),
+            format!("$JS.API.STREAM.INFO.{intake}"),
+            format!("$JS.API.CONSUMER.INFO.{intake}.*"),
+            format!("$JS.API.CONSUMER.MSG.NEXT.{intake}.*"),
+            format!("$JS.ACK.{intake}.>"),
+        ]);
+    }
     let history_streams = histories
         .iter()
         .filter(|read| !consumes.contains(read))

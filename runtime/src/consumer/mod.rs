@@ -22,11 +22,16 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use events::{Envelope, EventType, Timestamp, codec, header};
+use async_nats::jetstream::AckKind;
+use events::{EventType, Timestamp};
 
 mod ack;
 mod failures;
+mod read;
+mod route;
 mod unreadable;
+
+use route::Placement;
 
 use ack::{ack, ack_when_published};
 
@@ -37,6 +42,7 @@ use crate::config::RuntimeConfig;
 use crate::handler::{Handler, Incoming};
 use crate::history::HistorySource;
 use crate::nats;
+use crate::ownership::Held;
 use crate::provision;
 pub(crate) use crate::provision::{ConsumerSpec, consumer_specs};
 use crate::stats::RuntimeStats;
@@ -68,6 +74,8 @@ pub(crate) struct ConsumeContext {
     /// Batches committed (for the storage failpoint) and storage failures in a row.
     pub(crate) batches: std::sync::atomic::AtomicU64,
     pub(crate) storage_failures: std::sync::atomic::AtomicU32,
+    /// The partitions this instance holds and has made ready (docs/scaling.md).
+    pub(crate) held: Held,
 }
 
 impl std::fmt::Debug for ConsumeContext {
@@ -185,7 +193,7 @@ impl ConsumeContext {
                     },
                 }
             }
-            self.process_batch(&spec.stream, batch, acks).await;
+            self.process_batch(spec, batch, acks).await;
         }
     }
 
@@ -195,10 +203,11 @@ impl ConsumeContext {
     /// message whose effects exist only on its disk (docs/scaling.md).
     async fn process_batch(
         &self,
-        stream: &str,
+        spec: &ConsumerSpec,
         messages: Vec<jetstream::Message>,
         acks: &TaskTracker,
     ) {
+        let stream = spec.stream.as_str();
         if self.config.processing_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(self.config.processing_delay_ms)).await;
         }
@@ -209,7 +218,7 @@ impl ConsumeContext {
         let (unavailable, mut failed) = (self.unavailable_types(), Vec::new());
         let mut unread = Vec::new();
         for message in messages {
-            let Some(pulled) = self.pulled(message, stream) else {
+            let Some(pulled) = self.pulled(message, spec) else {
                 continue;
             };
             let crash_loop = self
@@ -228,13 +237,34 @@ impl ConsumeContext {
                 Ok(event) if unavailable.contains(&event.envelope.event_type) => {
                     failed.push(pulled);
                 }
-                Ok(mut event) => match self.with_history(&mut event).await {
-                    Ok(()) => {
-                        incoming.push(event);
-                        accepted.push(pulled);
+                Ok(mut event) => {
+                    let partition = match self.place(&event.event, spec.partition) {
+                        Placement::Here { partition, forward } => {
+                            if !self.forwarded(&pulled, &event, &forward).await {
+                                continue;
+                            }
+                            partition
+                        }
+                        Placement::Elsewhere(to) => {
+                            if self.forwarded(&pulled, &event, &to).await {
+                                ack(&pulled.message, AckKind::Ack).await;
+                            }
+                            continue;
+                        }
+                        Placement::NotMine => {
+                            ack(&pulled.message, AckKind::Nak(None)).await;
+                            continue;
+                        }
+                    };
+                    event.partition = partition;
+                    match self.with_history(&mut event).await {
+                        Ok(()) => {
+                            incoming.push(event);
+                            accepted.push(pulled);
+                        }
+                        Err(reason) => unread.push((pulled, reason)),
                     }
-                    Err(reason) => unread.push((pulled, reason)),
-                },
+                }
                 Err(reason) => rejected.push((pulled, reason)),
             }
         }
@@ -245,6 +275,9 @@ impl ConsumeContext {
         for (pulled, reason) in unread {
             self.retry_or_dead_letter(&pulled, stream, &reason).await;
         }
+        // a deposed owner commits nothing for the partition it lost (the broker would refuse
+        // what it published anyway): those go back, to reach the new owner
+        let (accepted, incoming) = self.still_held(accepted, incoming).await;
         if !accepted.is_empty() {
             match self.commit(incoming).await {
                 Ok((outcomes, row)) => {
@@ -293,84 +326,6 @@ impl ConsumeContext {
         for (pulled, reason) in rejected {
             self.dead_letter(&pulled, stream, &reason).await;
         }
-    }
-
-    fn pulled(&self, message: jetstream::Message, stream: &str) -> Option<Pulled> {
-        let (stream_sequence, deliveries, pending) = match message.info() {
-            Ok(info) => (info.stream_sequence, info.delivered, info.pending),
-            Err(error) => {
-                tracing::warn!(%error, "message without JetStream metadata; skipped");
-                return None;
-            }
-        };
-        self.stats.set_consumer_lag(stream, pending);
-        Some(Pulled {
-            message,
-            stream_sequence,
-            deliveries,
-        })
-    }
-
-    /// Reads the envelope and the payload; the error is the dead-letter reason.
-    fn decode(&self, pulled: &Pulled, now: Timestamp) -> Result<Incoming, String> {
-        let message = &pulled.message;
-        let headers = message.headers.as_ref();
-        let envelope = Envelope::from_headers(|name| nats::header(headers, name))
-            .map_err(|error| format!("bad envelope: {error}"))?;
-        let subject = self
-            .producer
-            .subjects
-            .parse(&message.subject)
-            .map_err(|error| error.to_string())?;
-        if subject.event_type != envelope.event_type {
-            return Err(format!(
-                "subject says {} but {} says {}",
-                subject.event_type,
-                header::EVENT_TYPE,
-                envelope.event_type
-            ));
-        }
-        let event = codec::decode_typed(
-            envelope.event_type,
-            &message.payload,
-            self.config.max_payload_bytes,
-        )
-        .map_err(|error| error.to_string())?;
-        if event.key() != subject.key {
-            return Err(format!(
-                "subject key {:?} does not match payload key {:?}",
-                subject.key,
-                event.key()
-            ));
-        }
-        Ok(Incoming {
-            envelope,
-            event,
-            subject: message.subject.to_string(),
-            stream_sequence: pulled.stream_sequence,
-            now,
-            history: Vec::new(),
-        })
-    }
-
-    /// Reads the history the service asks for with this event, if it asks for one; the
-    /// error is the reason to try again later.
-    async fn with_history(&self, incoming: &mut Incoming) -> Result<(), String> {
-        if !self
-            .handler
-            .history()
-            .on
-            .contains(&incoming.envelope.event_type)
-        {
-            return Ok(());
-        }
-        let key = incoming.event.key().to_owned();
-        incoming.history = self
-            .history
-            .read(&key)
-            .await
-            .map_err(|error| format!("could not read the history of {key}: {error:#}"))?;
-        Ok(())
     }
 
     /// Runs the batch transaction on a blocking thread, then flushes; returns the outcomes and

@@ -90,10 +90,15 @@ impl std::fmt::Debug for Balancer {
 
 impl Balancer {
     pub fn new(owners: Owners, handover: Arc<dyn Handover>) -> Balancer {
+        Balancer::with_held(owners, handover, Held::default())
+    }
+
+    /// A balancer that keeps `held` (shared with what reads it) up to date.
+    pub fn with_held(owners: Owners, handover: Arc<dyn Handover>, held: Held) -> Balancer {
         Balancer {
             owners,
             handover,
-            held: Held::default(),
+            held,
             leases: BTreeMap::new(),
             preparing: JoinSet::new(),
         }
@@ -122,9 +127,18 @@ impl Balancer {
             }
         }
         self.preparing.abort_all();
+        // everything at once: each partition's work in flight finishes in parallel
         let all: Vec<Partition> = self.leases.keys().copied().collect();
-        for partition in all {
-            self.give_back(partition).await;
+        for partition in &all {
+            self.held.remove(*partition);
+        }
+        futures::future::join_all(all.iter().map(|p| self.handover.given_back(*p))).await;
+        let leases = std::mem::take(&mut self.leases).into_values();
+        let owners = &self.owners;
+        for released in futures::future::join_all(leases.map(|lease| owners.release(lease))).await {
+            if let Err(error) = released {
+                tracing::warn!(error = %format!("{error:#}"), "could not release a partition; it expires instead");
+            }
         }
         if let Err(error) = self.owners.leave().await {
             tracing::warn!(error = %format!("{error:#}"), "could not say this instance leaves");
@@ -148,18 +162,45 @@ impl Balancer {
             tracing::info!(%partition, "handing a partition over to its preferred owner");
             self.give_back(partition).await;
         }
-        for (partition, holder) in self.owners.holders().await? {
-            if holder.is_none() && mine(&partition) && !self.leases.contains_key(&partition) {
-                self.claim(partition).await?;
+        let wanted: Vec<Partition> = self
+            .owners
+            .holders()
+            .await?
+            .into_iter()
+            // free, or held by an earlier run of this very instance (taken back at once)
+            .filter(|(_, holder)| holder.as_ref().is_none_or(|holder| holder.instance == me))
+            .map(|(partition, _)| partition)
+            .filter(|partition| mine(partition) && !self.leases.contains_key(partition))
+            .collect();
+        let owners = &self.owners;
+        let claims = futures::future::join_all(wanted.iter().map(|p| owners.claim(*p))).await;
+        let mut first_error = None;
+        for claimed in claims {
+            match claimed {
+                Ok(Some(lease)) => self.prepare(lease),
+                Ok(None) => {}
+                Err(error) => first_error = first_error.or(Some(error)),
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn renew_all(&mut self) -> anyhow::Result<()> {
         let held: Vec<Lease> = self.leases.values().cloned().collect();
-        for lease in held {
-            match self.owners.renew(&lease).await? {
+        let owners = &self.owners;
+        let renewals =
+            futures::future::join_all(held.iter().map(|lease| owners.renew(lease))).await;
+        let mut first_error = None;
+        for (lease, renewed) in held.into_iter().zip(renewals) {
+            let renewed = match renewed {
+                Ok(renewed) => renewed,
+                // kept as it is: the next round tries again (the lease may have expired by then)
+                Err(error) => {
+                    first_error = first_error.or(Some(error));
+                    continue;
+                }
+            };
+            match renewed {
                 Some(renewed) => {
                     self.held.refresh(&renewed);
                     self.leases.insert(renewed.partition(), renewed);
@@ -174,20 +215,17 @@ impl Balancer {
                 }
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
-    async fn claim(&mut self, partition: Partition) -> anyhow::Result<()> {
-        let Some(lease) = self.owners.claim(partition).await? else {
-            return Ok(());
-        };
-        tracing::info!(%partition, claim = lease.fence().sequence(), "partition claimed; preparing it");
+    fn prepare(&mut self, lease: Lease) {
+        let partition = lease.partition();
+        tracing::info!(%partition, claim = lease.claim(), "partition claimed; preparing it");
         self.leases.insert(partition, lease.clone());
-        let claim = lease.fence().sequence();
+        let claim = lease.claim();
         let taken = self.handover.taken(lease);
         self.preparing
             .spawn(async move { (partition, claim, taken.await) });
-        Ok(())
     }
 
     async fn prepared(
@@ -200,7 +238,7 @@ impl Balancer {
         let Some(lease) = self.leases.get(&partition).cloned() else {
             return; // lost or given back while it was being prepared
         };
-        if lease.fence().sequence() != claim {
+        if lease.claim() != claim {
             return; // prepared for an earlier claim; the current one is being prepared
         }
         match result {

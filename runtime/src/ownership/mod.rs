@@ -16,8 +16,9 @@
 mod assign;
 mod balance;
 mod fence;
+mod lease;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
@@ -30,53 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use assign::assign;
 pub use balance::{Balancer, Handover, Held};
 pub use fence::{EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT, Fence};
-
-/// How long a lease lasts and how often it is renewed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeaseTiming {
-    /// A lease not renewed for this long expires at the broker (the bucket's `max_age`).
-    pub ttl: Duration,
-    /// How often an owner renews (and a waiting instance looks for free partitions).
-    pub renew_every: Duration,
-    /// The owner stops counting a lease as held this long before it can expire.
-    pub margin: Duration,
-}
-
-impl Default for LeaseTiming {
-    fn default() -> Self {
-        LeaseTiming {
-            ttl: Duration::from_secs(6),
-            renew_every: Duration::from_secs(2),
-            margin: Duration::from_secs(1),
-        }
-    }
-}
-
-/// A partition this instance holds, as of its last claim or renewal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease {
-    partition: Partition,
-    revision: u64,
-    fence: Fence,
-    renewed_at: Instant,
-    held_for: Duration,
-}
-
-impl Lease {
-    pub fn partition(&self) -> Partition {
-        self.partition
-    }
-
-    /// Whether the lease still counts as held at `now`; commits for the partition need it.
-    pub fn held_at(&self, now: Instant) -> bool {
-        now < self.renewed_at + self.held_for
-    }
-
-    /// What every publish for the partition carries while this lease is held.
-    pub fn fence(&self) -> &Fence {
-        &self.fence
-    }
-}
+pub use lease::{Lease, LeaseTiming};
 
 /// A lease as the bucket holds it (JSON, so `nats kv get` shows it as it is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +47,10 @@ pub struct Owners {
     kv: kv::Store,
     js: jetstream::Context,
     subjects: Subjects,
-    context: Context,
+    /// The service's name: the leases' keys start with it.
+    service: String,
+    /// The context whose stream the service publishes to, where its claims are recorded.
+    home: Option<Context>,
     partitions: Partitions,
     instance: String,
     timing: LeaseTiming,
@@ -104,11 +62,14 @@ impl Owners {
         format!("{}_partitions", subjects.prefix())
     }
 
-    /// Opens the lease bucket, creating it when it does not exist yet.
+    /// Opens the lease bucket, creating it when it does not exist yet. `service` names the
+    /// leases; `home` is the context the service publishes to (its name, for the shop's
+    /// services), whose stream records the claims.
     pub async fn open(
         js: jetstream::Context,
         subjects: Subjects,
-        context: Context,
+        service: &str,
+        home: Option<Context>,
         partitions: Partitions,
         instance: &str,
         timing: LeaseTiming,
@@ -117,9 +78,30 @@ impl Owners {
             is_instance_id(instance),
             "instance id {instance:?}: use 1-64 letters, digits, '-' or '_'"
         );
-        let bucket = Owners::bucket(&subjects);
-        let kv = match js.get_key_value(&bucket).await {
-            Ok(kv) => kv,
+        let kv = Owners::ensure_bucket(&js, &subjects, timing).await?;
+        Ok(Owners {
+            kv,
+            js,
+            subjects,
+            service: service.to_owned(),
+            home,
+            partitions,
+            instance: instance.to_owned(),
+            timing,
+        })
+    }
+
+    /// The lease bucket, created when it does not exist yet (by provisioning, on a broker
+    /// that checks permissions: a service may only read it and write its own keys). Its
+    /// `max_age` is the lease time it was created with.
+    pub async fn ensure_bucket(
+        js: &jetstream::Context,
+        subjects: &Subjects,
+        timing: LeaseTiming,
+    ) -> anyhow::Result<kv::Store> {
+        let bucket = Owners::bucket(subjects);
+        match js.get_key_value(&bucket).await {
+            Ok(kv) => Ok(kv),
             Err(_) => js
                 .create_key_value(kv::Config {
                     bucket: bucket.clone(),
@@ -130,17 +112,8 @@ impl Owners {
                     ..Default::default()
                 })
                 .await
-                .with_context(|| format!("create the lease bucket {bucket}"))?,
-        };
-        Ok(Owners {
-            kv,
-            js,
-            subjects,
-            context,
-            partitions,
-            instance: instance.to_owned(),
-            timing,
-        })
+                .with_context(|| format!("create the lease bucket {bucket}")),
+        }
     }
 
     pub fn instance(&self) -> &str {
@@ -156,7 +129,7 @@ impl Owners {
     }
 
     fn key(&self, partition: Partition) -> String {
-        format!("{}.{partition}", self.context)
+        format!("{}.{partition}", self.service)
     }
 
     /// Claims `partition` if nobody holds it: creates the lease, records the claim in the
@@ -170,11 +143,17 @@ impl Owners {
         };
         let revision = match self.kv.create(&key, encode(&pending)?).await {
             Ok(revision) => revision,
-            Err(error) if error.kind() == kv::CreateErrorKind::AlreadyExists => return Ok(None),
+            Err(error) if error.kind() == kv::CreateErrorKind::AlreadyExists => {
+                return self.adopt(partition, started).await;
+            }
             Err(error) => return Err(error).with_context(|| format!("claim {key}")),
         };
-        let sequence = match self.record_claim(partition).await {
-            Ok(sequence) => sequence,
+        let recorded = match self.home {
+            Some(home) => self.record_claim(home, partition).await.map(Some),
+            None => Ok(None),
+        };
+        let fence = match recorded {
+            Ok(fence) => fence,
             Err(error) => {
                 // give the lease back rather than hold a partition nobody can publish for
                 let _ = self.kv.delete_expect_revision(&key, Some(revision)).await;
@@ -183,7 +162,7 @@ impl Owners {
         };
         let holder = Holder {
             instance: self.instance.clone(),
-            claim_sequence: sequence,
+            claim_sequence: fence.as_ref().map_or(0, Fence::sequence),
         };
         let revision = self
             .kv
@@ -193,16 +172,75 @@ impl Owners {
         Ok(Some(Lease {
             partition,
             revision,
-            fence: Fence::new(
-                self.subjects.partition_claim(self.context, partition),
-                sequence,
-            ),
+            fence,
             renewed_at: started,
             held_for: self.timing.ttl.saturating_sub(self.timing.margin),
         }))
     }
 
-    async fn record_claim(&self, partition: Partition) -> anyhow::Result<u64> {
+    /// A lease held under this instance's own id is an earlier run of this very instance (its
+    /// store is locked by one process at a time): take it back at once, with its claim, rather
+    /// than wait for it to expire. `None` when someone else holds it.
+    async fn adopt(&self, partition: Partition, started: Instant) -> anyhow::Result<Option<Lease>> {
+        let key = self.key(partition);
+        let Some(entry) = self
+            .kv
+            .entry(&key)
+            .await
+            .with_context(|| format!("read {key}"))?
+        else {
+            return Ok(None);
+        };
+        let Ok(holder) = serde_json::from_slice::<Holder>(&entry.value) else {
+            return Ok(None);
+        };
+        if holder.instance != self.instance || entry.operation != kv::Operation::Put {
+            return Ok(None);
+        }
+        let revision = match self
+            .kv
+            .update(&key, entry.value.clone(), entry.revision)
+            .await
+        {
+            Ok(revision) => revision,
+            Err(error) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                return Ok(None);
+            }
+            Err(error) => return Err(error).with_context(|| format!("adopt {key}")),
+        };
+        let fence = match (self.home, holder.claim_sequence) {
+            (Some(home), claim) if claim > 0 => Some(Fence::new(
+                self.subjects.partition_claim(home, partition),
+                claim,
+            )),
+            _ => None,
+        };
+        tracing::info!(%partition, "took back a partition this instance held before it restarted");
+        Ok(Some(Lease {
+            partition,
+            revision,
+            fence,
+            renewed_at: started,
+            held_for: self.timing.ttl.saturating_sub(self.timing.margin),
+        }))
+    }
+
+    /// Records a claim of `partition` in the service's stream, unless the last claim recorded
+    /// there is this instance's own (it restarted, and nobody else owned the partition since):
+    /// then that claim goes on, and what it committed before the restart may still be published.
+    async fn record_claim(&self, home: Context, partition: Partition) -> anyhow::Result<Fence> {
+        let subject = self.subjects.partition_claim(home, partition);
+        let stream = self
+            .js
+            .get_stream(events::stream::event_stream(&self.subjects, home).name)
+            .await
+            .with_context(|| format!("read the stream of {home}"))?;
+        if let Ok(last) = stream.get_last_raw_message_by_subject(&subject).await
+            && let Ok(claim) = events::codec::from_bytes::<Claim>(&last.payload)
+            && claim.instance == self.instance
+        {
+            return Ok(Fence::new(subject, last.sequence));
+        }
         let claim = Claim {
             instance: self.instance.clone(),
             partition: partition.index(),
@@ -210,7 +248,6 @@ impl Owners {
             claimed_at: Timestamp::now(),
         };
         let payload = events::codec::to_bytes(&claim).context("encode the claim record")?;
-        let subject = self.subjects.partition_claim(self.context, partition);
         let ack = self
             .js
             .publish(subject.clone(), payload.into())
@@ -218,7 +255,7 @@ impl Owners {
             .with_context(|| format!("publish the claim record on {subject}"))?
             .await
             .with_context(|| format!("store the claim record on {subject}"))?;
-        Ok(ack.sequence)
+        Ok(Fence::new(subject, ack.sequence))
     }
 
     /// Renews a lease this instance holds. `None` when it was lost (it expired and someone
@@ -228,7 +265,7 @@ impl Owners {
         let key = self.key(lease.partition);
         let holder = Holder {
             instance: self.instance.clone(),
-            claim_sequence: lease.fence.sequence(),
+            claim_sequence: lease.claim(),
         };
         match self.kv.update(&key, encode(&holder)?, lease.revision).await {
             Ok(revision) => Ok(Some(Lease {
@@ -236,7 +273,12 @@ impl Owners {
                 renewed_at: started,
                 ..lease.clone()
             })),
-            Err(error) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
+            // written since: by this instance, if a renewal whose answer was lost landed
+            // (then it is still ours, with the same claim), or by someone else
+            Err(error) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(self
+                .adopt(lease.partition, started)
+                .await?
+                .filter(|adopted| adopted.claim() == lease.claim())),
             Err(error) => Err(error).with_context(|| format!("renew {key}")),
         }
     }
@@ -256,7 +298,7 @@ impl Owners {
     }
 
     fn member_key(&self) -> String {
-        format!("{}.members.{}", self.context, self.instance)
+        format!("{}.members.{}", self.service, self.instance)
     }
 
     /// Says this instance is alive; repeated more often than the lease time.
@@ -278,21 +320,42 @@ impl Owners {
             .with_context(|| format!("leave {key}"))
     }
 
-    /// The live instances of this service: those whose heartbeat has not expired.
+    /// The live instances of this service: those whose heartbeat has neither expired nor
+    /// been withdrawn. (Read with `STREAM.INFO` and direct gets, which is all a service may
+    /// do on the bucket besides writing its own keys.)
     pub async fn members(&self) -> anyhow::Result<Vec<String>> {
-        let prefix = format!("{}.members.", self.context);
-        let keys = self.kv.keys().await.context("list the members")?;
-        let keys: Vec<String> = keys.try_collect().await.context("list the members")?;
-        Ok(keys
-            .into_iter()
-            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
-            .collect())
+        let bucket = Owners::bucket(&self.subjects);
+        let prefix = format!("$KV.{bucket}.{}.members.", self.service);
+        let stream = self
+            .js
+            .get_stream(format!("KV_{bucket}"))
+            .await
+            .context("read the lease bucket")?;
+        let subjects: Vec<(String, usize)> = stream
+            .info_with_subjects(format!("{prefix}*"))
+            .await
+            .context("list the members")?
+            .try_collect()
+            .await
+            .context("list the members")?;
+        let mut members = Vec::with_capacity(subjects.len());
+        for (subject, _) in subjects {
+            let Some(instance) = subject.strip_prefix(&prefix) else {
+                continue;
+            };
+            let key = format!("{}.members.{instance}", self.service);
+            // a withdrawn heartbeat leaves a delete marker until it ages out
+            if self.kv.get(&key).await.context("read a member")?.is_some() {
+                members.push(instance.to_owned());
+            }
+        }
+        Ok(members)
     }
 
     /// Who holds each partition of this service right now (`None`: nobody).
     pub async fn holders(&self) -> anyhow::Result<Vec<(Partition, Option<Holder>)>> {
-        let mut holders = Vec::with_capacity(usize::from(self.partitions.count()));
-        for partition in self.partitions.all() {
+        // read together: one round trip, not one per partition
+        let reads = self.partitions.all().map(|partition| async move {
             let entry = self
                 .kv
                 .get(self.key(partition))
@@ -305,9 +368,9 @@ impl Owners {
                 ),
                 _ => None,
             };
-            holders.push((partition, holder));
-        }
-        Ok(holders)
+            Ok::<_, anyhow::Error>((partition, holder))
+        });
+        futures::future::try_join_all(reads).await
     }
 }
 

@@ -12,7 +12,7 @@ use events::{Envelope, Event, EventType};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::outbox::{OutboxRecord, OutboxRow, Producer, new_outbox_record};
+use super::outbox::{OutboxRecord, OutboxRow, Producer, RecordFence, new_outbox_record};
 use super::state::{Phase, State, check_outgoing};
 use super::timers::apply_timer_change;
 use super::{INBOX, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox, transaction_error};
@@ -114,8 +114,17 @@ impl Store {
         };
         let timers = state.commit()?;
         let count = emitted.len();
+        let fence = incoming
+            .partition
+            .filter(|(_, claim)| *claim > 0)
+            .map(|(partition, claim)| RecordFence {
+                partition: partition.index(),
+                claim,
+            });
         for (envelope, event) in &emitted {
-            let record = new_outbox_record(step.producer, envelope, event).map_err(Abort::Abort)?;
+            let mut record =
+                new_outbox_record(step.producer, envelope, event).map_err(Abort::Abort)?;
+            record.fence = fence;
             outbox.push(record);
         }
         for change in timers {
@@ -307,6 +316,7 @@ mod tests {
             stream_sequence: 1,
             now: Timestamp::UNIX_EPOCH,
             history: Vec::new(),
+            partition: None,
         }
     }
 

@@ -20,6 +20,19 @@ pub struct OutboxRecord {
     pub subject: String,
     pub headers: Vec<(String, String)>,
     pub payload: Bytes,
+    /// The partition claim it was decided under: the broker stores it only while that claim
+    /// is the partition's last (docs/scaling.md, "Fencing"). Rows written before partitions
+    /// existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<RecordFence>,
+}
+
+/// Which claim an outgoing event is fenced on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordFence {
+    pub partition: u16,
+    /// The stream sequence of the claim record.
+    pub claim: u64,
 }
 
 /// One outbox row: the events a committed batch (or an API call) emitted, in order.
@@ -54,6 +67,7 @@ pub(crate) fn new_outbox_record(
         subject,
         headers,
         payload: Bytes::from(payload),
+        fence: None,
     })
 }
 

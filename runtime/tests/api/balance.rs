@@ -53,7 +53,8 @@ async fn start(bed: &TestBed, name: &str) -> Instance {
     let owners = Owners::open(
         bed.js.clone(),
         bed.subjects.clone(),
-        Context::Payments,
+        "payments",
+        Some(Context::Payments),
         Partitions::default(),
         name,
         TIMING,

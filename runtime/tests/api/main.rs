@@ -10,6 +10,7 @@ mod docs;
 mod exactly_once;
 mod helpers;
 mod hostile_requests;
+mod instances;
 mod ownership;
 mod partitions;
 mod srv;

@@ -22,7 +22,8 @@ async fn owners(bed: &TestBed, instance: &str) -> Owners {
     Owners::open(
         bed.js.clone(),
         bed.subjects.clone(),
-        Context::Orders,
+        "orders",
+        Some(Context::Orders),
         Partitions::default(),
         instance,
         TIMING,
@@ -80,7 +81,7 @@ async fn a_partition_has_one_holder_until_its_lease_is_given_back() {
     let holders = b.holders().await.unwrap();
     let holder = holders[3].1.as_ref().expect("partition 3 is held");
     assert_eq!(holder.instance, "a");
-    assert_eq!(holder.claim_sequence, lease.fence().sequence());
+    assert_eq!(holder.claim_sequence, lease.claim());
     assert!(holders.iter().filter(|(_, h)| h.is_some()).count() == 1);
 
     // given back, it can be claimed at once
@@ -103,7 +104,7 @@ async fn a_deposed_owner_cannot_commit_or_publish_for_the_partition() {
         .await
         .unwrap()
         .expect("a free partition");
-    publish_fenced(&bed, old.fence(), "o1")
+    publish_fenced(&bed, old.fence().expect("fenced"), "o1")
         .await
         .expect("the owner publishes for its partition");
 
@@ -125,7 +126,7 @@ async fn a_deposed_owner_cannot_commit_or_publish_for_the_partition() {
     );
     // and the broker refuses what a publishes for the partition from now on
     assert_eq!(
-        publish_fenced(&bed, old.fence(), "o2").await,
+        publish_fenced(&bed, old.fence().expect("fenced"), "o2").await,
         Err(PublishErrorKind::WrongLastSequence),
         "the deposed owner's publish is refused"
     );
@@ -134,7 +135,7 @@ async fn a_deposed_owner_cannot_commit_or_publish_for_the_partition() {
         None,
         "the renewal finds the lease lost"
     );
-    publish_fenced(&bed, new.fence(), "o3")
+    publish_fenced(&bed, new.fence().expect("fenced"), "o3")
         .await
         .expect("the new owner publishes");
 
@@ -150,7 +151,7 @@ async fn a_deposed_owner_cannot_commit_or_publish_for_the_partition() {
         )
         .await
         .expect("o1 is stored");
-    assert!(info.sequence < new.fence().sequence());
+    assert!(info.sequence < new.fence().expect("fenced").sequence());
     let missing = bed
         .js
         .get_stream(&stream)
@@ -194,10 +195,10 @@ async fn the_lease_time_bounds_a_take_over() {
         .get_stream(bed.stream(Context::Orders))
         .await
         .unwrap()
-        .get_last_raw_message_by_subject(taken.fence().subject())
+        .get_last_raw_message_by_subject(taken.fence().expect("fenced").subject())
         .await
         .expect("the claim record is stored");
-    assert_eq!(record.sequence, taken.fence().sequence());
+    assert_eq!(record.sequence, taken.fence().expect("fenced").sequence());
     let claim: events::partition::Claim =
         events::codec::from_bytes(&record.payload).expect("a claim record");
     assert_eq!(

@@ -202,13 +202,24 @@ async fn each_service_may_publish_read_and_serve_only_its_own() {
             let stream = bed.stream(stream_context);
             let reads = consumed(context).contains(&stream_context);
             expect.publish(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"), reads);
-            let stored = reads || histories(context).contains(&stream_context);
+            // its own stream too: the last claim record of a partition (docs/scaling.md)
+            let stored =
+                reads || histories(context).contains(&stream_context) || stream_context == context;
             expect.publish(format!("$JS.API.STREAM.MSG.GET.{stream}"), stored);
             for other in Context::ALL.iter().filter(|other| **other != context) {
                 let other = other.as_str();
                 expect.publish(format!("$JS.API.CONSUMER.INFO.{stream}.{other}"), false);
                 expect.publish(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{other}"), false);
             }
+        }
+        // its own leases and membership in the partition bucket, and its own intake; no one else's
+        let bucket = format!("{prefix}_partitions");
+        for other in Context::ALL {
+            let mine = other == context;
+            let other = other.as_str();
+            expect.publish(format!("$KV.{bucket}.{other}.members.probe"), mine);
+            let consumes = !consumed(context).is_empty();
+            expect.publish(format!("{prefix}.intake.{other}.probe"), mine && consumes);
         }
         let orders = bed.stream(Context::Orders);
         for admin_only in [

@@ -1,0 +1,133 @@
+//! Two instances of one service share its partitions: every event is applied once, by the
+//! instance that holds its partition, whichever of them pulled it from the shared durable
+//! (the other forwards it through the service's intake stream). docs/scaling.md.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use events::codec;
+use events::partition::Partitions;
+use runtime::RuntimeConfig;
+use runtime::example::APPLIED;
+use runtime::ownership::{LeaseTiming, Owners};
+use testkit::publish::{outgoing, publish_all};
+use testkit::{TestBed, wait};
+
+use crate::helpers::{ExampleBed, order, spawn_app};
+
+const ORDERS: usize = 300;
+
+fn instance(bed: &TestBed, name: &str) -> RuntimeConfig {
+    RuntimeConfig {
+        instance: Some(name.to_owned()),
+        lease_ms: 1_500,
+        ..bed.config()
+    }
+}
+
+/// Who holds each partition, as the lease bucket says.
+async fn holders(bed: &TestBed) -> BTreeMap<u16, String> {
+    let observer = Owners::open(
+        bed.js.clone(),
+        bed.subjects.clone(),
+        "example",
+        None,
+        Partitions::default(),
+        "observer",
+        LeaseTiming::default(),
+    )
+    .await
+    .expect("read the lease bucket");
+    observer
+        .holders()
+        .await
+        .expect("holders")
+        .into_iter()
+        .filter_map(|(partition, holder)| Some((partition.index(), holder?.instance)))
+        .collect()
+}
+
+/// The orders an instance's store applied, with how often.
+fn applied(store: &runtime::Store) -> BTreeMap<String, u64> {
+    let tree = store.tree(APPLIED).expect("applied tree");
+    tree.iter()
+        .map(|entry| {
+            let (key, value) = entry.expect("read applied");
+            let key = String::from_utf8(key.to_vec()).expect("an order id");
+            (key, codec::from_bytes::<u64>(&value).expect("a count"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_apply_each_event_once_in_the_partitions_owner() {
+    let bed = TestBed::start().await;
+    let first = spawn_app(instance(&bed, "example-1")).await;
+    let second = spawn_app(instance(&bed, "example-2")).await;
+    wait::until(
+        "the partitions split six and six",
+        Duration::from_secs(20),
+        || async {
+            let holders = holders(&bed).await;
+            let ones = holders.values().filter(|h| *h == "example-1").count();
+            let twos = holders.values().filter(|h| *h == "example-2").count();
+            ones == 6 && twos == 6
+        },
+    )
+    .await;
+    let owners = holders(&bed).await;
+
+    let orders: Vec<_> = (0..ORDERS)
+        .map(|n| outgoing(&bed.subjects, &order(n)))
+        .collect();
+    publish_all(&bed.js, &orders).await;
+    wait::until(
+        "every order is applied",
+        Duration::from_secs(60),
+        || async {
+            let total: u64 = applied(&first.store).values().sum::<u64>()
+                + applied(&second.store).values().sum::<u64>();
+            total >= ORDERS as u64
+        },
+    )
+    .await;
+
+    let partitions = Partitions::default();
+    let (by_first, by_second) = (applied(&first.store), applied(&second.store));
+    for (store, name) in [(&by_first, "example-1"), (&by_second, "example-2")] {
+        for (order_id, count) in store {
+            assert_eq!(*count, 1, "{order_id} applied {count} times by {name}");
+            let partition = partitions.of(order_id).index();
+            assert_eq!(
+                owners[&partition], name,
+                "{order_id} of partition {partition}"
+            );
+        }
+    }
+    assert!(by_first.keys().all(|order| !by_second.contains_key(order)));
+    assert_eq!(by_first.len() + by_second.len(), ORDERS);
+    assert!(!by_first.is_empty() && !by_second.is_empty());
+
+    // each instance pulled about half from the shared durable and forwarded what was not its own
+    let intake = bed
+        .js
+        .get_stream(events::stream::intake_stream(&bed.subjects, "example").name)
+        .await
+        .expect("the intake stream");
+    let mut forwarded = 0;
+    for partition in partitions.all() {
+        let info = intake
+            .consumer_info(format!("example_p{partition}"))
+            .await
+            .expect("an intake durable");
+        forwarded += info.ack_floor.consumer_sequence;
+    }
+    assert!(forwarded > 0, "nothing went through the intake");
+    // and the output has one event per order
+    assert_eq!(
+        testkit::streams::message_count(&bed.js, &bed.output_stream()).await,
+        ORDERS as u64
+    );
+    first.stop().await;
+    second.stop().await;
+}
