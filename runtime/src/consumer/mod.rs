@@ -54,6 +54,9 @@ use crate::store::{Store, StoreError};
 /// together (a sign of load). A lone message is processed at once.
 const BATCH_LINGER: Duration = Duration::from_millis(2);
 
+/// How long a message for a partition that is changing hands waits before it comes back.
+pub(crate) const HANDOVER_DELAY: Duration = Duration::from_millis(500);
+
 /// How long the pull stream waits between idle heartbeats from the server.
 const IDLE_HEARTBEAT: Duration = Duration::from_secs(5);
 
@@ -127,9 +130,10 @@ impl ConsumeContext {
         let reconnects = unreadable::Reconnects::new(&client, restart);
         let acks = TaskTracker::new();
         let consumed = self.pull(spec, &client, reconnects, shutdown, &acks).await;
-        // the acks of the last batches go out before the connection closes
+        // the acks of the last batches go out before the connection closes, and their tasks
+        // (each bounded by the publish wait) let go of the store before the service returns
         acks.close();
-        let _ = tokio::time::timeout(self.publish_wait(), acks.wait()).await;
+        acks.wait().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), client.drain()).await;
         consumed
     }
@@ -252,7 +256,7 @@ impl ConsumeContext {
                             continue;
                         }
                         Placement::NotMine => {
-                            ack(&pulled.message, AckKind::Nak(None)).await;
+                            ack(&pulled.message, AckKind::Nak(Some(HANDOVER_DELAY))).await;
                             continue;
                         }
                     };

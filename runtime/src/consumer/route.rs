@@ -95,7 +95,7 @@ impl ConsumeContext {
                 kept.1.push(event);
             } else {
                 tracing::info!(partition = ?event.partition, "partition lost before the commit; left for its new owner");
-                ack(&pulled.message, AckKind::Nak(None)).await;
+                ack(&pulled.message, AckKind::Nak(Some(super::HANDOVER_DELAY))).await;
             }
         }
         kept
