@@ -171,7 +171,11 @@ impl Application {
             });
             combined
         };
-        let held = Held::default();
+        let held = if self.config.scale_out {
+            Held::default()
+        } else {
+            Held::everything(self.config.partitions)
+        };
         let context = Arc::new(ConsumeContext {
             js: self.js.clone(),
             store: self.store.clone(),
@@ -188,9 +192,13 @@ impl Application {
             held: held.clone(),
         });
         let balance_stop = CancellationToken::new();
-        let balancing = self
-            .balance(context.clone(), held.clone(), &shutdown, &balance_stop)
-            .await?;
+        let balancing = match self.config.scale_out {
+            true => Some(
+                self.balance(context.clone(), held.clone(), &shutdown, &balance_stop)
+                    .await?,
+            ),
+            false => None,
+        };
         let consumers = TaskTracker::new();
         let name = self.definition.name;
         for spec in consumer_specs(name, self.handler.consumes(), &self.config.prefix) {
@@ -228,7 +236,9 @@ impl Application {
         consumers.wait().await;
         // hand the partitions back: their intake consumers finish their batches, the leases go
         balance_stop.cancel();
-        let _ = balancing.await;
+        if let Some(balancing) = balancing {
+            let _ = balancing.await;
+        }
         let _ = timers.await;
         relay_stop.cancel();
         finish_relay(relay_task).await;

@@ -58,6 +58,12 @@ pub struct RuntimeConfig {
     #[arg(long, env = "SHOP_PARTITIONS", default_value_t = Partitions::default(), value_parser = parse_partitions)]
     pub partitions: Partitions,
 
+    /// Share this service's partitions with its other instances through the broker (leases,
+    /// forwarding, fencing: docs/scaling.md). Off, the instance holds every partition itself,
+    /// as the only instance must until taking a partition over rebuilds its state.
+    #[arg(long, env = "SHOP_SCALE_OUT")]
+    pub scale_out: bool,
+
     /// How long a partition's lease lasts without renewal, in milliseconds: an instance that
     /// dies is taken over after about this long (renewed every third of it).
     #[arg(long, env = "SHOP_LEASE_MS", default_value_t = 6_000, value_parser = clap::value_parser!(u64).range(600..=600_000))]
@@ -186,6 +192,7 @@ impl RuntimeConfig {
             data_dir: Some(data_dir),
             instance: None,
             partitions: Partitions::default(),
+            scale_out: false,
             lease_ms: 6_000,
             prefix: Subjects::new(prefix).unwrap_or_default(),
             log_format: LogFormat::Text,

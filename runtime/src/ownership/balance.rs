@@ -32,6 +32,15 @@ pub struct Held {
 }
 
 impl Held {
+    /// Every partition, for good: an instance that does not share its service with others.
+    pub fn everything(partitions: events::partition::Partitions) -> Held {
+        let held = Held::default();
+        for partition in partitions.all() {
+            held.put(Lease::permanent(partition));
+        }
+        held
+    }
+
     /// The lease, if the partition is held and its lease still counts as held now.
     pub fn lease(&self, partition: Partition) -> Option<Lease> {
         let leases = self.leases.read().expect("held leases");

@@ -38,6 +38,18 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// A partition held for good, with no claim: an instance that does not share its service
+    /// (`--scale-out` off).
+    pub(crate) fn permanent(partition: Partition) -> Lease {
+        Lease {
+            partition,
+            revision: 0,
+            fence: None,
+            renewed_at: Instant::now(),
+            held_for: Duration::from_secs(100 * 365 * 24 * 3600),
+        }
+    }
+
     pub fn partition(&self) -> Partition {
         self.partition
     }

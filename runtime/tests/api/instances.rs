@@ -20,6 +20,7 @@ const ORDERS: usize = 300;
 fn instance(bed: &TestBed, name: &str) -> RuntimeConfig {
     RuntimeConfig {
         instance: Some(name.to_owned()),
+        scale_out: true,
         lease_ms: 1_500,
         ..bed.config()
     }
