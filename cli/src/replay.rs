@@ -360,14 +360,7 @@ async fn publish_one(
     new_ids: bool,
 ) -> anyhow::Result<async_nats::jetstream::context::PublishAckFuture> {
     // the conditions the original was stored under (a partition's claim) do not hold for a copy
-    let mut headers = async_nats::HeaderMap::new();
-    for (name, values) in stored.headers.iter() {
-        if !header::is_condition(name.as_ref()) {
-            for value in values {
-                headers.append(name.clone(), value.clone());
-            }
-        }
-    }
+    let mut headers = runtime::nats::copy_headers(Some(&stored.headers), true);
     if new_ids {
         let id = events::new_event_id();
         headers.insert(header::EVENT_ID, id.as_str());

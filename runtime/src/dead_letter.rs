@@ -38,19 +38,8 @@ pub(crate) async fn publish(
     letter: &DeadLetter<'_>,
 ) -> anyhow::Result<()> {
     let subject = subjects.dead_letter(letter.service, &letter.message.subject)?;
-    let mut headers = async_nats::HeaderMap::new();
-    if let Some(original) = &letter.message.headers {
-        for (name, values) in original.iter() {
-            // the original's publish id and conditions (a partition's claim) are not the copy's
-            let name_text: &str = name.as_ref();
-            if name_text == header::NATS_MSG_ID || header::is_condition(name_text) {
-                continue;
-            }
-            for value in values {
-                headers.append(name.clone(), value.clone());
-            }
-        }
-    }
+    // the original's publish id and conditions (a partition's claim) are not the copy's
+    let mut headers = crate::nats::copy_headers(letter.message.headers.as_ref(), false);
     headers.insert(header::DLQ_REASON, header_safe(letter.reason));
     headers.insert(header::DLQ_SUBJECT, header_safe(&letter.message.subject));
     headers.insert(header::DLQ_STREAM, letter.stream);

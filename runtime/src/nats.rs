@@ -183,6 +183,25 @@ pub fn header_map<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
     map
 }
 
+/// The headers of a stored message, for publishing a copy of it (a forward, a dead letter,
+/// a replay): every header but its publish conditions (`Nats-Expected-*`: the claim the
+/// original was published under does not hold for a copy) and, unless `keep_msg_id`, its
+/// `Nats-Msg-Id`.
+pub fn copy_headers(original: Option<&HeaderMap>, keep_msg_id: bool) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, values) in original.iter().flat_map(|headers| headers.iter()) {
+        let text: &str = name.as_ref();
+        let dropped = events::header::is_condition(text)
+            || (!keep_msg_id && text == events::header::NATS_MSG_ID);
+        if !dropped {
+            for value in values {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+    headers
+}
+
 /// The first value of a header, if present.
 pub fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
     headers?.get(name).map(|value| value.as_str())
@@ -197,5 +216,25 @@ mod tests {
         let servers = server_addrs("nats://127.0.0.1:4222, nats://127.0.0.1:4223").unwrap();
         assert_eq!(servers.len(), 2);
         assert!(server_addrs("nats://127.0.0.1:notaport").is_err());
+    }
+
+    #[test]
+    fn a_copy_keeps_every_header_but_the_conditions() {
+        let original = header_map([
+            ("Shop-Event-Id", "e1"),
+            ("Nats-Msg-Id", "e1"),
+            ("Nats-Expected-Last-Subject-Sequence", "7"),
+        ]);
+        let copy = copy_headers(Some(&original), true);
+        assert_eq!(header(Some(&copy), "Shop-Event-Id"), Some("e1"));
+        assert_eq!(header(Some(&copy), "Nats-Msg-Id"), Some("e1"));
+        assert_eq!(
+            header(Some(&copy), "Nats-Expected-Last-Subject-Sequence"),
+            None
+        );
+        let copy = copy_headers(Some(&original), false);
+        assert_eq!(header(Some(&copy), "Nats-Msg-Id"), None);
+        assert_eq!(header(Some(&copy), "Shop-Event-Id"), Some("e1"));
+        assert!(copy_headers(None, true).is_empty());
     }
 }

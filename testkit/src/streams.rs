@@ -206,14 +206,7 @@ pub async fn republish_everything(js: &jetstream::Context, subjects: &Subjects) 
                 continue; // not an event
             }
             // as a replay does: without the conditions the original was stored under
-            let mut headers = async_nats::HeaderMap::new();
-            for (name, values) in message.headers.iter().flat_map(|h| h.iter()) {
-                if !header::is_condition(name.as_ref()) {
-                    for value in values {
-                        headers.append(name.clone(), value.clone());
-                    }
-                }
-            }
+            let mut headers = runtime::nats::copy_headers(message.headers.as_ref(), true);
             let id = header_of(&message, header::EVENT_ID)
                 .expect("event id")
                 .to_owned();

@@ -113,15 +113,7 @@ impl ConsumeContext {
     ) -> anyhow::Result<()> {
         let mut acks = Vec::with_capacity(to.len());
         for partition in to {
-            // the original's headers but its conditions (the claim it was published under)
-            let mut headers = async_nats::HeaderMap::new();
-            for (name, values) in message.headers.iter().flat_map(|h| h.iter()) {
-                if !header::is_condition(name.as_ref()) {
-                    for value in values {
-                        headers.append(name.clone(), value.clone());
-                    }
-                }
-            }
+            let mut headers = crate::nats::copy_headers(message.headers.as_ref(), true);
             headers.insert(header::FORWARDED_SUBJECT, message.subject.as_str());
             headers.insert(
                 header::NATS_MSG_ID,

@@ -38,6 +38,24 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// A lease just claimed or taken back at `started` (its answer's revision), held for the
+    /// lease time less the margin.
+    pub(super) fn taken(
+        partition: Partition,
+        revision: u64,
+        fence: Option<Fence>,
+        started: Instant,
+        timing: LeaseTiming,
+    ) -> Lease {
+        Lease {
+            partition,
+            revision,
+            fence,
+            renewed_at: started,
+            held_for: timing.ttl.saturating_sub(timing.margin),
+        }
+    }
+
     /// A partition held for good, with no claim: an instance that does not share its service
     /// (`--scale-out` off).
     pub(crate) fn permanent(partition: Partition) -> Lease {

@@ -169,13 +169,13 @@ impl Owners {
             .update(&key, encode(&holder)?, revision)
             .await
             .with_context(|| format!("record the claim sequence in {key}"))?;
-        Ok(Some(Lease {
+        Ok(Some(Lease::taken(
             partition,
             revision,
             fence,
-            renewed_at: started,
-            held_for: self.timing.ttl.saturating_sub(self.timing.margin),
-        }))
+            started,
+            self.timing,
+        )))
     }
 
     /// A lease held under this instance's own id is an earlier run of this very instance (its
@@ -216,13 +216,13 @@ impl Owners {
             _ => None,
         };
         tracing::info!(%partition, "took back a partition this instance held before it restarted");
-        Ok(Some(Lease {
+        Ok(Some(Lease::taken(
             partition,
             revision,
             fence,
-            renewed_at: started,
-            held_for: self.timing.ttl.saturating_sub(self.timing.margin),
-        }))
+            started,
+            self.timing,
+        )))
     }
 
     /// Records a claim of `partition` in the service's stream, unless the last claim recorded

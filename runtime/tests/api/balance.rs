@@ -10,10 +10,12 @@ use events::Context;
 use events::partition::{Partition, Partitions};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use runtime::ownership::{Balancer, Handover, Held, Lease, LeaseTiming, Owners};
+use runtime::ownership::{Balancer, Handover, Held, Lease, LeaseTiming};
 use testkit::{TestBed, wait};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::helpers;
 
 const TIMING: LeaseTiming = LeaseTiming {
     ttl: Duration::from_secs(2),
@@ -50,17 +52,7 @@ struct Instance {
 }
 
 async fn start(bed: &TestBed, name: &str) -> Instance {
-    let owners = Owners::open(
-        bed.js.clone(),
-        bed.subjects.clone(),
-        "payments",
-        Some(Context::Payments),
-        Partitions::default(),
-        name,
-        TIMING,
-    )
-    .await
-    .expect("open the lease bucket");
+    let owners = helpers::owners(bed, "payments", Some(Context::Payments), name, TIMING).await;
     let recorder = Arc::new(Recorder::default());
     let balancer = Balancer::new(owners, recorder.clone());
     let held = balancer.held();
@@ -79,6 +71,16 @@ fn owned(held: &Held) -> usize {
         .all()
         .filter(|p| held.owns(*p))
         .count()
+}
+
+/// Waits until the instances hold `each` partitions apiece.
+async fn until_split(what: &str, timeout: Duration, instances: &[&Instance], each: usize) {
+    let held: Vec<Held> = instances.iter().map(|i| i.held.clone()).collect();
+    wait::until(what, timeout, || {
+        let held = held.clone();
+        async move { held.iter().all(|h| owned(h) == each) }
+    })
+    .await;
 }
 
 /// Fails the test if any partition counts as held by two instances at once.
@@ -107,26 +109,22 @@ fn watch_exclusive(instances: Vec<Held>) -> (CancellationToken, JoinHandle<usize
 async fn instances_share_the_partitions_and_take_over_from_a_dead_one() {
     let bed = TestBed::start().await;
     let a = start(&bed, "payments-1").await;
-    wait::until(
+    until_split(
         "one instance holds every partition",
         Duration::from_secs(10),
-        || {
-            let held = a.held.clone();
-            async move { owned(&held) == 12 }
-        },
+        &[&a],
+        12,
     )
     .await;
 
     // a second instance joins: the first hands half over, with no restart
     let b = start(&bed, "payments-2").await;
     let (checking, checker) = watch_exclusive(vec![a.held.clone(), b.held.clone()]);
-    wait::until(
+    until_split(
         "two instances hold six each",
         Duration::from_secs(10),
-        || {
-            let (ha, hb) = (a.held.clone(), b.held.clone());
-            async move { owned(&ha) == 6 && owned(&hb) == 6 }
-        },
+        &[&a, &b],
+        6,
     )
     .await;
     assert_eq!(a.recorder.given_back.lock().unwrap().len(), 6);
@@ -135,13 +133,11 @@ async fn instances_share_the_partitions_and_take_over_from_a_dead_one() {
     // b dies without a word: its partitions come back to a within the lease time
     b.task.abort();
     let died = Instant::now();
-    wait::until(
+    until_split(
         "the survivor holds every partition",
         Duration::from_secs(10),
-        || {
-            let held = a.held.clone();
-            async move { owned(&held) == 12 }
-        },
+        &[&a],
+        12,
     )
     .await;
     let took = died.elapsed();
@@ -168,13 +164,11 @@ async fn an_orderly_stop_hands_partitions_over_at_once() {
     let a = start(&bed, "payments-1").await;
     let b = start(&bed, "payments-2").await;
     let c = start(&bed, "payments-3").await;
-    wait::until(
+    until_split(
         "three instances hold four each",
         Duration::from_secs(15),
-        || {
-            let held = [a.held.clone(), b.held.clone(), c.held.clone()];
-            async move { held.iter().all(|h| owned(h) == 4) }
-        },
+        &[&a, &b, &c],
+        4,
     )
     .await;
     let (checking, checker) = watch_exclusive(vec![a.held.clone(), b.held.clone()]);
@@ -183,13 +177,11 @@ async fn an_orderly_stop_hands_partitions_over_at_once() {
     c.task.await.unwrap();
     assert_eq!(c.recorder.given_back.lock().unwrap().len(), 4);
     let stopped = Instant::now();
-    wait::until(
+    until_split(
         "two instances hold six each",
         Duration::from_secs(10),
-        || {
-            let (ha, hb) = (a.held.clone(), b.held.clone());
-            async move { owned(&ha) == 6 && owned(&hb) == 6 }
-        },
+        &[&a, &b],
+        6,
     )
     .await;
     // released and gone from the members: no waiting for the leases to expire

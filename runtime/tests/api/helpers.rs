@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use events::orders::{OrderLine, OrderPlaced};
+use events::partition::Partitions;
 use events::{Context, Event, codec};
 use runtime::example::{APPLIED, Example};
+use runtime::ownership::{LeaseTiming, Owners};
 use runtime::{Application, RuntimeConfig, Store};
 use testkit::{ChildProcess, TestBed};
 use tokio::task::JoinHandle;
@@ -144,4 +146,26 @@ pub(crate) fn applications(store: &Store) -> (usize, u64) {
 /// Opens a store that no process holds any more.
 pub(crate) fn open_store(path: &Path) -> Store {
     Store::open(path, 16 * 1024 * 1024, &[APPLIED]).expect("open store")
+}
+
+/// One instance's view of `service`'s leases on the bed (`home`: the context its claims are
+/// recorded in, `None` for a service with no stream of its own), with the default partitions.
+pub(crate) async fn owners(
+    bed: &TestBed,
+    service: &str,
+    home: Option<Context>,
+    instance: &str,
+    timing: LeaseTiming,
+) -> Owners {
+    Owners::open(
+        bed.js.clone(),
+        bed.subjects.clone(),
+        service,
+        home,
+        Partitions::default(),
+        instance,
+        timing,
+    )
+    .await
+    .expect("open the lease bucket")
 }

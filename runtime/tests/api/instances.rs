@@ -9,11 +9,11 @@ use events::codec;
 use events::partition::Partitions;
 use runtime::RuntimeConfig;
 use runtime::example::APPLIED;
-use runtime::ownership::{LeaseTiming, Owners};
+use runtime::ownership::LeaseTiming;
 use testkit::publish::{outgoing, publish_all};
 use testkit::{TestBed, wait};
 
-use crate::helpers::{ExampleBed, order, spawn_app};
+use crate::helpers::{ExampleBed, order, owners, spawn_app};
 
 const ORDERS: usize = 300;
 
@@ -28,17 +28,7 @@ fn instance(bed: &TestBed, name: &str) -> RuntimeConfig {
 
 /// Who holds each partition, as the lease bucket says.
 async fn holders(bed: &TestBed) -> BTreeMap<u16, String> {
-    let observer = Owners::open(
-        bed.js.clone(),
-        bed.subjects.clone(),
-        "example",
-        None,
-        Partitions::default(),
-        "observer",
-        LeaseTiming::default(),
-    )
-    .await
-    .expect("read the lease bucket");
+    let observer = owners(bed, "example", None, "observer", LeaseTiming::default()).await;
     observer
         .holders()
         .await

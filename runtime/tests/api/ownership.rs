@@ -11,6 +11,8 @@ use events::{Context, EventType};
 use runtime::ownership::{LeaseTiming, Owners};
 use testkit::{TestBed, wait};
 
+use crate::helpers;
+
 /// Short leases, so a test sees them expire.
 const TIMING: LeaseTiming = LeaseTiming {
     ttl: Duration::from_secs(2),
@@ -19,17 +21,7 @@ const TIMING: LeaseTiming = LeaseTiming {
 };
 
 async fn owners(bed: &TestBed, instance: &str) -> Owners {
-    Owners::open(
-        bed.js.clone(),
-        bed.subjects.clone(),
-        "orders",
-        Some(Context::Orders),
-        Partitions::default(),
-        instance,
-        TIMING,
-    )
-    .await
-    .expect("open the lease bucket")
+    helpers::owners(bed, "orders", Some(Context::Orders), instance, TIMING).await
 }
 
 fn partition(index: u16) -> Partition {
