@@ -53,6 +53,9 @@ pub struct PartitionsError(pub u32);
 pub struct Partition(u16);
 
 impl Partitions {
+    /// One partition: everything in it (a store kept whole).
+    pub const ONE: Partitions = Partitions(1);
+
     /// A count of partitions, `1..=MAX_PARTITIONS`.
     pub fn new(count: u32) -> Result<Self, PartitionsError> {
         match u16::try_from(count) {

@@ -133,12 +133,14 @@ impl Api {
         &self.store
     }
 
-    /// Runs a command in one transaction: `decide` reads state and returns the events that
-    /// record what happened; the runtime folds each with the service's `evolve`; `view`
-    /// builds the reply from the resulting state (and the events). Then the store is made
-    /// durable and the outbox relay woken. The closures may run more than once (storage
-    /// conflicts re-run the transaction): no side effects in them.
-    pub async fn command<T, D, V>(&self, decide: D, view: V) -> Result<T, ApiError>
+    /// Runs a command in one transaction, for the partition of `key` (the key the service's
+    /// rules keep the command's state consistent on: a sku, a customer, an order; see
+    /// docs/scaling.md): `decide` reads state and returns the events that record what
+    /// happened; the runtime folds each with the service's `evolve`; `view` builds the reply
+    /// from the resulting state (and the events). Then the store is made durable and the
+    /// outbox relay woken. The closures may run more than once (storage conflicts re-run the
+    /// transaction): no side effects in them.
+    pub async fn command<T, D, V>(&self, key: String, decide: D, view: V) -> Result<T, ApiError>
     where
         T: Send + 'static,
         D: Fn(&mut State<'_>) -> Result<Vec<Event>, ApiError> + Send + 'static,
@@ -149,8 +151,10 @@ impl Api {
             self.producer.clone(),
             self.handler.clone(),
         );
+        let partition = store.partition_of(&key);
         let result = tokio::task::spawn_blocking(move || {
-            store.execute(handler.as_ref(), &producer, Timestamp::now(), decide, view)
+            let now = Timestamp::now();
+            store.execute(handler.as_ref(), &producer, now, partition, decide, view)
         })
         .await
         .map_err(|error| ApiError::internal(format!("command task failed: {error}")))?;

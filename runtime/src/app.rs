@@ -31,7 +31,6 @@ use crate::srv::ApiServer;
 use crate::stats::RuntimeStats;
 use crate::store::Store;
 use crate::store::outbox::Producer;
-use crate::store::state::TreeSet;
 use crate::{inbox, nats, timers};
 
 /// How long the outbox relay may take to publish what the last batches emitted at shutdown.
@@ -81,10 +80,12 @@ impl Application {
         endpoints: Endpoints,
     ) -> anyhow::Result<Application> {
         let store_dir = config.store_dir(definition.name);
-        let trees = TreeSet {
-            names: handler.trees(),
-            local: handler.local_trees(),
-        };
+        anyhow::ensure!(
+            !config.scale_out || handler.scales_out(),
+            "{} cannot share its partitions with other instances yet (docs/scaling.md, \"Status\"): run it without --scale-out",
+            definition.name
+        );
+        let trees = handler.tree_set(config.partitions);
         let store = Store::open_service(&store_dir, config.cache_mb * 1024 * 1024, trees)?;
         let client = nats::connect(&config, definition.name).await?;
         let js = nats::jetstream(client.clone());

@@ -21,7 +21,7 @@ use crate::tree::Tree;
 
 /// How often each order id was applied.
 pub const APPLIED: &str = "applied";
-const APPLIED_TREE: Tree<u64> = Tree::new(APPLIED);
+pub const APPLIED_TREE: Tree<u64> = Tree::new(APPLIED);
 
 /// An order whose id starts with this is refused, to exercise dead letters.
 pub const REFUSED_ORDER_PREFIX: &str = "refuse-";

@@ -8,7 +8,7 @@ use events::partition::{Partition, Partitions};
 use events::{Envelope, Event, EventType, Timestamp};
 
 use crate::history::{History, Recorded};
-use crate::store::state::{State, StateError};
+use crate::store::state::{State, StateError, TreeSet};
 
 /// One decoded event handed to a service.
 #[derive(Debug, Clone)]
@@ -70,6 +70,12 @@ pub enum HandleError {
 pub(crate) trait Handler: Send + Sync + 'static {
     fn trees(&self) -> &'static [&'static str];
     fn local_trees(&self) -> &'static [&'static str];
+    fn shared_trees(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn scales_out(&self) -> bool {
+        true
+    }
     fn consumes(&self) -> &'static [EventType];
     fn folds(&self) -> &'static [EventType];
     fn history(&self) -> History {
@@ -86,4 +92,15 @@ pub(crate) trait Handler: Send + Sync + 'static {
         event: &Event,
         envelope: &Envelope,
     ) -> Result<(), StateError>;
+
+    /// The service's trees in a deployment of `partitions`: kept per partition when it
+    /// scales out, whole when it does not.
+    fn tree_set(&self, partitions: Partitions) -> TreeSet<'static> {
+        TreeSet {
+            names: self.trees(),
+            local: self.local_trees(),
+            shared: self.shared_trees(),
+            partitions: self.scales_out().then_some(partitions),
+        }
+    }
 }

@@ -25,7 +25,6 @@ use crate::handler::{Handler, Incoming};
 use crate::nats;
 use crate::nats::reader::{Read, StreamReader};
 use crate::service::{Service, ServiceDefinition};
-use crate::store::state::TreeSet;
 use crate::store::{Store, StoreError, location};
 
 /// What a rebuild did.
@@ -220,10 +219,7 @@ async fn rebuild_with(
         "{} folds no events: it cannot be rebuilt from the streams",
         definition.name
     );
-    let trees = TreeSet {
-        names: handler.trees(),
-        local: handler.local_trees(),
-    };
+    let trees = handler.tree_set(config.partitions);
     let data_dir = config.store_dir(definition.name);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use events::partition::Partitions;
 use events::{Envelope, Event, EventType, Subjects, Timestamp, codec};
 use tokio::sync::Notify;
 
@@ -26,8 +27,8 @@ use crate::history::{HistorySource, Recorded};
 use crate::service::Service;
 use crate::store::Store;
 use crate::store::batch::Outcome;
+use crate::store::fold::partition_of;
 use crate::store::outbox::Producer;
-use crate::store::state::TreeSet;
 
 /// One service under test, its store and what the last `when` did.
 pub struct Scenario<S: Service> {
@@ -53,13 +54,11 @@ impl<S: Service> std::fmt::Debug for Scenario<S> {
 impl<S: Service> Scenario<S> {
     /// A fresh service with `settings` over an empty temporary store, at 2026-01-01.
     pub fn new(settings: S::Settings) -> Self {
-        let trees = TreeSet {
-            names: S::TREES,
-            local: S::LOCAL_TREES,
-        };
+        let service = Arc::new(S::new(settings));
+        let trees = service.tree_set(Partitions::default());
         let store = Store::open_temporary(trees).expect("temporary store");
         Scenario {
-            service: Arc::new(S::new(settings)),
+            service,
             store,
             producer: Producer {
                 name: S::DEFINITION.name.to_owned(),
@@ -107,6 +106,9 @@ impl<S: Service> Scenario<S> {
     /// the service asks for one: the stored events with its key, and itself).
     pub fn when(mut self, event: Event) -> Self {
         let mut incoming = self.incoming(event);
+        // handled for its partition, as an instance holding every partition handles it
+        let partition = partition_of(self.service.as_ref(), &self.store.tree_set(), &incoming);
+        incoming.partition = partition.map(|partition| (partition, 0));
         if S::HISTORY.on.contains(&incoming.envelope.event_type) {
             let key = incoming.event.key();
             incoming.history = (self.stored.iter())

@@ -53,6 +53,14 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// The trees among [`Service::TREES`] that no event records (written by `decide` and API
     /// commands directly, carried over by a rebuild). Empty for most services.
     const LOCAL_TREES: &'static [&'static str] = &[];
+    /// The trees among [`Service::TREES`] that hold reference data every instance keeps whole
+    /// (facts about other contexts, folded from events routed [`Route::Everywhere`]); the
+    /// others are kept per partition (docs/scaling.md). Empty for most services.
+    const SHARED_TREES: &'static [&'static str] = &[];
+    /// Whether several instances may share the service's partitions (`--scale-out`). A
+    /// service whose rules still span partitions says `false`: it runs as one instance that
+    /// keeps every tree whole, and refuses `--scale-out`.
+    const SCALES_OUT: bool = true;
 
     /// The service's own command-line flags and environment variables (`clap::Args`), with
     /// defaults; an empty struct when it has none.
@@ -111,6 +119,14 @@ impl<S: Service> Handler for S {
 
     fn local_trees(&self) -> &'static [&'static str] {
         S::LOCAL_TREES
+    }
+
+    fn shared_trees(&self) -> &'static [&'static str] {
+        S::SHARED_TREES
+    }
+
+    fn scales_out(&self) -> bool {
+        S::SCALES_OUT
     }
 
     fn consumes(&self) -> &'static [EventType] {

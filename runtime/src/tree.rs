@@ -94,6 +94,17 @@ impl<V: Serialize + DeserializeOwned> Tree<V> {
         store.read_all(self.name)
     }
 
+    /// Every key and value, in key order (queries, tools, tests).
+    pub fn entries(&self, store: &Store) -> Result<Vec<(String, V)>, StoreError> {
+        store
+            .read_after::<V>(self.name, None)?
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), value))
+            })
+            .collect()
+    }
+
     /// One page of a list endpoint's reply (queries): in key order after the key `cursor`
     /// names (from the first key without one), the items `select` makes of the values it
     /// keeps, at most `limit` of them (default [`DEFAULT_PAGE_LIMIT`], 1 to

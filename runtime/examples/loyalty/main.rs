@@ -12,7 +12,9 @@
 mod domain;
 
 use events::{Envelope, Event, EventType};
-use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
+use runtime::{
+    Endpoints, HandleError, Incoming, Route, Service, ServiceDefinition, State, StateError,
+};
 
 /// The loyalty service.
 #[derive(Debug, Default)]
@@ -44,6 +46,15 @@ impl Service for Loyalty {
 
     fn evolve(&self, state: &mut State<'_>, event: &Event, _: &Envelope) -> Result<(), StateError> {
         domain::evolve(state, event)
+    }
+
+    /// Points are kept per customer, so an event is handled in its customer's partition
+    /// (docs/scaling.md); by default it would be its order's.
+    fn route(event: &Event) -> Route<'_> {
+        match event {
+            Event::OrderCompleted(completed) => Route::Key(&completed.customer_id),
+            other => Route::Key(other.key()),
+        }
     }
 
     fn endpoints(&self, endpoints: &mut Endpoints) {

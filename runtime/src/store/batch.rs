@@ -13,7 +13,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::outbox::{OutboxRecord, OutboxRow, Producer, RecordFence, new_outbox_record};
-use super::state::{Phase, State, check_outgoing};
+use super::state::{Phase, State, check_outgoing, inbox_key};
 use super::timers::apply_timer_change;
 use super::{INBOX, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox, transaction_error};
 use crate::handler::{HandleError, Handler, Incoming};
@@ -82,14 +82,16 @@ impl Store {
         timers_added: &mut i64,
     ) -> Result<Outcome, Abort> {
         let incoming = step.incoming;
-        let event_id = incoming.envelope.event_id.as_bytes();
+        let partition = incoming.partition.map(|(partition, _)| partition);
+        let trees = self.tree_set();
+        let event_id = &*inbox_key(&trees, partition, &incoming.envelope.event_id);
         if let Some(mark) = views[INBOX].get(event_id)? {
             return Ok(match inbox::refusal(&mark) {
                 Some(reason) => Outcome::Refused { reason, emitted: 0 },
                 None => Outcome::Duplicate,
             });
         }
-        let mut state = State::new(views, self.tree_set(), incoming.now);
+        let mut state = State::new(views, trees, partition, incoming.now);
         let envelope = &incoming.envelope;
         let span = tracing::info_span!(
             "event",

@@ -8,6 +8,7 @@
 //! access). A storage conflict is caught here whatever the closure made of it, and the
 //! transaction re-runs: the closures may run more than once, so no side effects in them.
 
+use events::partition::Partition;
 use events::{Envelope, Event, Timestamp};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -43,13 +44,14 @@ fn root_envelope(event: &Event, now: Timestamp, producer: &Producer) -> Envelope
 }
 
 impl Store {
-    /// Runs a command (see the module doc). Call [`Store::flush`] before replying. Returns the
+    /// Runs a command for `partition` (see the module doc). Call [`Store::flush`] before replying. Returns the
     /// reply and the key of the outbox row the command wrote, if it emitted anything.
     pub(crate) fn execute<T, E>(
         &self,
         handler: &dyn Handler,
         producer: &Producer,
         now: Timestamp,
+        partition: Partition,
         decide: impl Fn(&mut State<'_>) -> Result<Vec<Event>, E>,
         view: impl Fn(&State<'_>, &[Event]) -> Result<T, E>,
     ) -> Result<(T, Option<u64>), CommandError<E>>
@@ -58,7 +60,7 @@ impl Store {
     {
         let folds = handler.folds();
         let result = self.trees[..].transaction(|views| {
-            let mut state = State::new(views, self.tree_set(), now);
+            let mut state = State::new(views, self.tree_set(), Some(partition), now);
             let outcome = decide(&mut state).and_then(|events| {
                 let mut envelopes = Vec::with_capacity(events.len());
                 for event in &events {
@@ -142,6 +144,7 @@ mod tests {
             &Things,
             &producer,
             Timestamp::UNIX_EPOCH,
+            events::partition::Partitions::ONE.of(""),
             |state| {
                 state.schedule("t", Timestamp::UNIX_EPOCH, events::samples::order_placed())?;
                 // folded into `things` by the test service's evolve, then the view refuses
@@ -164,6 +167,7 @@ mod tests {
             &Things,
             &producer,
             Timestamp::UNIX_EPOCH,
+            events::partition::Partitions::ONE.of(""),
             |state| {
                 state.insert(THINGS, b"k", b"v".to_vec())?;
                 Ok(vec![])

@@ -6,9 +6,26 @@
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-use super::state::{Phase, State};
+use super::state::{Phase, State, TreeSet, inbox_key};
 use super::{INBOX, Store, StoreError, TIMER_INDEX, TIMERS, inbox, transaction_error};
-use crate::handler::{Handler, Incoming};
+use crate::handler::{Handler, Incoming, Route};
+
+/// The partition an event is folded for: the one it was handled for live (`incoming`'s, or
+/// its route's), `None` for reference data every partition keeps.
+pub(crate) fn partition_of(
+    handler: &dyn Handler,
+    trees: &TreeSet<'_>,
+    incoming: &Incoming,
+) -> Option<events::partition::Partition> {
+    if let Some((partition, _)) = incoming.partition {
+        return Some(partition);
+    }
+    let partitions = trees.partitions?;
+    match handler.route(&incoming.event) {
+        Route::Key(key) => Some(partitions.of(key)),
+        Route::Everywhere => None,
+    }
+}
 
 impl Store {
     /// Folds a batch of events (in causal order) into state, in one transaction.
@@ -18,11 +35,13 @@ impl Store {
         batch: &[Incoming],
     ) -> Result<(), StoreError> {
         let (folds, consumes) = (handler.folds(), handler.consumes());
+        let trees = self.tree_set();
         let result = self.trees[..].transaction(|views| {
             for incoming in batch {
                 let envelope = &incoming.envelope;
+                let partition = partition_of(handler, &trees, incoming);
                 if folds.contains(&envelope.event_type) {
-                    let mut state = State::new(views, self.tree_set(), incoming.now);
+                    let mut state = State::new(views, trees, partition, incoming.now);
                     state.set_phase(Phase::Evolve, envelope.occurred_at);
                     let folded = handler.evolve(&mut state, &incoming.event, envelope);
                     if let Some(failure) = state.take_storage_failure() {
@@ -37,8 +56,8 @@ impl Store {
                     state.commit()?;
                 }
                 if consumes.contains(&envelope.event_type) {
-                    let event_id = envelope.event_id.as_bytes();
-                    views[INBOX].insert(event_id, &inbox::applied_at(incoming.now))?;
+                    let event_id = inbox_key(&trees, partition, &envelope.event_id);
+                    views[INBOX].insert(&*event_id, &inbox::applied_at(incoming.now))?;
                 }
             }
             Ok(())

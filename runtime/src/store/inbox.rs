@@ -5,6 +5,7 @@
 
 use events::Timestamp;
 
+use super::state::inbox_key;
 use super::{INBOX, Store, StoreError};
 
 impl Store {
@@ -26,9 +27,18 @@ impl Store {
         Ok(removed)
     }
 
-    /// Whether an event id is in the inbox (already applied).
+    /// Whether an event id is in the inbox (already applied), for any partition.
     pub fn inbox_contains(&self, event_id: &str) -> Result<bool, StoreError> {
-        Ok(self.trees[INBOX].contains_key(event_id.as_bytes())?)
+        let trees = self.tree_set();
+        let Some(partitions) = trees.partitions else {
+            return Ok(self.trees[INBOX].contains_key(event_id.as_bytes())?);
+        };
+        for partition in partitions.all().map(Some).chain([None]) {
+            if self.trees[INBOX].contains_key(&*inbox_key(&trees, partition, event_id))? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 

@@ -25,6 +25,10 @@
 //!   a row of `_runtime.timers` the index does not point at is stale (moved or cancelled),
 //!   dropped when its old due time comes, never fired.
 //!
+//! - the default tree's `_runtime.layout`: how the service trees keep their keys (whole, or
+//!   per partition with the shared trees named; see [`state`]), written when the store is
+//!   created, so a reader knows and a service whose layout changed is told to rebuild.
+//!
 //! Why one outbox row per batch rather than per event: a sled write costs 5-10 µs on this
 //! machine class, so the number of writes per event is what bounds throughput (see
 //! docs/performance.md). Per event we write the inbox mark and the service's own state.
@@ -36,22 +40,30 @@ pub(crate) mod durable;
 mod flush;
 pub(crate) mod fold;
 pub(crate) mod inbox;
+mod layout;
 pub(crate) mod location;
+mod merge;
 pub(crate) mod outbox;
+#[cfg(test)]
+mod partitioned;
+mod reads;
 pub(crate) mod state;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub(crate) mod timers;
 
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use events::codec;
+use events::partition::Partitions;
 use outbox::OutboxRow;
 use serde::de::DeserializeOwned;
 use sled::Tree;
 use sled::transaction::TransactionError;
 
+use layout::{LAYOUT_KEY, Layout};
 use state::TreeSet;
 pub use state::{Phase, State, StateError};
 
@@ -88,6 +100,14 @@ pub enum StoreError {
     InvalidEvent(String),
     #[error("flush task failed: {0}")]
     FlushTask(String),
+    #[error(
+        "the store at {path} keeps its trees {found}, and the service now keeps them {expected}: rebuild it (`shopctl rebuild <service>`, or the binary's --rebuild)"
+    )]
+    Layout {
+        path: String,
+        found: String,
+        expected: String,
+    },
     #[error("cannot tell which store is in use in {path}: {source}")]
     Location {
         path: String,
@@ -102,6 +122,9 @@ pub struct Store {
     trees: Vec<Tree>,
     names: Vec<&'static str>,
     local: Vec<&'static str>,
+    layout: Layout,
+    /// The trees `layout` names shared, as `names` spells them.
+    shared: Vec<&'static str>,
     flushes: Arc<flush::FlushGate>,
     counts: Arc<Counts>,
     durable: Arc<durable::Durable>,
@@ -157,9 +180,38 @@ impl Store {
         cache_bytes: u64,
         trees: TreeSet<'static>,
     ) -> Result<Store, StoreError> {
-        let mut store = Self::open_with(&in_use(path)?, cache_bytes, trees.names, Some(500))?;
+        let dir = in_use(path)?;
+        let mut store = Self::open_with(&dir, cache_bytes, trees.names, Some(500))?;
         store.local = trees.local.to_vec();
-        Ok(store)
+        store.lay_out(&dir, &trees)
+    }
+
+    /// Writes the layout of `trees` into a new store; checks that an existing one has it.
+    fn lay_out(mut self, path: &Path, trees: &TreeSet<'_>) -> Result<Store, StoreError> {
+        let expected = Layout::of(trees);
+        if self.is_new() {
+            let bytes =
+                codec::to_bytes(&expected).map_err(|e| StoreError::Encode(e.to_string()))?;
+            self.db.insert(LAYOUT_KEY, bytes)?;
+            self.set_layout(expected);
+        } else if self.layout != expected {
+            return Err(StoreError::Layout {
+                path: path.display().to_string(),
+                found: self.layout.to_string(),
+                expected: expected.to_string(),
+            });
+        }
+        Ok(self)
+    }
+
+    fn set_layout(&mut self, layout: Layout) {
+        self.shared = self
+            .names
+            .iter()
+            .copied()
+            .filter(|name| layout.shared.iter().any(|shared| shared == name))
+            .collect();
+        self.layout = layout;
     }
 
     /// Whether the store was created by this open (it held nothing before).
@@ -177,16 +229,19 @@ impl Store {
         for name in RUNTIME_TREES.iter().chain(trees.names) {
             handles.push(db.open_tree(name)?);
         }
-        Ok(Store {
+        let mut store = Store {
             db,
             trees: handles,
             names: trees.names.to_vec(),
             local: trees.local.to_vec(),
+            layout: Layout::default(),
+            shared: Vec::new(),
             flushes: Arc::default(),
             counts: Arc::default(),
             durable: Arc::default(),
-        }
-        .counted())
+        };
+        store.set_layout(Layout::of(&trees));
+        Ok(store.counted())
     }
 
     /// A store being written from scratch by a rebuild: no background flushes (one flush at
@@ -198,7 +253,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let mut store = Self::open_with(path, cache_bytes, trees.names, None)?;
         store.local = trees.local.to_vec();
-        Ok(store)
+        store.lay_out(path, &trees)
     }
 
     fn open_with(
@@ -221,16 +276,23 @@ impl Store {
         for name in RUNTIME_TREES.iter().chain(service_trees) {
             trees.push(db.open_tree(name)?);
         }
-        Ok(Store {
+        let layout = match db.get(LAYOUT_KEY)? {
+            Some(bytes) => decode("_runtime.layout", &bytes)?,
+            None => Layout::default(),
+        };
+        let mut store = Store {
             db,
             trees,
             names: service_trees.to_vec(),
             local: Vec::new(),
+            layout: Layout::default(),
+            shared: Vec::new(),
             flushes: Arc::default(),
             counts: Arc::default(),
             durable: Arc::default(),
-        }
-        .counted())
+        };
+        store.set_layout(layout);
+        Ok(store.counted())
     }
 
     /// Counts the outbox's events and the pending timers once.
@@ -259,7 +321,15 @@ impl Store {
         TreeSet {
             names: &self.names,
             local: &self.local,
+            shared: &self.shared,
+            partitions: self.layout.partitions(),
         }
+    }
+
+    /// The partition `key` belongs to in this store (0 in a store kept whole).
+    pub fn partition_of(&self, key: &str) -> events::partition::Partition {
+        let partitions = self.layout.partitions();
+        partitions.unwrap_or(Partitions::ONE).of(key)
     }
 
     /// A service tree, for reads outside the consume loop (API queries, digests).
@@ -271,45 +341,6 @@ impl Store {
     fn known_tree(&self, name: &str) -> Result<&Tree, StoreError> {
         self.tree(name)
             .ok_or_else(|| StoreError::UnknownTree(name.to_owned()))
-    }
-
-    /// Reads one value stored with [`State::put`], outside any transaction (queries).
-    pub fn read<T: DeserializeOwned>(
-        &self,
-        tree: &str,
-        key: &[u8],
-    ) -> Result<Option<T>, StoreError> {
-        self.known_tree(tree)?
-            .get(key)?
-            .map(|bytes| decode(tree, &bytes))
-            .transpose()
-    }
-
-    /// Every value of a tree, in key order (queries).
-    pub fn read_all<T: DeserializeOwned>(&self, tree: &str) -> Result<Vec<T>, StoreError> {
-        let mut values = Vec::new();
-        for entry in self.known_tree(tree)?.iter() {
-            let (_, bytes) = entry?;
-            values.push(decode(tree, &bytes)?);
-        }
-        Ok(values)
-    }
-
-    /// The keys and values of a tree after `after` (from its first key when `None`), in key
-    /// order, read lazily (query pages).
-    pub(crate) fn read_after<'s, T: DeserializeOwned>(
-        &'s self,
-        tree: &'s str,
-        after: Option<&[u8]>,
-    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + 's, StoreError> {
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let entries = self
-            .known_tree(tree)?
-            .range::<&[u8], _>((start, Bound::Unbounded));
-        Ok(entries.map(move |entry| {
-            let (key, bytes) = entry?;
-            Ok((key.to_vec(), decode(tree, &bytes)?))
-        }))
     }
 }
 
@@ -333,69 +364,5 @@ fn transaction_error(error: TransactionError<StoreError>) -> StoreError {
     match error {
         TransactionError::Abort(error) => error,
         TransactionError::Storage(error) => StoreError::Sled(error),
-    }
-}
-
-/// A minimal service for the store's own tests: one tree `things`, folding
-/// `inventory.stock_reserved` into a count per order.
-#[cfg(test)]
-pub(crate) mod test_support {
-    use events::{Envelope, Event, EventType};
-
-    use super::Store;
-    use super::outbox::Producer;
-    use super::state::TreeSet;
-    use super::state::{State, StateError};
-    use crate::handler::{HandleError, Handler, Incoming};
-
-    pub(crate) const THINGS: &str = "things";
-
-    pub(crate) struct Things;
-
-    impl Handler for Things {
-        fn trees(&self) -> &'static [&'static str] {
-            &[THINGS]
-        }
-
-        fn local_trees(&self) -> &'static [&'static str] {
-            &[]
-        }
-
-        fn consumes(&self) -> &'static [EventType] {
-            &[]
-        }
-
-        fn folds(&self) -> &'static [EventType] {
-            &[EventType::StockReserved]
-        }
-
-        fn decide(&self, _: &mut State<'_>, _: &Incoming) -> Result<Vec<Event>, HandleError> {
-            Ok(vec![])
-        }
-
-        fn evolve(
-            &self,
-            state: &mut State<'_>,
-            event: &Event,
-            _: &Envelope,
-        ) -> Result<(), StateError> {
-            let count: u64 = state.load(THINGS, event.key().as_bytes())?.unwrap_or(0);
-            state.put(THINGS, event.key().as_bytes(), &(count + 1))
-        }
-    }
-
-    pub(crate) fn store() -> (Store, Producer) {
-        let trees = TreeSet {
-            names: &[THINGS],
-            local: &[],
-        };
-        let producer = Producer {
-            name: "test".into(),
-            subjects: events::Subjects::default(),
-        };
-        (
-            Store::open_temporary(trees).expect("temporary store"),
-            producer,
-        )
     }
 }

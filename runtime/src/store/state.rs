@@ -7,12 +7,22 @@
 //! That split is what makes a rebuilt store equal to the live one: every folded byte was
 //! written by the same `evolve`, live or rebuilt.
 //!
+//! A service that scales out keeps its state per partition (docs/scaling.md, "Take-over"):
+//! a step is for one partition, and the keys of the trees it reads and writes are the
+//! service's keys behind the partition's index (two bytes, big-endian), so a partition's rows
+//! can be found, deleted and rebuilt apart from the others. Its *shared* trees (reference
+//! data every instance keeps whole) are not partitioned: only a step for every partition
+//! ([`Route::Everywhere`](crate::Route)) writes them, and every step reads them. A service
+//! that does not scale out keeps every tree whole, as it always did.
+//!
 //! A storage failure inside a step (a sled conflict, most often) is remembered here, so the
 //! transaction that owns this view can re-run or fail with it whatever error type the
 //! service's code turned it into.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
+use events::partition::{Partition, Partitions};
 use events::{Event, Timestamp, codec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,6 +47,16 @@ pub enum StateError {
     Corrupt { tree: String, reason: String },
     #[error("value for tree {tree:?} does not encode: {reason}")]
     Encode { tree: String, reason: String },
+    /// A step for every partition (reference data) touched a partitioned tree.
+    #[error(
+        "tree {0:?} is kept per partition, and this step is for every partition (reference data changes only shared trees)"
+    )]
+    NoPartition(String),
+    /// A step for one partition wrote a shared tree.
+    #[error(
+        "tree {0:?} is shared by every partition: only events for every partition (reference data) change it"
+    )]
+    Shared(String),
 }
 
 /// What the code holding a [`State`] is doing, which decides what it may write.
@@ -57,11 +77,49 @@ impl std::fmt::Display for Phase {
     }
 }
 
-/// The service's trees: their names and which are local (written by `decide`, not folded).
+/// The service's trees: their names, which are local (written by `decide`, not folded),
+/// which are shared by every partition, and the partitions its other trees are kept in
+/// (`None`: a service that does not scale out keeps every tree whole).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TreeSet<'a> {
     pub names: &'a [&'static str],
     pub local: &'a [&'static str],
+    pub shared: &'a [&'static str],
+    pub partitions: Option<Partitions>,
+}
+
+impl TreeSet<'_> {
+    /// Whether `tree` keeps its keys per partition.
+    pub(crate) fn partitioned(&self, tree: &str) -> bool {
+        self.partitions.is_some() && !self.shared.contains(&tree)
+    }
+}
+
+/// The index that prefixes the inbox marks of events for every partition.
+pub(crate) const EVERYWHERE: u16 = u16::MAX;
+
+/// `key` as stored for partition `index`: the index (big-endian), then the key.
+pub(crate) fn partition_key(index: u16, key: &[u8]) -> Vec<u8> {
+    let mut stored = Vec::with_capacity(2 + key.len());
+    stored.extend_from_slice(&index.to_be_bytes());
+    stored.extend_from_slice(key);
+    stored
+}
+
+/// The inbox key of an event applied for `partition` (`None`: for every partition) in a
+/// store of this layout.
+pub(crate) fn inbox_key<'k>(
+    trees: &TreeSet<'_>,
+    partition: Option<Partition>,
+    event_id: &'k str,
+) -> Cow<'k, [u8]> {
+    match trees.partitions {
+        None => Cow::Borrowed(event_id.as_bytes()),
+        Some(_) => Cow::Owned(partition_key(
+            partition.map_or(EVERYWHERE, Partition::index),
+            event_id.as_bytes(),
+        )),
+    }
 }
 
 /// A change to a named timer, staged by `decide`.
@@ -95,6 +153,8 @@ pub struct State<'a> {
     views: &'a [TransactionalTree],
     timer_index: &'a TransactionalTree,
     trees: TreeSet<'a>,
+    /// The partition this step is for (`None`: every partition, reference data).
+    partition: Option<Partition>,
     phase: Phase,
     staged: Vec<Staged>,
     timers: Vec<TimerChange>,
@@ -113,12 +173,19 @@ impl std::fmt::Debug for State<'_> {
 }
 
 impl<'a> State<'a> {
-    /// `views` are all of the store's trees in the transaction, the runtime's first.
-    pub(crate) fn new(views: &'a [TransactionalTree], trees: TreeSet<'a>, now: Timestamp) -> Self {
+    /// `views` are all of the store's trees in the transaction, the runtime's first; the step
+    /// is for `partition` (`None`: for every partition; ignored when every tree is whole).
+    pub(crate) fn new(
+        views: &'a [TransactionalTree],
+        trees: TreeSet<'a>,
+        partition: Option<Partition>,
+        now: Timestamp,
+    ) -> Self {
         State {
             views: &views[FIRST_SERVICE_TREE..],
             timer_index: &views[TIMER_INDEX],
             trees,
+            partition,
             phase: Phase::Decide,
             staged: Vec::new(),
             timers: Vec::new(),
@@ -130,6 +197,12 @@ impl<'a> State<'a> {
     /// The runtime's clock reading for this batch or call (handlers never read the clock).
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// The partition this step is for: `None` for a step for every partition (reference
+    /// data), and in a service that does not scale out.
+    pub fn partition(&self) -> Option<Partition> {
+        self.trees.partitions.and(self.partition)
     }
 
     /// What the holder of this view may do now.
@@ -202,25 +275,45 @@ impl<'a> State<'a> {
         let index = self.tree_index(tree)?;
         let local = self.trees.local.contains(&tree);
         match (self.phase, local) {
-            (Phase::Decide, true) | (Phase::Evolve, false) => Ok(index),
-            (phase, _) => Err(StateError::ReadOnly {
-                tree: tree.to_owned(),
-                phase,
-            }),
+            (Phase::Decide, true) | (Phase::Evolve, false) => {}
+            (phase, _) => {
+                return Err(StateError::ReadOnly {
+                    tree: tree.to_owned(),
+                    phase,
+                });
+            }
+        }
+        let shared = self.trees.partitions.is_some() && !self.trees.partitioned(tree);
+        if shared && self.partition.is_some() {
+            return Err(StateError::Shared(tree.to_owned()));
+        }
+        Ok(index)
+    }
+
+    /// `key` as this step stores it in `tree`: behind the step's partition in a partitioned
+    /// tree, as it is in a shared or whole one.
+    fn stored_key<'k>(&self, tree: &str, key: &'k [u8]) -> Result<Cow<'k, [u8]>, StateError> {
+        if !self.trees.partitioned(tree) {
+            return Ok(Cow::Borrowed(key));
+        }
+        match self.partition {
+            Some(partition) => Ok(Cow::Owned(partition_key(partition.index(), key))),
+            None => Err(StateError::NoPartition(tree.to_owned())),
         }
     }
 
     /// The current bytes under `key`, including this step's own staged writes.
     pub fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         let index = self.tree_index(tree)?;
+        let key = self.stored_key(tree, key)?;
         let staged = self
             .staged
             .iter()
             .rev()
-            .find(|(staged_tree, staged_key, _)| *staged_tree == index && staged_key == key);
+            .find(|(staged_tree, staged_key, _)| *staged_tree == index && *staged_key == *key);
         match staged {
             Some((_, _, value)) => Ok(value.clone()),
-            None => match self.views[index].get(key) {
+            None => match self.views[index].get(&*key) {
                 Ok(value) => Ok(value.map(|value| value.to_vec())),
                 Err(error) => Err(self.remember(error)),
             },
@@ -230,14 +323,16 @@ impl<'a> State<'a> {
     /// Stages `value` under `key`.
     pub fn insert(&mut self, tree: &str, key: &[u8], value: Vec<u8>) -> Result<(), StateError> {
         let index = self.writable_index(tree)?;
-        self.staged.push((index, key.to_vec(), Some(value)));
+        let key = self.stored_key(tree, key)?.into_owned();
+        self.staged.push((index, key, Some(value)));
         Ok(())
     }
 
     /// Stages the removal of `key`.
     pub fn remove(&mut self, tree: &str, key: &[u8]) -> Result<(), StateError> {
         let index = self.writable_index(tree)?;
-        self.staged.push((index, key.to_vec(), None));
+        let key = self.stored_key(tree, key)?.into_owned();
+        self.staged.push((index, key, None));
         Ok(())
     }
 

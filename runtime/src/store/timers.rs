@@ -122,6 +122,7 @@ mod tests {
                 &Things,
                 producer,
                 Timestamp::UNIX_EPOCH,
+                events::partition::Partitions::ONE.of(""),
                 |state| {
                     change(state)?;
                     Ok::<_, StateError>(vec![])

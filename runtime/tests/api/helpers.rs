@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use events::orders::{OrderLine, OrderPlaced};
 use events::partition::Partitions;
-use events::{Context, Event, codec};
-use runtime::example::{APPLIED, Example};
+use events::{Context, Event};
+use runtime::example::{APPLIED, APPLIED_TREE, Example};
 use runtime::ownership::{LeaseTiming, Owners};
 use runtime::{Application, RuntimeConfig, Store};
 use testkit::{ChildProcess, TestBed};
@@ -132,15 +132,8 @@ pub(crate) async fn consumer_idle(bed: &TestBed, delivered: u64) -> bool {
 
 /// (orders in the store, total applications): equal and N when every event applied exactly once.
 pub(crate) fn applications(store: &Store) -> (usize, u64) {
-    let tree = store.tree(APPLIED).expect("applied tree");
-    let mut orders = 0;
-    let mut total = 0;
-    for entry in tree.iter() {
-        let (_, value) = entry.expect("read applied");
-        total += codec::from_bytes::<u64>(&value).expect("count");
-        orders += 1;
-    }
-    (orders, total)
+    let applied = APPLIED_TREE.entries(store).expect("read applied");
+    (applied.len(), applied.iter().map(|(_, count)| count).sum())
 }
 
 /// Opens a store that no process holds any more.

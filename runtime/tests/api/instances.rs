@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use events::codec;
 use events::partition::Partitions;
 use runtime::RuntimeConfig;
-use runtime::example::APPLIED;
+use runtime::example::APPLIED_TREE;
 use runtime::ownership::LeaseTiming;
 use testkit::publish::{outgoing, publish_all};
 use testkit::{TestBed, wait};
@@ -40,13 +39,10 @@ async fn holders(bed: &TestBed) -> BTreeMap<u16, String> {
 
 /// The orders an instance's store applied, with how often.
 fn applied(store: &runtime::Store) -> BTreeMap<String, u64> {
-    let tree = store.tree(APPLIED).expect("applied tree");
-    tree.iter()
-        .map(|entry| {
-            let (key, value) = entry.expect("read applied");
-            let key = String::from_utf8(key.to_vec()).expect("an order id");
-            (key, codec::from_bytes::<u64>(&value).expect("a count"))
-        })
+    APPLIED_TREE
+        .entries(store)
+        .expect("read applied")
+        .into_iter()
         .collect()
 }
 

@@ -30,6 +30,7 @@ async fn add(api: Api, request: AddProduct) -> Result<Product, ApiError> {
     require_id("sku", &request.sku)?;
     let sku = request.sku.clone();
     api.command(
+        request.sku.clone(),
         move |state| {
             let existing = PRODUCTS.load(state, &request.sku)?;
             Ok(vec![domain::add(existing.as_ref(), request.clone())?])
@@ -43,6 +44,7 @@ async fn update(api: Api, request: UpdateProduct) -> Result<Product, ApiError> {
     require_id("sku", &request.sku)?;
     let sku = request.sku.clone();
     api.command(
+        request.sku.clone(),
         move |state| {
             let existing = PRODUCTS.load(state, &request.sku)?;
             Ok(vec![domain::update(existing.as_ref(), request.clone())?])
@@ -56,6 +58,7 @@ async fn discontinue(api: Api, request: SkuRequest) -> Result<Product, ApiError>
     require_id("sku", &request.sku)?;
     let sku = request.sku.clone();
     api.command(
+        request.sku.clone(),
         move |state| {
             let existing = PRODUCTS.load(state, &request.sku)?;
             Ok(domain::discontinue(existing.as_ref(), &request.sku)?)

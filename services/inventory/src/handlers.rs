@@ -30,6 +30,7 @@ async fn restock(api: Api, request: Restock) -> Result<StockLevel, ApiError> {
     domain::restock(None, &request.sku, request.quantity)?; // refuse a bad quantity early
     let sku = request.sku.clone();
     api.command(
+        request.sku.clone(),
         move |state| {
             let existing = STOCK.load(state, &request.sku)?;
             Ok(vec![domain::restock(

@@ -43,6 +43,7 @@ async fn cart_add(api: Api, request: CartAdd) -> Result<Cart, ApiError> {
     let added = domain::quantity(&request.sku, request.quantity)?;
     let customer_id = request.customer_id.clone();
     api.command(
+        request.customer_id.clone(),
         move |state| {
             domain::add_to_cart(state, &request.customer_id, &request.sku, added)?;
             Ok(vec![])
@@ -57,6 +58,7 @@ async fn cart_remove(api: Api, request: CartRemove) -> Result<Cart, ApiError> {
     require_id("sku", &request.sku)?;
     let customer_id = request.customer_id.clone();
     api.command(
+        request.customer_id.clone(),
         move |state| {
             let mut items = CARTS.load(state, &request.customer_id)?.unwrap_or_default();
             items.retain(|item| item.sku != request.sku);
@@ -99,6 +101,7 @@ async fn place(api: Api, request: PlaceOrder, timeouts: Timeouts) -> Result<Orde
         .unwrap_or_else(events::new_event_id);
     let reply_id = order_id.clone();
     api.command(
+        request.customer_id.clone(),
         move |state| {
             let items = &request.items;
             Ok(domain::checkout(
@@ -129,6 +132,7 @@ async fn operator(
     require_id("order_id", &request.order_id)?;
     let order_id = request.order_id.clone();
     api.command(
+        request.order_id.clone(),
         move |state| {
             let events = domain::operator_command(state, &request.order_id, command, timeouts)?;
             Ok(events)

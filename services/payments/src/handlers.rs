@@ -36,6 +36,7 @@ async fn open_account(api: Api, request: OpenAccount) -> Result<AccountView, Api
     domain::open_account(None, opened.clone())?; // refuse bad input before the transaction
     let customer_id = request.customer_id;
     api.command(
+        customer_id.clone(),
         move |state| {
             let existing = ACCOUNTS.load(state, &opened.customer_id)?;
             Ok(vec![domain::open_account(

@@ -54,6 +54,7 @@ async fn open(api: Api, request: OpenTicket) -> Result<TicketView, ApiError> {
     let reply_id = ticket_id.clone();
     let timeline = domain::timeline(&api.history(&request.order_id).await?);
     api.command(
+        request.order_id.clone(),
         move |_| {
             Ok(vec![domain::open(
                 ticket_id.clone(),
@@ -97,7 +98,13 @@ async fn list(api: Api, request: ListTickets) -> Result<TicketList, ApiError> {
 async fn resolve(api: Api, request: ResolveTicket) -> Result<TicketView, ApiError> {
     require_id("ticket_id", &request.ticket_id)?;
     let ticket_id = request.ticket_id.clone();
+    // a ticket is kept in its order's partition
+    let order_id = TICKETS
+        .get(api.store(), &ticket_id)?
+        .ok_or_else(|| SupportError::UnknownTicket(ticket_id.clone()))?
+        .order_id;
     api.command(
+        order_id,
         move |state| {
             let ticket = TICKETS
                 .load(state, &request.ticket_id)?

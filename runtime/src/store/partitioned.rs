@@ -1,0 +1,163 @@
+//! Tests of a store that keeps its trees per partition (see `state`): each partition's rows
+//! apart, reads that find a key in whichever partition holds it and merge the partitions in
+//! key order, the rules on shared trees, and the layout kept in the store.
+
+use events::inventory::StockReserved;
+use events::partition::Partitions;
+use events::{Envelope, Event, Timestamp};
+use proptest::prelude::*;
+
+use super::state::{TreeSet, partition_key};
+use super::test_support::{THINGS, Things};
+use super::{Store, StoreError};
+use crate::handler::Incoming;
+use crate::store::batch::Outcome;
+use crate::store::outbox::Producer;
+
+fn four() -> Partitions {
+    Partitions::new(4).expect("4 partitions")
+}
+
+fn trees(shared: &'static [&'static str], partitions: Option<Partitions>) -> TreeSet<'static> {
+    TreeSet {
+        names: &[THINGS],
+        local: &[],
+        shared,
+        partitions,
+    }
+}
+
+fn reserved(order_id: &str) -> Incoming {
+    let event: Event = StockReserved {
+        order_id: order_id.to_owned(),
+        lines: vec![events::inventory::StockLine {
+            sku: "sku-1".into(),
+            quantity: 1,
+        }],
+    }
+    .into();
+    Incoming {
+        envelope: Envelope::new(event.event_type(), Timestamp::UNIX_EPOCH, "test", order_id),
+        subject: String::new(),
+        event,
+        stream_sequence: 1,
+        now: Timestamp::UNIX_EPOCH,
+        history: Vec::new(),
+        partition: None,
+    }
+}
+
+fn producer() -> Producer {
+    Producer {
+        name: "test".into(),
+        subjects: events::Subjects::default(),
+    }
+}
+
+proptest! {
+    #[test]
+    fn each_key_is_kept_in_its_partition_and_reads_see_every_partition_in_key_order(
+        keys in proptest::collection::btree_set("[a-z0-9-]{1,12}", 1..40),
+        after in "[a-z0-9-]{0,6}",
+    ) {
+        let store = Store::open_temporary(trees(&[], Some(four()))).unwrap();
+        let batch: Vec<Incoming> = keys.iter().map(|key| reserved(key)).collect();
+        store.fold_batch(&Things, &batch).unwrap();
+        let raw = store.tree(THINGS).unwrap();
+        prop_assert_eq!(raw.len(), keys.len());
+        for key in &keys {
+            let stored = partition_key(four().of(key).index(), key.as_bytes());
+            prop_assert!(raw.contains_key(stored).unwrap(), "{} behind its partition", key);
+            prop_assert_eq!(store.read::<u64>(THINGS, key.as_bytes()).unwrap(), Some(1));
+        }
+        let all: Vec<String> = crate::tree::Tree::<u64>::new(THINGS)
+            .entries(&store)
+            .unwrap()
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        prop_assert_eq!(&all, &keys.iter().cloned().collect::<Vec<_>>());
+        let later: Vec<Vec<u8>> = store
+            .read_after::<u64>(THINGS, Some(after.as_bytes()))
+            .unwrap()
+            .map(|entry| entry.unwrap().0)
+            .collect();
+        let expected: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|key| key.as_str() > after.as_str())
+            .map(|key| key.as_bytes().to_vec())
+            .collect();
+        prop_assert_eq!(later, expected);
+    }
+}
+
+#[test]
+fn an_event_for_every_partition_cannot_write_a_partitioned_tree() {
+    let store = Store::open_temporary(trees(&[], Some(four()))).unwrap();
+    // no partition: an event routed to every partition (reference data)
+    let (outcomes, _) = store
+        .apply_batch(&Things, &producer(), &[reserved("o-1")])
+        .unwrap();
+    let [Outcome::Invalid(reason)] = outcomes.as_slice() else {
+        panic!("expected a refusal, got {outcomes:?}")
+    };
+    assert!(reason.contains("kept per partition"), "{reason}");
+    assert!(store.tree(THINGS).unwrap().is_empty());
+}
+
+#[test]
+fn an_event_for_one_partition_cannot_write_a_shared_tree() {
+    let store = Store::open_temporary(trees(&[THINGS], Some(four()))).unwrap();
+    let mut incoming = reserved("o-1");
+    incoming.partition = Some((four().of("o-1"), 0));
+    let (outcomes, _) = store
+        .apply_batch(&Things, &producer(), &[incoming])
+        .unwrap();
+    let [Outcome::Invalid(reason)] = outcomes.as_slice() else {
+        panic!("expected a refusal, got {outcomes:?}")
+    };
+    assert!(reason.contains("shared by every partition"), "{reason}");
+    // the same fact for every partition is what a shared tree is for
+    let (outcomes, _) = store
+        .apply_batch(&Things, &producer(), &[reserved("o-2")])
+        .unwrap();
+    assert_eq!(outcomes, [Outcome::Applied { emitted: 0 }]);
+    assert_eq!(store.read::<u64>(THINGS, b"o-2").unwrap(), Some(1));
+}
+
+#[test]
+fn a_store_kept_whole_is_refused_by_a_service_that_keeps_partitions_until_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |partitions| Store::open_service(dir.path(), 1 << 20, trees(&[], partitions));
+    drop(open(None).unwrap());
+    let error = open(Some(four())).unwrap_err();
+    assert!(matches!(error, StoreError::Layout { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("keeps its trees whole") && message.contains("rebuild"),
+        "{message}"
+    );
+    // and a reader learns the layout from the store itself
+    drop(open(None).unwrap());
+    let reader = Store::open(dir.path(), 1 << 20, &[THINGS]).unwrap();
+    assert_eq!(reader.tree_set().partitions, None);
+}
+
+#[test]
+fn a_partitioned_store_says_so_to_a_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_service(dir.path(), 1 << 20, trees(&[], Some(four()))).unwrap();
+    let mut incoming = reserved("o-7");
+    incoming.partition = Some((four().of("o-7"), 0));
+    store
+        .apply_batch(&Things, &producer(), &[incoming])
+        .unwrap();
+    drop(store);
+    let reader = Store::open(dir.path(), 1 << 20, &[THINGS]).unwrap();
+    assert_eq!(reader.tree_set().partitions, Some(four()));
+    assert_eq!(reader.read::<u64>(THINGS, b"o-7").unwrap(), Some(1));
+    drop(reader);
+    let error = Store::open_service(dir.path(), 1 << 20, trees(&[], Some(Partitions::default())))
+        .unwrap_err();
+    assert!(error.to_string().contains("in 4 partitions"), "{error}");
+}
