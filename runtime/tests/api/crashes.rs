@@ -63,7 +63,7 @@ async fn service_killed_twenty_times_loses_and_doubles_nothing() {
             publish_all(&bed.js, chunk).await;
             sent += chunk.len() as u64;
         }
-        let mut child = spawn_process(&bed, &small_batches);
+        let child = spawn_process(&bed, &small_batches);
         wait::until(
             "the restarted service to publish",
             Duration::from_secs(60),
@@ -178,6 +178,7 @@ async fn sigterm_under_load_exits_zero_within_five_seconds_and_loses_nothing() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
 
     let child = spawn_process(&bed, &[]);
+    publisher.await.expect("publisher");
     wait::until(
         "everything after the restart",
         Duration::from_secs(120),
