@@ -90,7 +90,10 @@ impl Application {
         let client = nats::connect(&config, definition.name).await?;
         let js = nats::jetstream(client.clone());
         await_provisioning(&js, &config, definition.name, handler.consumes()).await?;
-        if store.is_new() {
+        // a new store is expected of an instance that shares its partitions: it builds each
+        // partition it takes from the streams (shared trees excepted: nothing rebuilds those)
+        let builds_what_it_takes = config.scale_out && handler.shared_trees().is_empty();
+        if store.is_new() && !builds_what_it_takes {
             refuse_a_lost_store(&js, &config, &definition, handler.consumes()).await?;
         }
         let stats = Arc::new(RuntimeStats::default());

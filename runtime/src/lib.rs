@@ -42,6 +42,7 @@ pub mod shutdown;
 mod srv;
 mod stats;
 mod store;
+mod takeover;
 mod telemetry;
 mod timers;
 mod tree;

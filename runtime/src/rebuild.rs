@@ -246,12 +246,7 @@ async fn rebuild_with(
         subjects: config.prefix.clone(),
     };
     let started = Instant::now();
-    let mut types = folds.to_vec();
-    for consumed in handler.consumes() {
-        if !types.contains(consumed) {
-            types.push(*consumed);
-        }
-    }
+    let types = read_types(handler.as_ref());
     let stamp = Timestamp::now().unix_millis();
     let fresh = location::new_generation(&data_dir, stamp);
     let store = Store::open_for_rebuild(&fresh, cache, trees)?;
@@ -277,6 +272,18 @@ async fn rebuild_with(
         store: fresh,
         previous: Some(previous_dir),
     })
+}
+
+/// The event types a rebuild reads: those the service folds, and those it consumes (to mark
+/// them applied, or leave them pending).
+pub(crate) fn read_types(handler: &dyn Handler) -> Vec<EventType> {
+    let mut types = handler.folds().to_vec();
+    for consumed in handler.consumes() {
+        if !types.contains(consumed) {
+            types.push(*consumed);
+        }
+    }
+    types
 }
 
 /// Which consumed events the service had applied before it stopped: those at or below its
@@ -308,7 +315,7 @@ impl Applied {
 }
 
 /// Each stream's ack floor of the service's durable consumer (none yet: 0).
-async fn ack_floors(
+pub(crate) async fn ack_floors(
     js: &jetstream::Context,
     config: &RuntimeConfig,
     durable: &str,

@@ -275,6 +275,29 @@ fn service_permissions(
             format!("$JS.ACK.{intake}.>"),
         ]);
     }
+    // taking a partition over (docs/scaling.md): reading the streams its state is made of
+    // with ordered consumers of its own, and the forwarded events waiting in its intake
+    let state_streams = consumes
+        .iter()
+        .chain([&context])
+        .map(|read| events::stream::event_stream(subjects, *read).name);
+    for stream in state_streams {
+        publish_allow.extend([
+            format!("$JS.API.CONSUMER.CREATE.{stream}.*"),
+            format!("$JS.API.CONSUMER.CREATE.{stream}.*.>"),
+            format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.*"),
+            format!("$JS.API.CONSUMER.DELETE.{stream}.*"),
+        ]);
+    }
+    if !consumes.is_empty() {
+        let intake = events::stream::intake_stream(subjects, name).name;
+        publish_allow.push(format!("$JS.API.STREAM.MSG.GET.{intake}"));
+    }
+    let mut publish_deny = durables_of_others(context);
+    if !consumes.contains(&context) {
+        // it has no durable of its own on its own stream
+        publish_deny.push(format!("$JS.API.CONSUMER.MSG.NEXT.{own}.{name}"));
+    }
     let history_streams = histories
         .iter()
         .filter(|read| !consumes.contains(read))
@@ -296,7 +319,7 @@ fn service_permissions(
     ];
     Permissions {
         publish_allow,
-        publish_deny: Vec::new(),
+        publish_deny,
         subscribe_allow,
         allow_responses: true,
     }
@@ -351,13 +374,32 @@ fn operator_reads() -> Vec<String> {
 fn durables_out_of_reach() -> Vec<String> {
     let mut deny = vec!["$JS.API.CONSUMER.DURABLE.CREATE.>".to_owned()];
     for context in Context::ALL {
-        let name = context.as_str();
-        deny.extend([
-            format!("$JS.API.CONSUMER.CREATE.*.{name}"),
-            format!("$JS.API.CONSUMER.CREATE.*.{name}.>"),
-            format!("$JS.API.CONSUMER.MSG.NEXT.*.{name}"),
-            format!("$JS.API.CONSUMER.DELETE.*.{name}"),
-        ]);
+        deny.extend(durable_denied(context, true));
+    }
+    deny
+}
+
+/// A service may make ordered consumers of its own (a take-over's reads) but never create,
+/// change or delete a durable (provisioning does), nor pull from another service's.
+fn durables_of_others(service: Context) -> Vec<String> {
+    let mut deny = vec!["$JS.API.CONSUMER.DURABLE.CREATE.>".to_owned()];
+    for context in Context::ALL {
+        deny.extend(durable_denied(context, context != service));
+    }
+    deny
+}
+
+/// What is denied on `context`'s durables (on every stream): creating, changing and
+/// deleting them, and pulling from them when `pull` says so.
+fn durable_denied(context: Context, pull: bool) -> Vec<String> {
+    let name = context.as_str();
+    let mut deny = vec![
+        format!("$JS.API.CONSUMER.CREATE.*.{name}"),
+        format!("$JS.API.CONSUMER.CREATE.*.{name}.>"),
+        format!("$JS.API.CONSUMER.DELETE.*.{name}"),
+    ];
+    if pull {
+        deny.push(format!("$JS.API.CONSUMER.MSG.NEXT.*.{name}"));
     }
     deny
 }

@@ -9,6 +9,8 @@
 //! - [`inbox`]: event ids already applied;
 //! - [`fold`]: folding events into a fresh store (rebuilds);
 //! - [`digest`]: a stable digest of the service's trees, to compare two stores;
+//! - `handover`: a partition's rows deleted for a take-over, and the claim they were built
+//!   under (the default tree's `_runtime.claim.<index>`);
 //! - `flush`: group commit, and [`durable`]: which outbox rows a completed flush covered;
 //! - [`location`]: which directory inside the data directory holds the store in use.
 //!
@@ -39,6 +41,7 @@ pub(crate) mod digest;
 pub(crate) mod durable;
 mod flush;
 pub(crate) mod fold;
+mod handover;
 pub(crate) mod inbox;
 mod layout;
 pub(crate) mod location;

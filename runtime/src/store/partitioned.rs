@@ -161,3 +161,48 @@ fn a_partitioned_store_says_so_to_a_reader() {
         .unwrap_err();
     assert!(error.to_string().contains("in 4 partitions"), "{error}");
 }
+
+#[test]
+fn clearing_a_partition_deletes_its_rows_and_marks_and_nothing_else() {
+    let store = Store::open_temporary(trees(&[], Some(four()))).unwrap();
+    let batch: Vec<Incoming> = (0..40).map(|n| reserved(&format!("o-{n}"))).collect();
+    store.fold_batch(&Things, &batch).unwrap();
+    let all: Vec<_> = four().all().collect();
+    let (cleared, kept) = (all[0], &all[1..]);
+    let inbox = &store.trees[super::INBOX];
+    for index in [cleared.index(), kept[0].index(), super::state::EVERYWHERE] {
+        inbox
+            .insert(partition_key(index, b"event-1"), b"1")
+            .unwrap();
+    }
+    let kept_digests: Vec<u64> = kept
+        .iter()
+        .map(|p| store.digest_partition(*p).unwrap())
+        .collect();
+    store.set_partition_claim(cleared, 17).unwrap();
+    assert_eq!(store.partition_claim(cleared).unwrap(), Some(17));
+    assert_eq!(store.partition_claim(kept[0]).unwrap(), None);
+
+    let removed = store.clear_partition(cleared).unwrap();
+    let in_cleared = batch
+        .iter()
+        .filter(|incoming| four().of(&incoming.envelope.correlation_id) == cleared)
+        .count();
+    assert!(in_cleared > 0);
+    assert_eq!(removed, in_cleared + 1, "its rows and its one inbox mark");
+    assert_eq!(inbox.len(), 2, "the marks of the other partitions stay");
+    let raw = store.tree(THINGS).unwrap();
+    let prefix = partition_key(cleared.index(), &[]);
+    assert_eq!(raw.scan_prefix(&prefix).count(), 0);
+    assert_eq!(raw.len(), 40 - in_cleared);
+    let after: Vec<u64> = kept
+        .iter()
+        .map(|p| store.digest_partition(*p).unwrap())
+        .collect();
+    assert_eq!(after, kept_digests, "the other partitions are untouched");
+    assert_eq!(
+        store.partition_claim(cleared).unwrap(),
+        None,
+        "the claim goes too"
+    );
+}

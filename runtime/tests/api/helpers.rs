@@ -2,6 +2,7 @@
 //! process, or as its binary where it must be killed), the `orders.placed` events it consumes,
 //! and its store read back.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use events::orders::{OrderLine, OrderPlaced};
@@ -161,4 +162,25 @@ pub(crate) async fn owners(
     )
     .await
     .expect("open the lease bucket")
+}
+
+/// Who holds each partition, as the lease bucket says.
+pub(crate) async fn holders(bed: &TestBed) -> BTreeMap<u16, String> {
+    let observer = owners(bed, "example", None, "observer", LeaseTiming::default()).await;
+    observer
+        .holders()
+        .await
+        .expect("holders")
+        .into_iter()
+        .filter_map(|(partition, holder)| Some((partition.index(), holder?.instance)))
+        .collect()
+}
+
+/// The orders an instance's store applied, with how often.
+pub(crate) fn applied(store: &runtime::Store) -> BTreeMap<String, u64> {
+    APPLIED_TREE
+        .entries(store)
+        .expect("read applied")
+        .into_iter()
+        .collect()
 }

@@ -2,17 +2,14 @@
 //! instance that holds its partition, whichever of them pulled it from the shared durable
 //! (the other forwards it through the service's intake stream). docs/scaling.md.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use events::partition::Partitions;
 use runtime::RuntimeConfig;
-use runtime::example::APPLIED_TREE;
-use runtime::ownership::LeaseTiming;
 use testkit::publish::{outgoing, publish_all};
 use testkit::{TestBed, wait};
 
-use crate::helpers::{ExampleBed, order, owners, spawn_app};
+use crate::helpers::{ExampleBed, applied, holders, order, spawn_app};
 
 const ORDERS: usize = 300;
 
@@ -23,27 +20,6 @@ fn instance(bed: &TestBed, name: &str) -> RuntimeConfig {
         lease_ms: 1_500,
         ..bed.config()
     }
-}
-
-/// Who holds each partition, as the lease bucket says.
-async fn holders(bed: &TestBed) -> BTreeMap<u16, String> {
-    let observer = owners(bed, "example", None, "observer", LeaseTiming::default()).await;
-    observer
-        .holders()
-        .await
-        .expect("holders")
-        .into_iter()
-        .filter_map(|(partition, holder)| Some((partition.index(), holder?.instance)))
-        .collect()
-}
-
-/// The orders an instance's store applied, with how often.
-fn applied(store: &runtime::Store) -> BTreeMap<String, u64> {
-    APPLIED_TREE
-        .entries(store)
-        .expect("read applied")
-        .into_iter()
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,3 +14,4 @@ mod instances;
 mod ownership;
 mod partitions;
 mod srv;
+mod takeover;

@@ -192,6 +192,21 @@ async fn each_service_may_publish_read_and_serve_only_its_own() {
                 .await
                 .unwrap_or_else(|error| panic!("{name} binds on {stream}: {error}"));
         }
+        // it reads its own stream as a take-over does, with an ordered consumer of its own
+        let dial = runtime::nats::reader::shared(signed.client.clone());
+        let own_stream = bed.stream(context);
+        let filters = vec![format!("{prefix}.{name}.>")];
+        let all = jetstream::consumer::DeliverPolicy::All;
+        let mut reader =
+            runtime::nats::reader::StreamReader::open(&js, dial, &own_stream, filters, all, true)
+                .await
+                .unwrap_or_else(|error| panic!("{name} reads {own_stream}: {error:#}"));
+        let read = reader.next().await;
+        assert!(
+            matches!(read, Ok(Some(runtime::nats::reader::Read::Message(_)))),
+            "{name} reads its probe back from {own_stream}: {read:?}"
+        );
+        drop(reader);
         let mut expect = Expect::default();
         expect.publish(format!("{prefix}.dlq.{name}.p-1"), true);
         for other in Context::ALL.iter().filter(|other| **other != context) {
@@ -206,6 +221,13 @@ async fn each_service_may_publish_read_and_serve_only_its_own() {
             let stored =
                 reads || histories(context).contains(&stream_context) || stream_context == context;
             expect.publish(format!("$JS.API.STREAM.MSG.GET.{stream}"), stored);
+            // ordered consumers of its own on the streams its state is made of (a take-over)
+            let state = reads || stream_context == context;
+            expect.publish(
+                format!("$JS.API.CONSUMER.CREATE.{stream}.reader_probe"),
+                state,
+            );
+            expect.publish(format!("$JS.API.CONSUMER.CREATE.{stream}.{name}"), false);
             for other in Context::ALL.iter().filter(|other| **other != context) {
                 let other = other.as_str();
                 expect.publish(format!("$JS.API.CONSUMER.INFO.{stream}.{other}"), false);
