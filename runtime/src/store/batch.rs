@@ -130,9 +130,13 @@ impl Store {
             outbox.push(record);
         }
         for change in timers {
+            // fenced on the claim it was armed under: fired after another instance claimed
+            // the partition, it is refused and dropped (docs/scaling.md, "Take-over")
             let record = |event: &Event| {
-                new_outbox_record(step.producer, &step.envelope_for(event), event)
-                    .map_err(Abort::Abort)
+                let mut record = new_outbox_record(step.producer, &step.envelope_for(event), event)
+                    .map_err(Abort::Abort)?;
+                record.fence = fence;
+                Ok(record)
             };
             *timers_added +=
                 apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;

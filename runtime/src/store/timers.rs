@@ -191,4 +191,70 @@ mod tests {
             "stamped when fired"
         );
     }
+
+    /// Arms one timer for every event it is given.
+    struct Arms;
+
+    impl crate::handler::Handler for Arms {
+        fn trees(&self) -> &'static [&'static str] {
+            &[THINGS]
+        }
+        fn local_trees(&self) -> &'static [&'static str] {
+            &[]
+        }
+        fn consumes(&self) -> &'static [events::EventType] {
+            &[events::EventType::StockReserved]
+        }
+        fn folds(&self) -> &'static [events::EventType] {
+            &[]
+        }
+        fn decide(
+            &self,
+            state: &mut crate::store::State<'_>,
+            _: &crate::handler::Incoming,
+        ) -> Result<Vec<Event>, crate::handler::HandleError> {
+            let deadline = events::samples::sample(events::EventType::DeadlinePassed);
+            state.schedule("t", Timestamp::from_unix_millis(100).unwrap(), deadline)?;
+            Ok(vec![])
+        }
+        fn evolve(
+            &self,
+            _: &mut crate::store::State<'_>,
+            _: &Event,
+            _: &events::Envelope,
+        ) -> Result<(), StateError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_timer_fires_fenced_on_the_claim_it_was_armed_under() {
+        let (store, producer) = store();
+        let event = events::samples::sample(events::EventType::StockReserved);
+        let partition = events::partition::Partitions::ONE.of("");
+        let incoming = crate::handler::Incoming {
+            envelope: events::Envelope::new(event.event_type(), Timestamp::UNIX_EPOCH, "test", "c"),
+            subject: String::new(),
+            event,
+            stream_sequence: 1,
+            now: Timestamp::UNIX_EPOCH,
+            history: Vec::new(),
+            partition: Some((partition, 7)),
+        };
+        store.apply_batch(&Arms, &producer, &[incoming]).unwrap();
+        assert_eq!(
+            store
+                .fire_due_timers(Timestamp::from_unix_millis(100).unwrap())
+                .unwrap(),
+            1
+        );
+        let rows = store.outbox_batch(10).unwrap();
+        assert_eq!(
+            rows[0].1.records[0].fence,
+            Some(crate::store::outbox::RecordFence {
+                partition: partition.index(),
+                claim: 7
+            })
+        );
+    }
 }
