@@ -8,12 +8,15 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+use events::partition::Partition;
 use events::{Event, Timestamp};
 
 use crate::handler::Handler;
 use crate::history::{HistorySource, Recorded};
+use crate::ownership::Held;
+use crate::store::Command;
 use crate::store::command::CommandError;
-use crate::store::outbox::Producer;
+use crate::store::outbox::{Producer, RecordFence};
 use crate::store::state::{State, StateError};
 use crate::store::{Store, StoreError};
 use crate::tree::PageError;
@@ -27,6 +30,9 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub struct ApiError {
     pub code: u16,
     pub message: String,
+    /// The request is for a partition another instance holds: the runtime forwards it to
+    /// the owner (docs/scaling.md, "How an API request reaches its owner").
+    pub(crate) elsewhere: Option<Partition>,
 }
 
 impl ApiError {
@@ -34,6 +40,20 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            elsewhere: None,
+        }
+    }
+
+    /// 503: `partition` is not held here; the runtime asks its owner instead.
+    pub(crate) fn elsewhere(partition: Partition) -> Self {
+        ApiError {
+            elsewhere: Some(partition),
+            ..Self::new(
+                503,
+                format!(
+                    "partition {partition} has no owner right now (it is moving); retry shortly"
+                ),
+            )
         }
     }
 
@@ -89,6 +109,9 @@ pub struct Api {
     handler: Arc<dyn Handler>,
     relay_wakeup: Arc<Notify>,
     history: HistorySource,
+    /// The partitions this instance holds: a command or a keyed read for another goes to
+    /// its owner.
+    held: Held,
 }
 
 impl std::fmt::Debug for Api {
@@ -106,6 +129,7 @@ impl Api {
         handler: Arc<dyn Handler>,
         relay_wakeup: Arc<Notify>,
         history: HistorySource,
+        held: Held,
     ) -> Self {
         Api {
             store,
@@ -113,6 +137,22 @@ impl Api {
             handler,
             relay_wakeup,
             history,
+            held,
+        }
+    }
+
+    pub(crate) fn held(&self) -> &Held {
+        &self.held
+    }
+
+    /// For a query about one key: `Ok` when this instance holds the key's partition, so its
+    /// store is the one that knows; otherwise the request is answered by the partition's
+    /// owner. (One instance per service holds every partition.)
+    pub fn local(&self, key: &str) -> Result<(), ApiError> {
+        let partition = self.store.partition_of(key);
+        match self.held.owns(partition) {
+            true => Ok(()),
+            false => Err(ApiError::elsewhere(partition)),
         }
     }
 
@@ -152,9 +192,25 @@ impl Api {
             self.handler.clone(),
         );
         let partition = store.partition_of(&key);
+        let lease = self
+            .held
+            .lease(partition)
+            .ok_or_else(|| ApiError::elsewhere(partition))?;
+        // what it publishes is fenced on the claim it was decided under
+        let fence = (lease.claim() > 0).then(|| RecordFence {
+            partition: partition.index(),
+            claim: lease.claim(),
+        });
         let result = tokio::task::spawn_blocking(move || {
             let now = Timestamp::now();
-            store.execute(handler.as_ref(), &producer, now, partition, decide, view)
+            let step = Command {
+                handler: handler.as_ref(),
+                producer: &producer,
+                now,
+                partition,
+                fence,
+            };
+            store.execute(step, decide, view)
         })
         .await
         .map_err(|error| ApiError::internal(format!("command task failed: {error}")))?;

@@ -49,6 +49,8 @@ pub struct Application {
     api_connection: Supervisor,
     endpoint_tasks: TaskTracker,
     relay_wakeup: Arc<Notify>,
+    /// The partitions this instance holds and has made ready.
+    held: Held,
 }
 
 impl std::fmt::Debug for Application {
@@ -96,6 +98,11 @@ impl Application {
         if store.is_new() && !builds_what_it_takes {
             refuse_a_lost_store(&js, &config, &definition, handler.consumes()).await?;
         }
+        // what it holds, filled by the balancing when it shares its partitions
+        let held = match config.scale_out {
+            true => Held::default(),
+            false => Held::everything(config.partitions),
+        };
         let stats = Arc::new(RuntimeStats::default());
         let endpoint_tasks = TaskTracker::new();
         let relay_wakeup = Arc::new(Notify::new());
@@ -106,6 +113,7 @@ impl Application {
             handler.clone(),
             relay_wakeup.clone(),
             history_source(&js, &config, handler.as_ref()),
+            held.clone(),
         );
         let server = ApiServer {
             subjects: config.prefix.clone(),
@@ -116,6 +124,7 @@ impl Application {
             api,
             in_flight: InFlight::new(config.api_max_in_flight as usize),
             tasks: endpoint_tasks.clone(),
+            scale_out: config.scale_out,
         };
         // returns once the broker has the subscriptions: a request sent right after `build`
         // returns finds them
@@ -135,6 +144,7 @@ impl Application {
             api_connection,
             endpoint_tasks,
             relay_wakeup,
+            held,
         })
     }
 
@@ -175,11 +185,7 @@ impl Application {
             });
             combined
         };
-        let held = if self.config.scale_out {
-            Held::default()
-        } else {
-            Held::everything(self.config.partitions)
-        };
+        let held = self.held.clone();
         let context = Arc::new(ConsumeContext {
             js: self.js.clone(),
             store: self.store.clone(),

@@ -3,7 +3,8 @@
 //! `inventory.stock_reserved` per order, which its `evolve` folds into the tree `applied` (a
 //! count per order, so a test can see any event applied twice). Its one endpoint, `wait`, is
 //! for the runtime's tests of the API: it sleeps as long as asked (at most [`MAX_WAIT_MS`])
-//! and says how many `wait` requests it was handling at once.
+//! and says how many `wait` requests it was handling at once; `reserve` (a command) and
+//! `applied` (a query) are for the tests of requests routed to a partition's owner.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +38,57 @@ pub const MAX_WAIT_MS: u64 = 5_000;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WaitRequest {
     pub ms: u64,
+}
+
+/// `<prefix>.api.example.reserve` (a command: one `inventory.stock_reserved` for the order)
+/// and `<prefix>.api.example.applied` (a query): both for the partition of `order_id`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OrderRequest {
+    pub order_id: String,
+}
+
+/// How often an order was applied, as the instance that holds its partition says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppliedCount {
+    pub order_id: String,
+    pub applied: u64,
+}
+
+async fn reserve(api: Api, request: OrderRequest) -> Result<AppliedCount, ApiError> {
+    crate::api::require_id("order_id", &request.order_id)?;
+    let order_id = request.order_id.clone();
+    api.command(
+        request.order_id.clone(),
+        move |_| {
+            let line = StockLine {
+                sku: "SKU-API".into(),
+                quantity: 1,
+            };
+            let reserved = StockReserved {
+                order_id: order_id.clone(),
+                lines: vec![line],
+            };
+            Ok(vec![reserved.into()])
+        },
+        move |state, _| {
+            let applied = APPLIED_TREE.load(state, &request.order_id)?.unwrap_or(0);
+            Ok(AppliedCount {
+                order_id: request.order_id.clone(),
+                applied,
+            })
+        },
+    )
+    .await
+}
+
+async fn applied(api: Api, request: OrderRequest) -> Result<AppliedCount, ApiError> {
+    crate::api::require_id("order_id", &request.order_id)?;
+    api.local(&request.order_id)?;
+    let applied = APPLIED_TREE.get(api.store(), &request.order_id)?;
+    Ok(AppliedCount {
+        applied: applied.unwrap_or(0),
+        order_id: request.order_id,
+    })
 }
 
 /// The answer to a `wait`.
@@ -139,5 +191,6 @@ impl Service for Example {
         endpoints.add("wait", move |_: Api, request: WaitRequest| {
             wait(waiting.clone(), request)
         });
+        endpoints.add("reserve", reserve).add("applied", applied);
     }
 }

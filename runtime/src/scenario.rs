@@ -201,6 +201,8 @@ impl<S: Service> Scenario<S> {
                     .cloned()
                     .collect(),
             )),
+            // one instance: it holds every partition
+            crate::ownership::Held::everything(Partitions::default()),
         )
     }
 

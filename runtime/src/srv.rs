@@ -34,6 +34,8 @@ pub(crate) struct ApiServer {
     pub(crate) api: Api,
     pub(crate) in_flight: InFlight,
     pub(crate) tasks: TaskTracker,
+    /// Shares its partitions with other instances: requests for theirs are asked of them.
+    pub(crate) scale_out: bool,
 }
 
 impl Serve for ApiServer {
@@ -47,6 +49,10 @@ impl Serve for ApiServer {
         let service = register(client, self, ended.clone()).await?;
         let group = self.subjects.api_group(self.definition.name)?;
         let (endpoints, api) = (&self.endpoints, &self.api);
+        let forwarder = endpoint::Forwarder {
+            client: client.clone(),
+            group: group.clone(),
+        };
         endpoint::serve(
             &service,
             &group,
@@ -54,6 +60,7 @@ impl Serve for ApiServer {
             api,
             &self.in_flight,
             &self.tasks,
+            self.scale_out.then_some(&forwarder),
             ended,
         )
         .await?;

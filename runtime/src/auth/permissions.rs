@@ -239,6 +239,8 @@ fn service_permissions(
     let mut publish_allow = vec![
         format!("{prefix}.{name}.>"),
         format!("{prefix}.{}.{name}.>", events::subject::DEAD_LETTER_TOKEN),
+        // asking the owner of a partition held by another of its instances
+        format!("{prefix}.{}.{name}.*.*", events::subject::API_TOKEN),
     ];
     let streams = consumes
         .iter()

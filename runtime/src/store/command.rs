@@ -8,7 +8,6 @@
 //! access). A storage conflict is caught here whatever the closure made of it, and the
 //! transaction re-runs: the closures may run more than once, so no side effects in them.
 
-use events::partition::Partition;
 use events::{Envelope, Event, Timestamp};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -16,8 +15,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use super::outbox::{OutboxRow, Producer, new_outbox_record};
 use super::state::{Phase, State, StateError, check_outgoing};
 use super::timers::apply_timer_change;
-use super::{OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS};
-use crate::handler::Handler;
+use super::{Command, OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS};
 
 /// Why a command did not commit.
 #[derive(Debug, thiserror::Error)]
@@ -44,20 +42,24 @@ fn root_envelope(event: &Event, now: Timestamp, producer: &Producer) -> Envelope
 }
 
 impl Store {
-    /// Runs a command for `partition` (see the module doc). Call [`Store::flush`] before replying. Returns the
-    /// reply and the key of the outbox row the command wrote, if it emitted anything.
+    /// Runs a command (see the module doc). Call [`Store::flush`] before replying. Returns
+    /// the reply and the key of the outbox row the command wrote, if it emitted anything.
     pub(crate) fn execute<T, E>(
         &self,
-        handler: &dyn Handler,
-        producer: &Producer,
-        now: Timestamp,
-        partition: Partition,
+        command: Command<'_>,
         decide: impl Fn(&mut State<'_>) -> Result<Vec<Event>, E>,
         view: impl Fn(&State<'_>, &[Event]) -> Result<T, E>,
     ) -> Result<(T, Option<u64>), CommandError<E>>
     where
         E: From<StateError>,
     {
+        let Command {
+            handler,
+            producer,
+            now,
+            partition,
+            fence,
+        } = command;
         let folds = handler.folds();
         let result = self.trees[..].transaction(|views| {
             let mut state = State::new(views, self.tree_set(), Some(partition), now);
@@ -87,7 +89,9 @@ impl Store {
                 records: Vec::with_capacity(events.len()),
             };
             for (envelope, event) in envelopes.iter().zip(&events) {
-                let record = new_outbox_record(producer, envelope, event).map_err(abort_store)?;
+                let mut record =
+                    new_outbox_record(producer, envelope, event).map_err(abort_store)?;
+                record.fence = fence;
                 row.records.push(record);
             }
             let mut timers_added = 0;
@@ -99,7 +103,10 @@ impl Store {
                         }
                         None => root_envelope(event, now, producer),
                     };
-                    new_outbox_record(producer, &envelope, event).map_err(abort_store)
+                    let mut record =
+                        new_outbox_record(producer, &envelope, event).map_err(abort_store)?;
+                    record.fence = fence;
+                    Ok(record)
                 };
                 timers_added +=
                     apply_timer_change(&views[TIMERS], &views[TIMER_INDEX], change, record)?;
@@ -126,7 +133,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::{THINGS, Things, store};
+    use crate::store::test_support::{THINGS, store};
 
     #[derive(Debug, PartialEq)]
     struct Refused;
@@ -141,10 +148,7 @@ mod tests {
     fn a_refused_command_changes_nothing() {
         let (store, producer) = store();
         let result: Result<((), Option<u64>), _> = store.execute(
-            &Things,
-            &producer,
-            Timestamp::UNIX_EPOCH,
-            events::partition::Partitions::ONE.of(""),
+            crate::store::test_support::command(&producer),
             |state| {
                 state.schedule("t", Timestamp::UNIX_EPOCH, events::samples::order_placed())?;
                 // folded into `things` by the test service's evolve, then the view refuses
@@ -164,10 +168,7 @@ mod tests {
     fn a_command_cannot_write_folded_trees_directly() {
         let (store, producer) = store();
         let result: Result<((), Option<u64>), CommandError<StateError>> = store.execute(
-            &Things,
-            &producer,
-            Timestamp::UNIX_EPOCH,
-            events::partition::Partitions::ONE.of(""),
+            crate::store::test_support::command(&producer),
             |state| {
                 state.insert(THINGS, b"k", b"v".to_vec())?;
                 Ok(vec![])

@@ -118,6 +118,17 @@ pub enum StoreError {
     },
 }
 
+/// Who runs a command, when, and for which partition.
+pub(crate) struct Command<'c> {
+    pub(crate) handler: &'c dyn crate::handler::Handler,
+    pub(crate) producer: &'c outbox::Producer,
+    pub(crate) now: events::Timestamp,
+    pub(crate) partition: events::partition::Partition,
+    /// The claim its events (and the timers it arms) are fenced on, when the partition is
+    /// shared with other instances.
+    pub(crate) fence: Option<outbox::RecordFence>,
+}
+
 /// The service's sled database.
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -56,3 +56,14 @@ pub(crate) fn store() -> (Store, Producer) {
         producer,
     )
 }
+
+/// A command of the test service at the epoch, in a store of one partition, unfenced.
+pub(crate) fn command(producer: &Producer) -> super::Command<'_> {
+    super::Command {
+        handler: &Things,
+        producer,
+        now: events::Timestamp::UNIX_EPOCH,
+        partition: events::partition::Partitions::ONE.of(""),
+        fence: None,
+    }
+}

@@ -110,7 +110,7 @@ mod tests {
     use super::*;
     use crate::store::outbox::Producer;
     use crate::store::state::StateError;
-    use crate::store::test_support::{THINGS, Things, store};
+    use crate::store::test_support::{THINGS, store};
 
     fn command(
         store: &Store,
@@ -119,10 +119,7 @@ mod tests {
     ) {
         store
             .execute(
-                &Things,
-                producer,
-                Timestamp::UNIX_EPOCH,
-                events::partition::Partitions::ONE.of(""),
+                crate::store::test_support::command(producer),
                 |state| {
                     change(state)?;
                     Ok::<_, StateError>(vec![])

@@ -184,3 +184,22 @@ pub(crate) fn applied(store: &runtime::Store) -> BTreeMap<String, u64> {
         .into_iter()
         .collect()
 }
+
+/// An instance of the example that shares its partitions, with a short lease (1.5 s).
+pub(crate) fn scale_out_instance(bed: &TestBed, instance: &str) -> RuntimeConfig {
+    RuntimeConfig {
+        instance: Some(instance.to_owned()),
+        scale_out: true,
+        lease_ms: 1_500,
+        ..bed.config()
+    }
+}
+
+/// The partitions each instance holds, as the lease bucket says.
+pub(crate) async fn held_by(bed: &TestBed) -> BTreeMap<String, Vec<u16>> {
+    let mut by_instance: BTreeMap<String, Vec<u16>> = BTreeMap::new();
+    for (partition, instance) in holders(bed).await {
+        by_instance.entry(instance).or_default().push(partition);
+    }
+    by_instance
+}

@@ -13,5 +13,6 @@ mod hostile_requests;
 mod instances;
 mod ownership;
 mod partitions;
+mod routing;
 mod srv;
 mod takeover;

@@ -8,33 +8,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use events::partition::{Partition, Partitions};
-use runtime::RuntimeConfig;
 use testkit::publish::{outgoing, publish_all};
 use testkit::streams::message_count;
 use testkit::{TestBed, wait};
 
-use crate::helpers::{ExampleBed, applied, holders, open_store, order, spawn_app, spawn_process};
+use crate::helpers::{
+    ExampleBed, applied, held_by, open_store, order, scale_out_instance, spawn_app, spawn_process,
+};
 
 const BATCH: usize = 300;
 const LEASE_MS: &str = "1500";
-
-fn first_instance(bed: &TestBed) -> RuntimeConfig {
-    RuntimeConfig {
-        instance: Some("example-1".into()),
-        scale_out: true,
-        lease_ms: LEASE_MS.parse().expect("lease"),
-        ..bed.config()
-    }
-}
-
-/// The partitions each instance holds, as the lease bucket says.
-async fn held_by(bed: &TestBed) -> BTreeMap<String, Vec<u16>> {
-    let mut by_instance: BTreeMap<String, Vec<u16>> = BTreeMap::new();
-    for (partition, instance) in holders(bed).await {
-        by_instance.entry(instance).or_default().push(partition);
-    }
-    by_instance
-}
 
 async fn publish_orders(bed: &TestBed, numbers: std::ops::Range<usize>) {
     let orders: Vec<_> = numbers
@@ -63,7 +46,7 @@ fn orders_of(partitions: &[u16], numbers: std::ops::Range<usize>) -> Vec<String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partitions_taken_over_are_rebuilt_from_the_streams_and_apply_each_order_once() {
     let bed = TestBed::start().await;
-    let first = spawn_app(first_instance(&bed)).await;
+    let first = spawn_app(scale_out_instance(&bed, "example-1")).await;
     publish_orders(&bed, 0..BATCH).await;
     wait::until(
         "the first instance applies every order",

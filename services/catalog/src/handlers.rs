@@ -70,6 +70,8 @@ async fn discontinue(api: Api, request: SkuRequest) -> Result<Product, ApiError>
 
 async fn get(api: Api, request: SkuRequest) -> Result<Product, ApiError> {
     require_id("sku", &request.sku)?;
+    // the instance that holds the sku's partition answers (docs/scaling.md)
+    api.local(&request.sku)?;
     Ok(PRODUCTS
         .get(api.store(), &request.sku)?
         .ok_or_else(|| CatalogError::UnknownSku(request.sku.clone()))?)

@@ -13,6 +13,8 @@ pub fn endpoints(endpoints: &mut Endpoints) {
 
 async fn get(api: Api, request: OrderRequest) -> Result<ShipmentView, ApiError> {
     require_id("order_id", &request.order_id)?;
+    // the instance that holds the order's partition answers (docs/scaling.md)
+    api.local(&request.order_id)?;
     let shipment = SHIPMENTS
         .get(api.store(), &request.order_id)?
         .ok_or_else(|| ShippingError::NoShipment(request.order_id.clone()))?;

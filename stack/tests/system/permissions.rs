@@ -261,6 +261,9 @@ async fn each_service_may_publish_read_and_serve_only_its_own() {
         };
         expect
             .publish(format!("{prefix}.api.{other}.get"), false)
+            // a request for a partition another of its instances holds, and no one else's
+            .publish(format!("{prefix}.api.{name}.get.0"), true)
+            .publish(format!("{prefix}.api.{other}.get.0"), false)
             .subscribe(format!("{prefix}.api.{name}.get"), true)
             .subscribe(format!("$SRV.PING.{name}"), true)
             .subscribe(format!("{prefix}.api.{other}.get"), false)

@@ -21,6 +21,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::api::{Api, ApiError, MAX_REQUEST_BYTES, decode_request};
 
+mod forward;
+
+pub(crate) use forward::Forwarder;
+
 type Respond = Arc<dyn Fn(Api, Bytes) -> BoxFuture<'static, Result<Bytes, ApiError>> + Send + Sync>;
 
 /// The endpoints a service serves, by verb.
@@ -131,9 +135,23 @@ async fn answer(
     }
 }
 
-/// Registers every endpoint in `group` of `service` and answers its requests on `tasks`;
-/// cancels `ended` when an endpoint's subscription ends (the service stopped, or its
+/// The answer to a request beyond the bound on requests in flight.
+fn busy(in_flight: &InFlight) -> async_nats::service::error::Error {
+    async_nats::service::error::Error {
+        code: 503,
+        status: format!("busy: {} requests in flight; retry shortly", in_flight.max),
+    }
+}
+
+/// Registers every endpoint in `group` of `service` and answers its requests on `tasks`; a
+/// request for a partition held by another instance is asked of it through `forwarder` (an
+/// instance that shares its partitions), which also answers such asks for the partitions
+/// held here. Cancels `ended` when a subscription ends (the service stopped, or its
 /// connection's task is gone).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "what serving needs, each from its owner"
+)]
 pub(crate) async fn serve(
     service: &async_nats::service::Service,
     group: &str,
@@ -141,6 +159,7 @@ pub(crate) async fn serve(
     api: &Api,
     in_flight: &InFlight,
     tasks: &TaskTracker,
+    forwarder: Option<&Forwarder>,
     ended: CancellationToken,
 ) -> anyhow::Result<()> {
     for (verb, respond) in endpoints.endpoints.iter().cloned() {
@@ -150,35 +169,39 @@ pub(crate) async fn serve(
             .await
             .map_err(|error| anyhow::anyhow!("failed to add endpoint {verb}: {error}"))?;
         let (api, tasks_for_requests, in_flight) = (api.clone(), tasks.clone(), in_flight.clone());
-        let ended = ended.clone();
+        let (ended, forwarder) = (ended.clone(), forwarder.cloned());
         tasks.spawn(async move {
             while let Some(request) = endpoint.next().await {
                 let Ok(permit) = in_flight.permits.clone().try_acquire_owned() else {
-                    let busy = async_nats::service::error::Error {
-                        code: 503,
-                        status: format!(
-                            "busy: {} requests in flight; retry shortly",
-                            in_flight.max
-                        ),
-                    };
-                    answer(&request, Err(busy)).await;
+                    answer(&request, Err(busy(&in_flight))).await;
                     continue;
                 };
-                let (api, respond) = (api.clone(), respond.clone());
+                let (api, respond, forwarder) = (api.clone(), respond.clone(), forwarder.clone());
                 tasks_for_requests.spawn(async move {
                     let _permit = permit;
-                    let reply =
-                        respond(api, request.message.payload.clone())
-                            .await
-                            .map_err(|error| async_nats::service::error::Error {
-                                code: usize::from(error.code),
-                                status: header_safe(&error.message),
-                            });
+                    let body = request.message.payload.clone();
+                    let reply = match (respond(api, body.clone()).await, forwarder) {
+                        (
+                            Err(ApiError {
+                                elsewhere: Some(partition),
+                                ..
+                            }),
+                            Some(forwarder),
+                        ) => forwarder.ask(verb, partition, body).await,
+                        (reply, _) => reply.map_err(|error| async_nats::service::error::Error {
+                            code: usize::from(error.code),
+                            status: header_safe(&error.message),
+                        }),
+                    };
                     answer(&request, reply).await;
                 });
             }
             ended.cancel();
         });
+    }
+    if let Some(forwarder) = forwarder {
+        let endpoints = endpoints.endpoints.clone();
+        forward::serve_owned(forwarder, endpoints, api, in_flight, tasks, ended).await?;
     }
     Ok(())
 }

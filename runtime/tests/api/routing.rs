@@ -1,0 +1,99 @@
+//! API requests reach the instance that holds their key's partition (docs/scaling.md, "How an
+//! API request reaches its owner"): with two instances sharing the example's partitions, each
+//! command is decided once, by the owner, whichever instance the queue group gave it to; a
+//! query is answered from the owner's store; a request for a partition that is moving is
+//! answered once its new owner has it.
+
+use std::time::Duration;
+
+use events::partition::Partitions;
+use runtime::ApiClient;
+use runtime::example::{APPLIED_TREE, AppliedCount, OrderRequest};
+use testkit::streams::message_count;
+use testkit::{TestBed, wait};
+
+use crate::helpers::{ExampleBed, held_by, holders, scale_out_instance, spawn_app};
+
+const ORDERS: usize = 40;
+
+async fn call(api: &ApiClient, verb: &str, order_id: &str) -> AppliedCount {
+    let request = OrderRequest {
+        order_id: order_id.to_owned(),
+    };
+    api.call("example", verb, &request)
+        .await
+        .unwrap_or_else(|error| panic!("{verb} {order_id}: {error}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_and_queries_are_answered_by_the_owner_of_their_partition() {
+    let bed = TestBed::start().await;
+    let first = spawn_app(scale_out_instance(&bed, "example-1")).await;
+    let second = spawn_app(scale_out_instance(&bed, "example-2")).await;
+    wait::until(
+        "the partitions split six and six",
+        Duration::from_secs(30),
+        || async {
+            held_by(&bed)
+                .await
+                .values()
+                .map(Vec::len)
+                .collect::<Vec<_>>()
+                == [6, 6]
+        },
+    )
+    .await;
+    let owners = holders(&bed).await;
+    let api = ApiClient::new(bed.client.clone(), bed.subjects.clone());
+    let partitions = Partitions::default();
+    let order_ids: Vec<String> = (0..ORDERS).map(|n| format!("api-{n}")).collect();
+    for order_id in &order_ids {
+        assert_eq!(
+            call(&api, "reserve", order_id).await.applied,
+            1,
+            "{order_id}"
+        );
+    }
+    for order_id in &order_ids {
+        let owner = &owners[&partitions.of(order_id).index()];
+        let (mine, theirs) = match owner.as_str() {
+            "example-1" => (&first.store, &second.store),
+            _ => (&second.store, &first.store),
+        };
+        assert_eq!(
+            APPLIED_TREE.get(mine, order_id).unwrap(),
+            Some(1),
+            "{order_id} in {owner}"
+        );
+        assert_eq!(
+            APPLIED_TREE.get(theirs, order_id).unwrap(),
+            None,
+            "{order_id} elsewhere"
+        );
+        // asked of either instance, the answer is the owner's
+        for _ in 0..4 {
+            assert_eq!(
+                call(&api, "applied", order_id).await.applied,
+                1,
+                "{order_id}"
+            );
+        }
+    }
+    assert_eq!(
+        message_count(&bed.js, &bed.output_stream()).await,
+        ORDERS as u64,
+        "each command decided once"
+    );
+
+    // the second instance leaves: a command for one of its partitions, sent at once, waits
+    // for the first to take the partition over and is answered by it
+    let theirs = held_by(&bed).await["example-2"].clone();
+    let moving = (0..)
+        .map(|n| format!("moving-{n}"))
+        .find(|order_id| theirs.contains(&partitions.of(order_id).index()))
+        .expect("an order of a moving partition");
+    second.stop().await;
+    assert_eq!(call(&api, "reserve", &moving).await.applied, 1);
+    assert_eq!(APPLIED_TREE.get(&first.store, &moving).unwrap(), Some(1));
+    first.stop().await;
+}
