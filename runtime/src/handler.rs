@@ -9,6 +9,7 @@ use events::{Envelope, Event, EventType, Timestamp};
 
 use crate::history::{History, Recorded};
 use crate::store::state::{State, StateError, TreeSet};
+use crate::store::{Store, StoreError};
 
 /// One decoded event handed to a service.
 #[derive(Debug, Clone)]
@@ -45,6 +46,15 @@ impl Route<'_> {
             Route::Everywhere => partitions.all().collect(),
         }
     }
+}
+
+/// A timer a service's state waits on: `event` is published at `at` under the name `key`
+/// (the name `State::schedule` gives it), unless it is moved or cancelled first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timer {
+    pub key: String,
+    pub at: Timestamp,
+    pub event: Event,
 }
 
 /// Why a service did not apply an event.
@@ -92,6 +102,15 @@ pub(crate) trait Handler: Send + Sync + 'static {
         event: &Event,
         envelope: &Envelope,
     ) -> Result<(), StateError>;
+    fn timers(
+        &self,
+        store: &Store,
+        partition: Partition,
+        now: Timestamp,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let _ = (store, partition, now);
+        Ok(Vec::new())
+    }
 
     /// The service's trees in a deployment of `partitions`: kept per partition when it
     /// scales out, whole when it does not.

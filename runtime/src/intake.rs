@@ -37,7 +37,7 @@ impl Intake {
             context.config.clone(),
             context.store.clone(),
             context.handler.clone(),
-            context.producer.name.clone(),
+            context.producer.clone(),
         ));
         Intake {
             context,
@@ -76,7 +76,7 @@ impl Handover for Intake {
             if current {
                 tracing::info!(%partition, "the store holds this claim's state: no rebuild");
             } else {
-                takeover.rebuild(partition).await?;
+                takeover.rebuild(partition, claim.unwrap_or(0)).await?;
                 if let Some(claim) = claim {
                     context.store.set_partition_claim(partition, claim)?;
                 }

@@ -56,7 +56,7 @@ pub use app::Application;
 pub use client::{ApiClient, Refusals};
 pub use config::{LogFormat, RuntimeConfig};
 pub use endpoint::Endpoints;
-pub use handler::{HandleError, Incoming, Route};
+pub use handler::{HandleError, Incoming, Route, Timer};
 pub use history::{History, Recorded};
 pub use service::{Service, ServiceDefinition};
 pub use stats::{RuntimeStats, StatsSnapshot};

@@ -17,12 +17,14 @@
 
 use std::fmt::Debug;
 
-use events::{Context, Envelope, Event, EventType};
+use events::partition::Partition;
+use events::{Context, Envelope, Event, EventType, Timestamp};
 
 use crate::endpoint::Endpoints;
-use crate::handler::{HandleError, Handler, Incoming, Route};
+use crate::handler::{HandleError, Handler, Incoming, Route, Timer};
 use crate::history::History;
 use crate::store::state::{State, StateError};
+use crate::store::{Store, StoreError};
 
 /// Name, version and one-line description, as shown by `$SRV.INFO` and `--help`.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +106,21 @@ pub trait Service: Send + Sync + Sized + 'static {
         let _ = endpoints;
     }
 
+    /// The timers the state of `partition` waits on, armed anew by an instance that has just
+    /// taken the partition over and rebuilt it from the streams (timers are not events: the
+    /// old owner's stay in its store). Each is armed as `State::schedule` arms it, fenced on
+    /// the new claim; a service whose state waits on nothing keeps the default, none. Read the
+    /// partition's rows with [`Tree::partition_entries`](crate::Tree::partition_entries).
+    fn timers(
+        &self,
+        store: &Store,
+        partition: Partition,
+        now: Timestamp,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let _ = (store, partition, now);
+        Ok(Vec::new())
+    }
+
     /// Which partition of the service's state an event it consumes or folds is about
     /// (docs/scaling.md): by default the partition of the subject's key, so a service whose
     /// rules are consistent per order, and whose events are keyed by order, has nothing to say.
@@ -143,6 +160,15 @@ impl<S: Service> Handler for S {
 
     fn route<'e>(&self, event: &'e Event) -> Route<'e> {
         S::route(event)
+    }
+
+    fn timers(
+        &self,
+        store: &Store,
+        partition: Partition,
+        now: Timestamp,
+    ) -> Result<Vec<Timer>, StoreError> {
+        Service::timers(self, store, partition, now)
     }
 
     fn decide(

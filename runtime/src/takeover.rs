@@ -1,7 +1,8 @@
 //! Taking a partition over: before an instance works on a partition it has just claimed, it
-//! deletes what its store held for it (stale from an earlier ownership) and folds the
+//! deletes what its store held for it (stale from an earlier ownership), folds the
 //! partition's events from the streams, so it starts from the state the old owner left in
-//! the event log (docs/scaling.md, "Take-over").
+//! the event log, and arms the timers that state waits on (`Service::timers`; docs/scaling.md,
+//! "Take-over").
 //!
 //! Partitions claimed together (a newcomer takes its share, a survivor takes a dead
 //! instance's) are rebuilt in one read of the streams: a take-over waits [`GATHER`] for the
@@ -19,14 +20,14 @@
 //! The floors are read after the events and the intake after the floors, so an event
 //! forwarded while the streams are read is found in the intake.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_nats::jetstream;
-use events::Envelope;
 use events::partition::Partition;
+use events::{Envelope, Timestamp};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::RuntimeConfig;
@@ -35,6 +36,7 @@ use crate::nats;
 use crate::rebuild::{ack_floors, read_events, read_types};
 use crate::store::Store;
 use crate::store::fold::partition_of;
+use crate::store::outbox::{Producer, RecordFence};
 
 /// How long a take-over waits for other partitions claimed at the same time.
 const GATHER: Duration = Duration::from_millis(100);
@@ -48,14 +50,16 @@ pub(crate) struct Takeover {
     pub(crate) config: RuntimeConfig,
     pub(crate) store: Store,
     pub(crate) handler: Arc<dyn Handler>,
-    /// The service's name: its durables and intake, and the producer of its own events.
-    pub(crate) service: String,
+    /// The service: its durables and intake are named after it, it produces its own events
+    /// and the timers a take-over re-arms.
+    pub(crate) producer: Producer,
     gathering: Mutex<Option<Gathering>>,
 }
 
-/// Partitions waiting for the next rebuild, and where its outcome is announced.
+/// Partitions waiting for the next rebuild (with the claims they were taken under), and
+/// where its outcome is announced.
 struct Gathering {
-    partitions: BTreeSet<Partition>,
+    partitions: BTreeMap<Partition, u64>,
     outcome: watch::Receiver<Option<Result<(), String>>>,
 }
 
@@ -65,31 +69,36 @@ impl Takeover {
         config: RuntimeConfig,
         store: Store,
         handler: Arc<dyn Handler>,
-        service: String,
+        producer: Producer,
     ) -> Takeover {
         Takeover {
             js,
             config,
             store,
             handler,
-            service,
+            producer,
             gathering: Mutex::default(),
         }
     }
 
-    /// Rebuilds `partition`, with the others claimed at about the same time.
-    pub(crate) async fn rebuild(self: Arc<Self>, partition: Partition) -> anyhow::Result<()> {
+    /// Rebuilds `partition`, taken under claim `claim` (0: no claim record), with the others
+    /// claimed at about the same time.
+    pub(crate) async fn rebuild(
+        self: Arc<Self>,
+        partition: Partition,
+        claim: u64,
+    ) -> anyhow::Result<()> {
         let mut outcome = {
             let mut gathering = self.gathering.lock().unwrap_or_else(|p| p.into_inner());
             match gathering.as_mut() {
                 Some(gathering) => {
-                    gathering.partitions.insert(partition);
+                    gathering.partitions.insert(partition, claim);
                     gathering.outcome.clone()
                 }
                 None => {
                     let (announce, outcome) = watch::channel(None);
                     *gathering = Some(Gathering {
-                        partitions: BTreeSet::from([partition]),
+                        partitions: BTreeMap::from([(partition, claim)]),
                         outcome: outcome.clone(),
                     });
                     tokio::spawn(self.clone().gathered(announce));
@@ -117,7 +126,7 @@ impl Takeover {
             .unwrap_or_default();
         let started = Instant::now();
         let outcome = self.rebuild_partitions(&partitions).await;
-        let indices: Vec<u16> = partitions.iter().map(|p| p.index()).collect();
+        let indices: Vec<u16> = partitions.keys().map(|p| p.index()).collect();
         match &outcome {
             Ok(folded) => tracing::info!(
                 partitions = ?indices,
@@ -132,24 +141,29 @@ impl Takeover {
         let _ = announce.send(Some(outcome.map(|_| ()).map_err(|e| format!("{e:#}"))));
     }
 
-    /// Deletes the partitions' rows, then folds their events; returns how many were folded.
-    async fn rebuild_partitions(&self, partitions: &BTreeSet<Partition>) -> anyhow::Result<usize> {
-        for partition in partitions {
+    /// Deletes the partitions' rows, folds their events and re-arms their timers; returns
+    /// how many events were folded.
+    async fn rebuild_partitions(
+        &self,
+        partitions: &BTreeMap<Partition, u64>,
+    ) -> anyhow::Result<usize> {
+        for partition in partitions.keys() {
             self.store.clear_partition(*partition)?;
         }
         let events = self.read_partitions(partitions).await?;
         let consumes = self.handler.consumes();
-        let floors = ack_floors(&self.js, &self.config, &self.service, consumes).await?;
+        let service = self.producer.name.as_str();
+        let floors = ack_floors(&self.js, &self.config, service, consumes).await?;
         let mut in_intake = HashSet::new();
         if !consumes.is_empty() {
-            for partition in partitions {
+            for partition in partitions.keys() {
                 in_intake.extend(self.intake_event_ids(*partition).await?);
             }
         }
         // the events this service published name the inputs they came from
         let caused: HashSet<&str> = events
             .iter()
-            .filter(|incoming| incoming.envelope.producer == self.service)
+            .filter(|incoming| incoming.envelope.producer == service)
             .filter_map(|incoming| incoming.envelope.causation_id.as_deref())
             .collect();
         let subjects = &self.config.prefix;
@@ -179,15 +193,34 @@ impl Takeover {
         })
         .await
         .context("fold task failed")??;
+        self.rearm(partitions)?;
         self.store.flush().await?;
         Ok(folded)
+    }
+
+    /// Arms what the rebuilt partitions' state waits on, fenced on their claims.
+    fn rearm(&self, partitions: &BTreeMap<Partition, u64>) -> anyhow::Result<()> {
+        let now = Timestamp::now();
+        for (partition, claim) in partitions {
+            let timers = self.handler.timers(&self.store, *partition, now)?;
+            if timers.is_empty() {
+                continue;
+            }
+            let fence = (*claim > 0).then_some(RecordFence {
+                partition: partition.index(),
+                claim: *claim,
+            });
+            self.store.arm(&self.producer, &timers, fence, now)?;
+            tracing::info!(%partition, timers = timers.len(), "timers re-armed");
+        }
+        Ok(())
     }
 
     /// Every event of the service's folded and consumed types for one of `partitions`, once
     /// each, in causal order.
     async fn read_partitions(
         &self,
-        partitions: &BTreeSet<Partition>,
+        partitions: &BTreeMap<Partition, u64>,
     ) -> anyhow::Result<Vec<Incoming>> {
         let handler = self.handler.as_ref();
         let types = read_types(handler);
@@ -199,7 +232,7 @@ impl Takeover {
             while let Some(batch) = receiver.recv().await {
                 for incoming in batch {
                     let ours = partition_of(handler, &trees, &incoming)
-                        .is_some_and(|partition| partitions.contains(&partition));
+                        .is_some_and(|partition| partitions.contains_key(&partition));
                     // an event re-published after the duplicate window is in a stream twice
                     if ours && seen.insert(incoming.envelope.event_id.clone()) {
                         events.push(incoming);
@@ -216,11 +249,12 @@ impl Takeover {
     /// The ids of the events waiting in `partition`'s intake (forwarded, not applied yet).
     async fn intake_event_ids(&self, partition: Partition) -> anyhow::Result<HashSet<String>> {
         let subjects = &self.config.prefix;
-        let stream = events::stream::intake_stream(subjects, &self.service).name;
+        let service = self.producer.name.as_str();
+        let stream = events::stream::intake_stream(subjects, service).name;
         if self.js.get_stream(&stream).await.is_err() {
             return Ok(HashSet::new()); // never provisioned: nothing was forwarded
         }
-        let filter = subjects.intake(&self.service, partition);
+        let filter = subjects.intake(service, partition);
         let (mut ids, mut from) = (HashSet::new(), 1);
         while let Some(stored) = nats::raw::next_stored(&self.js, &stream, from, &filter).await? {
             from = stored.sequence + 1;

@@ -105,6 +105,20 @@ impl<V: Serialize + DeserializeOwned> Tree<V> {
             .collect()
     }
 
+    /// Every key and value kept for `partition`, in key order (a service's
+    /// [`Service::timers`](crate::Service::timers) after a take-over).
+    pub fn partition_entries(
+        &self,
+        store: &Store,
+        partition: events::partition::Partition,
+    ) -> Result<Vec<(String, V)>, StoreError> {
+        let rows = store.read_partition::<V>(self.name, partition)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, value)| (String::from_utf8_lossy(&key).into_owned(), value))
+            .collect())
+    }
+
     /// One page of a list endpoint's reply (queries): in key order after the key `cursor`
     /// names (from the first key without one), the items `select` makes of the values it
     /// keeps, at most `limit` of them (default [`DEFAULT_PAGE_LIMIT`], 1 to

@@ -80,4 +80,24 @@ impl Store {
             Ok((key, decode(tree, &bytes)?))
         }))
     }
+
+    /// The keys and values of one partition's rows of a tree, in key order (a take-over
+    /// re-arming the partition's timers); every row of a tree kept whole.
+    pub(crate) fn read_partition<T: DeserializeOwned>(
+        &self,
+        tree: &str,
+        partition: events::partition::Partition,
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        let handle = self.known_tree(tree)?;
+        let trees = self.tree_set();
+        let (rows, skip) = match trees.partitions.filter(|_| trees.partitioned(tree)) {
+            Some(_) => (handle.scan_prefix(partition.index().to_be_bytes()), 2),
+            None => (handle.iter(), 0),
+        };
+        rows.map(|row| {
+            let (key, bytes) = row?;
+            Ok((key[skip..].to_vec(), decode(tree, &bytes)?))
+        })
+        .collect()
+    }
 }

@@ -2,13 +2,14 @@
 //! an index from name to due time so a timer can be moved or cancelled, and firing: due
 //! timers move into one outbox row, stamped with the time they fired.
 
-use events::{Event, Timestamp, codec};
+use events::{Envelope, Event, Timestamp, codec};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::outbox::{OutboxRecord, OutboxRow};
+use super::outbox::{OutboxRecord, OutboxRow, Producer, RecordFence, new_outbox_record};
 use super::state::TimerChange;
 use super::{OUTBOX, Store, StoreError, TIMER_INDEX, TIMERS, transaction_error};
+use crate::handler::Timer;
 
 /// Sets, moves or cancels a named timer inside a transaction; `record` addresses the event.
 /// Returns the change in the number of pending timers (+1, 0 or -1).
@@ -46,6 +47,42 @@ fn restamp(record: &mut OutboxRecord, now: Timestamp) {
 }
 
 impl Store {
+    /// Arms `timers` (set, or moved when armed already) with events from `producer`,
+    /// fenced on `fence`: a take-over re-arming what a partition's state waits on. Returns
+    /// how many were new. Call [`Store::flush`] afterwards.
+    pub(crate) fn arm(
+        &self,
+        producer: &Producer,
+        timers: &[Timer],
+        fence: Option<RecordFence>,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let trees = (&self.trees[TIMERS], &self.trees[TIMER_INDEX]);
+        let result = trees.transaction(|(rows, index)| {
+            let mut added = 0;
+            for timer in timers {
+                let record = |event: &Event| {
+                    let envelope =
+                        Envelope::new(event.event_type(), now, &producer.name, event.key());
+                    let mut record = new_outbox_record(producer, &envelope, event)
+                        .map_err(ConflictableTransactionError::Abort)?;
+                    record.fence = fence;
+                    Ok(record)
+                };
+                let change = TimerChange::Set {
+                    key: timer.key.clone(),
+                    at: timer.at,
+                    event: timer.event.clone(),
+                };
+                added += apply_timer_change(rows, index, change, record)?;
+            }
+            Ok(added)
+        });
+        let added = result.map_err(transaction_error)?;
+        self.count(0, added);
+        Ok(added)
+    }
+
     /// Moves every timer due at `now` into one outbox row (stamped with the time it fired);
     /// returns how many fired. Call [`Store::flush`] afterwards.
     pub fn fire_due_timers(&self, now: Timestamp) -> Result<usize, StoreError> {
@@ -253,5 +290,35 @@ mod tests {
                 claim: 7
             })
         );
+    }
+
+    #[test]
+    fn armed_timers_are_pending_fenced_and_fire_once() {
+        let (store, producer) = store();
+        let t = |millis| Timestamp::from_unix_millis(millis).unwrap();
+        let timer = |key: &str, at| crate::handler::Timer {
+            key: key.into(),
+            at: t(at),
+            event: events::samples::sample(events::EventType::DeadlinePassed),
+        };
+        let fence = Some(crate::store::outbox::RecordFence {
+            partition: 3,
+            claim: 9,
+        });
+        let armed = store
+            .arm(&producer, &[timer("a", 100), timer("b", 200)], fence, t(50))
+            .unwrap();
+        assert_eq!((armed, store.pending_timers()), (2, 2));
+        // armed again (a second take-over): moved, not doubled
+        let armed = store
+            .arm(&producer, &[timer("a", 150)], fence, t(60))
+            .unwrap();
+        assert_eq!((armed, store.pending_timers()), (0, 2));
+        assert_eq!(store.fire_due_timers(t(100)).unwrap(), 0, "a moved to 150");
+        assert_eq!(store.fire_due_timers(t(200)).unwrap(), 2);
+        let rows = store.outbox_batch(10).unwrap();
+        let records: Vec<_> = rows.iter().flat_map(|(_, row)| &row.records).collect();
+        assert_eq!(records.len(), 2);
+        assert!(records.iter().all(|record| record.fence == fence));
     }
 }

@@ -6,7 +6,7 @@ use events::inventory::StockLine;
 use events::orders::{CancellationReason, OrderCancelled, OrderLine};
 use events::shipping::{Delivered, ShipmentCancelled, ShipmentCreated, Shipped};
 use events::{Event, Timestamp};
-use runtime::{ApiError, HandleError, State, StateError};
+use runtime::{ApiError, HandleError, State, StateError, Timer};
 
 use crate::Settings;
 use crate::store::{SHIPMENTS, Shipment, ShipmentStatus};
@@ -121,6 +121,31 @@ fn cancel(state: &mut State<'_>, cancelled: &OrderCancelled) -> Result<Vec<Event
         }
         .into(),
     ])
+}
+
+/// The timers shipments wait on, armed from `now` (after a take-over: the old owner's
+/// timers stayed in its store): a created shipment ships after the ship delay, a shipped one
+/// is delivered after the delivery delay. The parcel is late by the take-over, not lost.
+pub fn waiting(shipments: &[Shipment], settings: &Settings, now: Timestamp) -> Vec<Timer> {
+    let timer = |name: &str, shipment: &Shipment, delay: i64, event: Event| Timer {
+        key: format!("{name}/{}", shipment.order_id),
+        at: now.plus_millis(delay),
+        event,
+    };
+    shipments
+        .iter()
+        .filter_map(|shipment| match shipment.status {
+            ShipmentStatus::Created => Some(timer(
+                "ship",
+                shipment,
+                settings.ship_delay_ms,
+                shipped_event(shipment),
+            )),
+            ShipmentStatus::Shipped => delivery(shipment)
+                .map(|delivered| timer("deliver", shipment, settings.deliver_delay_ms, delivered)),
+            ShipmentStatus::Delivered | ShipmentStatus::Cancelled => None,
+        })
+        .collect()
 }
 
 /// `shipping.shipped` for a shipment.

@@ -18,8 +18,12 @@ pub mod domain;
 pub mod handlers;
 pub mod store;
 
-use events::{Envelope, Event, EventType};
-use runtime::{Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError};
+use events::partition::Partition;
+use events::{Envelope, Event, EventType, Timestamp};
+use runtime::{
+    Endpoints, HandleError, Incoming, Service, ServiceDefinition, State, StateError, Store,
+    StoreError, Timer,
+};
 
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Settings {
@@ -83,5 +87,20 @@ impl Service for Shipping {
 
     fn endpoints(&self, endpoints: &mut Endpoints) {
         handlers::endpoints(endpoints);
+    }
+
+    /// The ship and deliver timers of the partition's shipments that have not arrived.
+    fn timers(
+        &self,
+        store: &Store,
+        partition: Partition,
+        now: Timestamp,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let shipments: Vec<_> = store::SHIPMENTS
+            .partition_entries(store, partition)?
+            .into_iter()
+            .map(|(_, shipment)| shipment)
+            .collect();
+        Ok(domain::waiting(&shipments, &self.settings, now))
     }
 }

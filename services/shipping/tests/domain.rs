@@ -101,3 +101,40 @@ fn an_order_the_saga_cancelled_before_confirmation_needs_no_tombstone() {
         .then([]);
     assert_eq!(status(&shop), None);
 }
+
+/// What a take-over re-arms: the timer the shipment waits on at each step, none at the end.
+#[test]
+fn a_shipment_taken_over_waits_on_the_timer_of_its_step() {
+    use runtime::Service;
+    let shipping = Shipping::new(Settings::default());
+    let order_id = confirmed().order_id;
+    let now = Timestamp::from_unix_millis(1_000).expect("a time");
+    let waiting = |shop: &Scenario<Shipping>| {
+        let partition = shop.store().partition_of(&order_id);
+        let timers = shipping
+            .timers(shop.store(), partition, now)
+            .expect("timers");
+        timers
+            .into_iter()
+            .map(|timer| (timer.key, timer.at.unix_millis(), timer.event.event_type()))
+            .collect::<Vec<_>>()
+    };
+    let shop = Scenario::<Shipping>::new(Settings::default()).when(confirmed().into());
+    assert_eq!(
+        waiting(&shop),
+        [(format!("ship/{order_id}"), 2_000, EventType::Shipped)]
+    );
+    let shop = shop.fire_timers_at(later());
+    let shipped = shop.emitted_events().pop().expect("shipped");
+    let shop = shop.when(shipped);
+    assert_eq!(status(&shop), Some(ShipmentStatus::Shipped));
+    assert_eq!(
+        waiting(&shop),
+        [(format!("deliver/{order_id}"), 3_000, EventType::Delivered)]
+    );
+    let shop = shop.fire_timers_at(later());
+    let delivered = shop.emitted_events().pop().expect("delivered");
+    let shop = shop.when(delivered);
+    assert_eq!(status(&shop), Some(ShipmentStatus::Delivered));
+    assert_eq!(waiting(&shop), []);
+}
