@@ -51,6 +51,7 @@ pub(crate) mod outbox;
 mod partitioned;
 mod reads;
 pub(crate) mod state;
+mod step;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub(crate) mod timers;
@@ -69,6 +70,7 @@ use sled::transaction::TransactionError;
 use layout::{LAYOUT_KEY, Layout};
 use state::TreeSet;
 pub use state::{Phase, State, StateError};
+pub(crate) use step::Command;
 
 pub(crate) const INBOX: usize = 0;
 pub(crate) const OUTBOX: usize = 1;
@@ -116,17 +118,6 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
-}
-
-/// Who runs a command, when, and for which partition.
-pub(crate) struct Command<'c> {
-    pub(crate) handler: &'c dyn crate::handler::Handler,
-    pub(crate) producer: &'c outbox::Producer,
-    pub(crate) now: events::Timestamp,
-    pub(crate) partition: events::partition::Partition,
-    /// The claim its events (and the timers it arms) are fenced on, when the partition is
-    /// shared with other instances.
-    pub(crate) fence: Option<outbox::RecordFence>,
 }
 
 /// The service's sled database.
