@@ -14,12 +14,13 @@ use events::{Event, Timestamp};
 use crate::handler::Handler;
 use crate::history::{HistorySource, Recorded};
 use crate::ownership::Held;
+use crate::page::PageError;
+use crate::peers::Forwarder;
 use crate::store::Command;
 use crate::store::command::CommandError;
 use crate::store::outbox::{Producer, RecordFence};
 use crate::store::state::{State, StateError};
 use crate::store::{Store, StoreError};
-use crate::tree::PageError;
 
 /// The largest request body an endpoint reads; larger ones get a 413.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -112,6 +113,8 @@ pub struct Api {
     /// The partitions this instance holds: a command or a keyed read for another goes to
     /// its owner.
     held: Held,
+    /// How this instance asks the others that share its partitions (`--scale-out`).
+    peers: Option<Forwarder>,
 }
 
 impl std::fmt::Debug for Api {
@@ -130,6 +133,7 @@ impl Api {
         relay_wakeup: Arc<Notify>,
         history: HistorySource,
         held: Held,
+        peers: Option<Forwarder>,
     ) -> Self {
         Api {
             store,
@@ -138,11 +142,16 @@ impl Api {
             relay_wakeup,
             history,
             held,
+            peers,
         }
     }
 
     pub(crate) fn held(&self) -> &Held {
         &self.held
+    }
+
+    pub(crate) fn peers(&self) -> Option<&Forwarder> {
+        self.peers.as_ref()
     }
 
     /// For a query about one key: `Ok` when this instance holds the key's partition, so its

@@ -114,6 +114,7 @@ impl Application {
             relay_wakeup.clone(),
             history_source(&js, &config, handler.as_ref()),
             held.clone(),
+            peers(&config, &definition, &client)?,
         );
         let server = ApiServer {
             subjects: config.prefix.clone(),
@@ -309,6 +310,19 @@ impl Application {
         tracing::info!(partitions = ?indices, "partitions held");
         Ok(task)
     }
+}
+
+/// How an instance that shares its partitions asks the others.
+fn peers(
+    config: &RuntimeConfig,
+    definition: &ServiceDefinition,
+    client: &async_nats::Client,
+) -> anyhow::Result<Option<crate::peers::Forwarder>> {
+    let group = config.prefix.api_group(definition.name)?;
+    Ok(config.scale_out.then(|| crate::peers::Forwarder {
+        client: client.clone(),
+        group,
+    }))
 }
 
 fn producer(definition: &ServiceDefinition, subjects: &Subjects) -> Producer {

@@ -91,6 +91,43 @@ async fn applied(api: Api, request: OrderRequest) -> Result<AppliedCount, ApiErr
     })
 }
 
+/// `<prefix>.api.example.list`: a page of the orders applied, in order id order (of every
+/// partition, wherever it is held).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ListRequest {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// How often each order of the page was applied (the page's cursor names its last order).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct AppliedPage {
+    pub applied: Vec<u64>,
+    pub next_cursor: Option<String>,
+}
+
+async fn list(api: Api, request: ListRequest) -> Result<AppliedPage, ApiError> {
+    let cursor = request.cursor.as_deref();
+    let page = api
+        .page(APPLIED_TREE, cursor, request.limit, 64 * 1024, Some)
+        .await?;
+    Ok(AppliedPage {
+        applied: page.items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// `<prefix>.api.example.find`: how often an order was applied, looked up in every
+/// partition (as support finds a ticket by its id).
+async fn find(api: Api, request: OrderRequest) -> Result<AppliedCount, ApiError> {
+    crate::api::require_id("order_id", &request.order_id)?;
+    let applied = api.find(APPLIED_TREE, &request.order_id).await?;
+    Ok(AppliedCount {
+        applied: applied.unwrap_or(0),
+        order_id: request.order_id,
+    })
+}
+
 /// The answer to a `wait`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Waited {
@@ -191,6 +228,10 @@ impl Service for Example {
         endpoints.add("wait", move |_: Api, request: WaitRequest| {
             wait(waiting.clone(), request)
         });
-        endpoints.add("reserve", reserve).add("applied", applied);
+        endpoints
+            .add("reserve", reserve)
+            .add("applied", applied)
+            .add("list", list)
+            .add("find", find);
     }
 }

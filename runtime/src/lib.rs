@@ -33,9 +33,12 @@ mod inbox;
 mod intake;
 pub mod nats;
 pub mod ownership;
+mod page;
+mod peers;
 pub mod provision;
 pub mod rebuild;
 mod relay;
+mod scatter;
 pub mod scenario;
 mod service;
 pub mod shutdown;
@@ -58,10 +61,11 @@ pub use config::{LogFormat, RuntimeConfig};
 pub use endpoint::Endpoints;
 pub use handler::{HandleError, Incoming, Route, Timer};
 pub use history::{History, Recorded};
+pub use page::{Page, PageError};
 pub use service::{Service, ServiceDefinition};
 pub use stats::{RuntimeStats, StatsSnapshot};
 pub use store::{Phase, State, StateError, Store, StoreError};
-pub use tree::{Page, PageError, Tree};
+pub use tree::Tree;
 
 /// A service binary's command line: the runtime's flags and the service's own.
 #[derive(Debug, clap::Parser)]

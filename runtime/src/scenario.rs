@@ -203,6 +203,7 @@ impl<S: Service> Scenario<S> {
             )),
             // one instance: it holds every partition
             crate::ownership::Held::everything(Partitions::default()),
+            None,
         )
     }
 

@@ -49,7 +49,7 @@ impl Serve for ApiServer {
         let service = register(client, self, ended.clone()).await?;
         let group = self.subjects.api_group(self.definition.name)?;
         let (endpoints, api) = (&self.endpoints, &self.api);
-        let forwarder = endpoint::Forwarder {
+        let forwarder = crate::peers::Forwarder {
             client: client.clone(),
             group: group.clone(),
         };

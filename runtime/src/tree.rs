@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-use events::api::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::page::{Page, PageBuilder, PageError};
 use crate::store::state::{State, StateError};
 use crate::store::{Store, StoreError};
 
@@ -132,104 +132,25 @@ impl<V: Serialize + DeserializeOwned> Tree<V> {
         byte_budget: usize,
         mut select: impl FnMut(V) -> Option<T>,
     ) -> Result<Page<T>, PageError> {
-        let limit = page_limit(limit)?;
-        let after = cursor.map(cursor_key).transpose()?;
-        let mut page = Page {
-            items: Vec::new(),
-            next_cursor: None,
-        };
-        let (mut bytes, mut last_key) = (0, Vec::new());
+        let (mut page, after) = PageBuilder::start(cursor, limit, byte_budget)?;
         for entry in store.read_after::<V>(self.name, after.as_deref())? {
             let (key, value) = entry?;
-            let Some(item) = select(value) else {
-                continue;
-            };
-            // the separating comma counts too
-            let size = json_len(&item)? + usize::from(!page.items.is_empty());
-            let full = page.items.len() == limit || bytes + size > byte_budget;
-            if full && !page.items.is_empty() {
-                page.next_cursor = Some(cursor_of(&last_key));
+            if let Some(item) = select(value)
+                && !page.push(key, item)?
+            {
                 break;
             }
-            bytes += size;
-            page.items.push(item);
-            last_key = key;
         }
-        Ok(page)
+        Ok(page.finish())
     }
-}
-
-/// A page of a list: its items and where the next page starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// The `cursor` of the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// Why a page could not be read: a bad `limit` or `cursor` (the client's fault), or storage.
-#[derive(Debug, thiserror::Error)]
-pub enum PageError {
-    #[error("limit must be between 1 and {MAX_PAGE_LIMIT}, got {0}")]
-    Limit(u32),
-    #[error("cursor {0:?} is not a next_cursor a list reply gave")]
-    Cursor(String),
-    #[error("failed to encode a list item: {0}")]
-    Encode(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-fn page_limit(limit: Option<u32>) -> Result<usize, PageError> {
-    match limit.unwrap_or(DEFAULT_PAGE_LIMIT) {
-        0 => Err(PageError::Limit(0)),
-        limit if limit > MAX_PAGE_LIMIT => Err(PageError::Limit(limit)),
-        limit => Ok(limit as usize),
-    }
-}
-
-/// A cursor is the last key of a page in lower-case hex: any key a tree can hold, as text that
-/// is safe in JSON and in a shell. Clients treat it as opaque.
-fn cursor_of(key: &[u8]) -> String {
-    key.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn cursor_key(cursor: &str) -> Result<Vec<u8>, PageError> {
-    let invalid = || PageError::Cursor(cursor.chars().take(64).collect());
-    if cursor.is_empty()
-        || !cursor.len().is_multiple_of(2)
-        || !cursor.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return Err(invalid());
-    }
-    (0..cursor.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(&cursor[at..at + 2], 16).map_err(|_| invalid()))
-        .collect()
-}
-
-/// The length of `item` as JSON, without building the text.
-fn json_len(item: &impl Serialize) -> Result<usize, PageError> {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    serde_json::to_writer(&mut counter, item)
-        .map_err(|error| PageError::Encode(error.to_string()))?;
-    Ok(counter.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::page::cursor_of;
     use crate::store::test_support::{self, THINGS};
+    use events::api::MAX_PAGE_LIMIT;
 
     const THINGS_TREE: Tree<String> = Tree::new(THINGS);
 

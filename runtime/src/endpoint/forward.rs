@@ -3,84 +3,21 @@
 //! `<prefix>.api.<service>.<verb>.<partition>` and relays the answer. Every instance listens
 //! there (no queue group) and answers only for the partitions it holds; the others stay
 //! silent, so while a partition has no owner (a take-over) nobody answers, and the request
-//! is asked again until [`FORWARD_FOR`] has passed, then answered 503.
+//! is asked again (`peers`) until it has an owner or the time is up.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_nats::service::error::Error as ServiceError;
 use async_nats::{HeaderMap, Message};
 use bytes::Bytes;
-use events::partition::Partition;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{InFlight, Respond, busy, header_safe};
 use crate::api::Api;
-
-/// How long a request for a partition held elsewhere is asked again before it gets a 503
-/// (below the clients' own timeouts, so they see the reason).
-const FORWARD_FOR: Duration = Duration::from_secs(4);
-
-/// How long one ask waits for the owner.
-const ATTEMPT: Duration = Duration::from_secs(1);
-
-/// The pause between two asks.
-const PAUSE: Duration = Duration::from_millis(100);
-
-/// Asks partitions' owners on the API connection.
-#[derive(Debug, Clone)]
-pub(crate) struct Forwarder {
-    pub(crate) client: async_nats::Client,
-    /// `<prefix>.api.<service>`.
-    pub(crate) group: String,
-}
-
-impl Forwarder {
-    /// Asks the owner of `partition` to answer `verb` with `body`, and relays its answer.
-    pub(crate) async fn ask(
-        &self,
-        verb: &str,
-        partition: Partition,
-        body: Bytes,
-    ) -> Result<Bytes, ServiceError> {
-        let subject = format!("{}.{verb}.{partition}", self.group);
-        let deadline = tokio::time::Instant::now() + FORWARD_FOR;
-        loop {
-            let request = async_nats::Request::new()
-                .payload(body.clone())
-                .timeout(Some(ATTEMPT));
-            match self.client.send_request(subject.clone(), request).await {
-                Ok(reply) => return relayed(&reply),
-                Err(error) if tokio::time::Instant::now() + PAUSE >= deadline => {
-                    return Err(ServiceError {
-                        code: 503,
-                        status: format!(
-                            "partition {partition} has no owner right now (it is moving: {error}); retry shortly"
-                        ),
-                    });
-                }
-                Err(_) => tokio::time::sleep(PAUSE).await,
-            }
-        }
-    }
-}
-
-/// The owner's answer as this instance gives it: its error code and message, or its body.
-fn relayed(reply: &Message) -> Result<Bytes, ServiceError> {
-    let headers = reply.headers.as_ref();
-    let header = |name| crate::nats::header(headers, name);
-    match header(async_nats::service::NATS_SERVICE_ERROR_CODE) {
-        Some(code) => Err(ServiceError {
-            code: code.parse().unwrap_or(500),
-            status: header(async_nats::service::NATS_SERVICE_ERROR)
-                .unwrap_or_default()
-                .to_owned(),
-        }),
-        None => Ok(reply.payload.clone()),
-    }
-}
+use crate::peers::Forwarder;
+use crate::scatter;
 
 /// Answers the requests other instances ask on `<group>.<verb>.<partition>` for the
 /// partitions this instance holds; cancels `ended` when the subscription ends.
@@ -155,6 +92,15 @@ fn owned(
     let held = api.held();
     let partition = held.partitions().into_iter().find(|p| p.index() == index)?;
     held.owns(partition).then_some(())?;
+    // another instance reading this partition's rows for a list or a lookup
+    if [scatter::ROWS_VERB, scatter::GET_VERB].contains(&verb) {
+        let verb = verb.to_owned();
+        let read: Respond = Arc::new(move |api, body| {
+            let verb = verb.clone();
+            Box::pin(async move { scatter::answer(api, &verb, partition, body).await })
+        });
+        return Some((read, reply));
+    }
     let (_, respond) = endpoints.iter().find(|(name, _)| *name == verb)?;
     Some((respond.clone(), reply))
 }

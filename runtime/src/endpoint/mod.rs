@@ -20,10 +20,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{Api, ApiError, MAX_REQUEST_BYTES, decode_request};
+use crate::peers::Forwarder;
 
 mod forward;
-
-pub(crate) use forward::Forwarder;
 
 type Respond = Arc<dyn Fn(Api, Bytes) -> BoxFuture<'static, Result<Bytes, ApiError>> + Send + Sync>;
 

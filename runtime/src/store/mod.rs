@@ -331,6 +331,11 @@ impl Store {
         }
     }
 
+    /// The partitions this store's layout keeps apart (one, in a store kept whole).
+    pub(crate) fn partitions(&self) -> Partitions {
+        self.layout.partitions().unwrap_or(Partitions::ONE)
+    }
+
     /// The partition `key` belongs to in this store (0 in a store kept whole).
     pub fn partition_of(&self, key: &str) -> events::partition::Partition {
         let partitions = self.layout.partitions();

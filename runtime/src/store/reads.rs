@@ -8,6 +8,9 @@ use serde::de::DeserializeOwned;
 use super::state::partition_key;
 use super::{Store, StoreError, decode, merge};
 
+/// A row as stored: the service's key and the value's bytes.
+pub(crate) type RawRow = (Vec<u8>, Vec<u8>);
+
 impl Store {
     /// The stored bytes under `key`: in a partitioned tree, in whichever partition has it.
     fn read_bytes(&self, tree: &str, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
@@ -99,5 +102,64 @@ impl Store {
             Ok((key[skip..].to_vec(), decode(tree, &bytes)?))
         })
         .collect()
+    }
+
+    /// Whether `tree` keeps its rows per partition in this store.
+    pub(crate) fn partitioned(&self, tree: &str) -> bool {
+        self.tree_set().partitioned(tree)
+    }
+
+    /// Up to `max_rows` rows of one partition of a partitioned tree after `after` (from its
+    /// first without one), stopping once about `max_bytes` are read: each as the service's
+    /// key and the stored bytes. Says whether more follow.
+    pub(crate) fn partition_rows(
+        &self,
+        tree: &str,
+        partition: events::partition::Partition,
+        after: Option<&[u8]>,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<RawRow>, bool), StoreError> {
+        let handle = self.known_tree(tree)?;
+        let index = partition.index();
+        let start = match after {
+            Some(after) => Bound::Excluded(partition_key(index, after)),
+            None => Bound::Included(index.to_be_bytes().to_vec()),
+        };
+        let end = match index.checked_add(1) {
+            Some(next) => Bound::Excluded(next.to_be_bytes().to_vec()),
+            None => Bound::Unbounded,
+        };
+        let (mut rows, mut bytes) = (Vec::new(), 0);
+        for row in handle.range::<Vec<u8>, _>((start, end)) {
+            if rows.len() == max_rows || bytes >= max_bytes {
+                return Ok((rows, true));
+            }
+            let (key, value) = row?;
+            bytes += key.len() + value.len();
+            rows.push((key[2..].to_vec(), value.to_vec()));
+        }
+        Ok((rows, false))
+    }
+
+    /// The stored bytes under `key` in one partition of a partitioned tree.
+    pub(crate) fn partition_row(
+        &self,
+        tree: &str,
+        partition: events::partition::Partition,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let handle = self.known_tree(tree)?;
+        Ok(handle
+            .get(partition_key(partition.index(), key))?
+            .map(|value| value.to_vec()))
+    }
+
+    /// A stored value decoded as the tree's (for rows read raw).
+    pub(crate) fn decode_row<T: DeserializeOwned>(
+        tree: &str,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        decode(tree, bytes)
     }
 }

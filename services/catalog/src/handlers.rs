@@ -77,10 +77,12 @@ async fn get(api: Api, request: SkuRequest) -> Result<Product, ApiError> {
         .ok_or_else(|| CatalogError::UnknownSku(request.sku.clone()))?)
 }
 
-/// One page of products, in sku order.
+/// One page of products, in sku order (of every partition, wherever it is held).
 async fn list(api: Api, request: ListProducts) -> Result<ProductList, ApiError> {
     let cursor = request.cursor.as_deref();
-    let page = PRODUCTS.page(api.store(), cursor, request.limit, MAX_PAGE_BYTES, Some)?;
+    let page = api
+        .page(PRODUCTS, cursor, request.limit, MAX_PAGE_BYTES, Some)
+        .await?;
     Ok(ProductList {
         products: page.items,
         next_cursor: page.next_cursor,

@@ -70,7 +70,8 @@ async fn open(api: Api, request: OpenTicket) -> Result<TicketView, ApiError> {
     .await
 }
 
-/// One page of tickets (of one order, if the request names it), in ticket id order. Tickets
+/// One page of tickets (of one order, if the request names it), in ticket id order, of every
+/// partition wherever it is held. Tickets
 /// carry timelines and messages of up to 64 KiB, so a page is often bounded by its bytes.
 async fn list(api: Api, request: ListTickets) -> Result<TicketList, ApiError> {
     if let Some(order_id) = &request.order_id {
@@ -82,13 +83,15 @@ async fn list(api: Api, request: ListTickets) -> Result<TicketList, ApiError> {
             .as_ref()
             .is_none_or(|order_id| &ticket.order_id == order_id)
     };
-    let page = TICKETS.page(
-        api.store(),
-        request.cursor.as_deref(),
-        request.limit,
-        MAX_PAGE_BYTES,
-        |ticket| wanted(&ticket).then(|| view(&ticket)),
-    )?;
+    let page = api
+        .page(
+            TICKETS,
+            request.cursor.as_deref(),
+            request.limit,
+            MAX_PAGE_BYTES,
+            |ticket| wanted(&ticket).then(|| view(&ticket)),
+        )
+        .await?;
     Ok(TicketList {
         tickets: page.items,
         next_cursor: page.next_cursor,
@@ -98,9 +101,10 @@ async fn list(api: Api, request: ListTickets) -> Result<TicketList, ApiError> {
 async fn resolve(api: Api, request: ResolveTicket) -> Result<TicketView, ApiError> {
     require_id("ticket_id", &request.ticket_id)?;
     let ticket_id = request.ticket_id.clone();
-    // a ticket is kept in its order's partition
-    let order_id = TICKETS
-        .get(api.store(), &ticket_id)?
+    // a ticket is kept in its order's partition, wherever that is held
+    let order_id = api
+        .find(TICKETS, &ticket_id)
+        .await?
         .ok_or_else(|| SupportError::UnknownTicket(ticket_id.clone()))?
         .order_id;
     api.command(
