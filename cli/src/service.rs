@@ -44,8 +44,13 @@ pub(crate) async fn run(global: &Global, command: ServiceCommand) -> anyhow::Res
         ServiceCommand::Stop { name }
         | ServiceCommand::Start { name }
         | ServiceCommand::Restart { name } => {
+            // a service, or one of its instances under `up --scale` (`<service>-<n>`)
+            let service = name
+                .rsplit_once('-')
+                .filter(|(_, n)| n.parse::<u16>().is_ok())
+                .map_or(name.as_str(), |(service, _)| service);
             anyhow::ensure!(
-                SERVICES.contains(&name.as_str()),
+                SERVICES.contains(&service),
                 "unknown service {:?} (the services are {})",
                 crate::output::escaped(name),
                 SERVICES.join(", ")

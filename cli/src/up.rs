@@ -36,6 +36,47 @@ pub(crate) struct UpArgs {
     /// RUST_LOG says otherwise).
     #[arg(long, short)]
     pub(crate) verbose: bool,
+    /// Run more than one instance of a service, sharing its partitions (docs/scaling.md):
+    /// `--scale shipping=2,support=3`. Each instance has its own store: the first the
+    /// service's, the others `<data-dir>/<service>-<n>`. Only catalog, shipping and support
+    /// can share their partitions yet.
+    #[arg(long, value_name = "SERVICE=N,…", value_delimiter = ',', value_parser = parse_scale)]
+    pub(crate) scale: Vec<(&'static str, u16)>,
+}
+
+/// The services whose instances can share their partitions (`Service::SCALES_OUT`; a test
+/// in `stack` checks this list against the services).
+pub(crate) const SCALES_OUT: [&str; 3] = ["catalog", "shipping", "support"];
+
+/// The most instances of one service: one partition each, of the default twelve.
+const MAX_INSTANCES: u16 = 12;
+
+/// `SERVICE=N`: a service that can share its partitions, and 1 to 12 instances.
+pub(crate) fn parse_scale(text: &str) -> Result<(&'static str, u16), String> {
+    let (name, count) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not SERVICE=N (e.g. shipping=2)"))?;
+    let service = crate::supervisor::SERVICES
+        .into_iter()
+        .find(|service| *service == name)
+        .ok_or_else(|| {
+            format!(
+                "unknown service {name:?} (the services are {})",
+                crate::supervisor::SERVICES.join(", ")
+            )
+        })?;
+    if !SCALES_OUT.contains(&service) {
+        return Err(format!(
+            "{service} runs as one instance until its rules fit in one partition (docs/scaling.md, \"Who scales out today\"); these can have more: {}",
+            SCALES_OUT.join(", ")
+        ));
+    }
+    match count.parse::<u16>() {
+        Ok(count @ 1..=MAX_INSTANCES) => Ok((service, count)),
+        _ => Err(format!(
+            "{count:?} instances of {service}: give 1 to {MAX_INSTANCES}"
+        )),
+    }
 }
 
 /// The plan for `up` (and `demo`): our own broker unless a URL was given, with the
@@ -84,6 +125,7 @@ pub(crate) fn plan(global: &Global, args: &UpArgs) -> anyhow::Result<Plan> {
         env: Default::default(),
         auth_dir,
         tls: global.tls(),
+        instances: args.scale.iter().copied().collect(),
         log_filter: std::env::var("RUST_LOG")
             .ok()
             .unwrap_or_else(|| if args.verbose { "info" } else { "warn" }.to_owned()),
@@ -150,5 +192,38 @@ pub(crate) fn warn_if_open(plan: &Plan, console: Console) {
             "--no-auth: the broker is OPEN. Anyone who reaches its port can publish any event \
              (forge payments, ship unpaid orders), read everything and delete the streams.",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_that_scale_out_are_those_that_say_so() {
+        for service in crate::supervisor::SERVICES {
+            assert_eq!(
+                SCALES_OUT.contains(&service),
+                stack::scales_out(service).expect("a service"),
+                "{service}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scale_names_a_service_that_scales_out_and_up_to_twelve_instances() {
+        assert_eq!(parse_scale("shipping=3"), Ok(("shipping", 3)));
+        for (bad, says) in [
+            ("shipping", "is not SERVICE=N"),
+            ("ship=2", "unknown service \"ship\""),
+            ("payments=2", "payments runs as one instance"),
+            ("support=0", "give 1 to 12"),
+            ("support=13", "give 1 to 12"),
+            ("support=x", "give 1 to 12"),
+        ] {
+            let error = parse_scale(bad).expect_err(bad);
+            assert!(error.contains(says), "{bad}: {error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
     }
 }

@@ -61,6 +61,16 @@ macro_rules! shop_services {
             anyhow::bail!("unknown service {name:?}")
         }
 
+        /// Whether one service's instances can share its partitions (`Service::SCALES_OUT`).
+        pub fn scales_out(name: &str) -> anyhow::Result<bool> {
+            $(
+                if name == <$service as Service>::DEFINITION.name {
+                    return Ok(<$service as Service>::SCALES_OUT);
+                }
+            )+
+            anyhow::bail!("unknown service {name:?}")
+        }
+
         /// The sled trees of one service, by name.
         pub fn trees(name: &str) -> anyhow::Result<&'static [&'static str]> {
             $(

@@ -53,6 +53,10 @@ pub(crate) struct OrdersArgs {
     /// Strict durability: the broker fsyncs every write (`shopctl up --strict`).
     #[arg(long)]
     pub(crate) strict: bool,
+    /// More instances of a service, sharing its partitions (`shopctl up --scale`), to see
+    /// what partitioning costs: `--scale shipping=3`.
+    #[arg(long, value_name = "SERVICE=N,…", value_delimiter = ',', value_parser = crate::up::parse_scale)]
+    pub(crate) scale: Vec<(&'static str, u16)>,
     /// Keep the shop's data directory (printed) instead of removing it.
     #[arg(long)]
     pub(crate) keep_data: bool,
@@ -104,6 +108,7 @@ pub(crate) async fn run(global: &Global, args: OrdersArgs) -> anyhow::Result<Exi
         nats_server_bin: args.nats_server_bin.clone(),
         strict: args.strict,
         verbose: false,
+        scale: args.scale.clone(),
     };
     let mut plan = crate::up::plan(&shop, &up)?;
     plan.env.insert(
@@ -165,7 +170,7 @@ async fn bench(
     let mut probes: Vec<Probe> = supervisor
         .pids()
         .into_iter()
-        .map(|(name, pid)| Probe::process(name, pid))
+        .map(|(name, pid)| Probe::process(&name, pid))
         .collect();
     let broker = probes
         .iter()

@@ -56,6 +56,8 @@ pub(crate) struct Plan {
     pub(crate) tls: runtime::nats::Tls,
     /// The services' `RUST_LOG`.
     pub(crate) log_filter: String,
+    /// How many instances of a service to run when more than one (`up --scale`).
+    pub(crate) instances: BTreeMap<&'static str, u16>,
 }
 
 impl Plan {
@@ -64,10 +66,36 @@ impl Plan {
         crate::provision::tls_env(&self.tls)
     }
 
+    /// The instances of `service` to run: the service itself, then `<service>-2`, … when it
+    /// is scaled out.
+    pub(crate) fn instances_of(&self, service: &'static str) -> Vec<Instance> {
+        let count = self.instances.get(service).copied().unwrap_or(1);
+        (1..=count)
+            .map(|n| Instance {
+                service,
+                name: match n {
+                    1 => service.to_owned(),
+                    n => format!("{service}-{n}"),
+                },
+                scale_out: count > 1,
+            })
+            .collect()
+    }
+
     fn credentials(&self, identity: Identity) -> Option<PathBuf> {
         let auth_dir = self.auth_dir.as_ref()?;
         Some(runtime::auth::seed_file(auth_dir, identity))
     }
+}
+
+/// One process of a service.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub(crate) service: &'static str,
+    /// Its instance id: the service's name, or `<service>-<n>`.
+    pub(crate) name: String,
+    /// It shares the service's partitions with the other instances.
+    pub(crate) scale_out: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -156,11 +184,15 @@ impl Supervisor {
         let (stop, _) = watch::channel(false);
         let mut controls = BTreeMap::new();
         let mut tasks = Vec::new();
-        for service in SERVICES {
+        let instances = SERVICES
+            .into_iter()
+            .flat_map(|service| plan.instances_of(service));
+        for instance in instances {
             let running = Arc::new(watch::channel(true).0);
             let (alive, alive_now) = watch::channel(None);
+            let name = instance.name.clone();
             tasks.push(tokio::spawn(service::keep_running(
-                service,
+                instance,
                 plan.clone(),
                 service::Signals {
                     running: running.subscribe(),
@@ -171,7 +203,7 @@ impl Supervisor {
                 console,
             )));
             controls.insert(
-                service,
+                name,
                 Control {
                     running,
                     alive: alive_now,
@@ -223,13 +255,13 @@ impl Supervisor {
         waiting
     }
 
-    /// The process ids of the broker (when it started one) and of every running service.
-    pub(crate) fn pids(&self) -> Vec<(&'static str, u32)> {
+    /// The process ids of the broker (when it started one) and of every running instance.
+    pub(crate) fn pids(&self) -> Vec<(String, u32)> {
         let broker = self
             .broker
             .as_ref()
             .and_then(Child::id)
-            .map(|pid| ("nats-server", pid));
+            .map(|pid| ("nats-server".to_owned(), pid));
         let services = self.controls.pids().into_iter();
         broker
             .into_iter()
@@ -263,7 +295,7 @@ impl Supervisor {
 /// What `up` can do to each service while it runs: stop or start it, and see whether its
 /// process is alive.
 #[derive(Debug, Clone)]
-pub(crate) struct Controls(Arc<BTreeMap<&'static str, Control>>);
+pub(crate) struct Controls(Arc<BTreeMap<String, Control>>);
 
 #[derive(Debug)]
 struct Control {
@@ -280,12 +312,14 @@ impl Controls {
         }
     }
 
-    /// Stops or starts `service` and waits (up to 20 s) until its process is gone or there.
+    /// Stops or starts `service` (an instance's name) and waits (up to 20 s) until its
+    /// process is gone or there.
     pub(crate) async fn apply(&self, service: &str, run: bool) -> anyhow::Result<()> {
         let control = self.0.get(service).ok_or_else(|| {
+            let names: Vec<&str> = self.0.keys().map(String::as_str).collect();
             anyhow::anyhow!(
-                "unknown service {service:?} (the services are {})",
-                SERVICES.join(", ")
+                "unknown service {service:?} (this shop runs {})",
+                names.join(", ")
             )
         })?;
         control.running.send_replace(run);
@@ -303,19 +337,19 @@ impl Controls {
         Ok(())
     }
 
-    /// Each service and whether its process is alive.
-    pub(crate) fn states(&self) -> Vec<(&'static str, bool)> {
+    /// Each instance and whether its process is alive.
+    pub(crate) fn states(&self) -> Vec<(String, bool)> {
         self.pids()
             .into_iter()
             .map(|(name, pid)| (name, pid.is_some()))
             .collect()
     }
 
-    /// Each service and its process's id while it is alive.
-    pub(crate) fn pids(&self) -> Vec<(&'static str, Option<u32>)> {
+    /// Each instance and its process's id while it is alive.
+    pub(crate) fn pids(&self) -> Vec<(String, Option<u32>)> {
         self.0
             .iter()
-            .map(|(name, control)| (*name, *control.alive.borrow()))
+            .map(|(name, control)| (name.clone(), *control.alive.borrow()))
             .collect()
     }
 }

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
-use super::{Console, Plan, service_binary};
+use super::{Console, Instance, Plan, service_binary};
 use std::process::Stdio;
 
 /// How `up` steers one service's keeper.
@@ -29,11 +29,12 @@ pub(super) struct Signals {
 /// stopped and started on request, and left stopped when it exits cleanly on its own (exit
 /// 0: someone stopped it on purpose, e.g. with SIGTERM).
 pub(super) async fn keep_running(
-    service: &'static str,
+    instance: Instance,
     plan: Plan,
     mut signals: Signals,
     console: Console,
 ) {
+    let service = instance.name.as_str();
     let mut backoff = Duration::from_secs(1);
     loop {
         if *signals.stop.borrow() {
@@ -45,7 +46,7 @@ pub(super) async fn keep_running(
                 _ = signals.stop.changed() => return,
             }
         }
-        let mut child = match spawn_service(service, &plan, console) {
+        let mut child = match spawn_service(&instance, &plan, console) {
             Ok(child) => child,
             Err(error) => {
                 console.alert(&format!(
@@ -127,7 +128,8 @@ enum Ended {
     ShopStops,
 }
 
-fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result<Child> {
+fn spawn_service(instance: &Instance, plan: &Plan, console: Console) -> anyhow::Result<Child> {
+    let service = instance.service;
     let mut command = Command::new(service_binary(&plan.bin_dir, service));
     command
         .env("NATS_URL", &plan.nats_url)
@@ -144,16 +146,21 @@ fn spawn_service(service: &str, plan: &Plan, console: Console) -> anyhow::Result
     if let Some(seed) = Identity::named(service).and_then(|identity| plan.credentials(identity)) {
         command.env("NATS_CREDS", seed);
     }
+    if instance.scale_out {
+        command
+            .env("SHOP_SCALE_OUT", "true")
+            .env("SHOP_INSTANCE", &instance.name);
+    }
     command.envs(plan.tls_env());
     for (name, value) in plan.env.get(service).into_iter().flatten() {
         command.env(name, value);
     }
     let mut child = command.spawn()?;
     if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(forward(service.to_owned(), stdout, console));
+        tokio::spawn(forward(instance.name.clone(), stdout, console));
     }
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(forward(service.to_owned(), stderr, console));
+        tokio::spawn(forward(instance.name.clone(), stderr, console));
     }
     Ok(child)
 }

@@ -11,6 +11,7 @@ pub(crate) mod operators;
 mod orders;
 mod redrive;
 mod running;
+mod scale;
 mod service;
 mod status_json;
 mod tour;
