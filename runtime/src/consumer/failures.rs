@@ -31,7 +31,7 @@ pub(crate) struct Fatal {
 }
 
 impl Fatal {
-    fn raise(&self, reason: String) {
+    pub(crate) fn raise(&self, reason: String) {
         let mut slot = self
             .reason
             .lock()

@@ -17,6 +17,7 @@ mod assign;
 mod balance;
 mod fence;
 mod lease;
+mod whole;
 
 use std::time::Instant;
 
@@ -32,6 +33,7 @@ pub use assign::assign;
 pub use balance::{Balancer, Handover, Held};
 pub use fence::{EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT, Fence};
 pub use lease::{Lease, LeaseTiming};
+pub use whole::stay_alone;
 
 /// A lease as the bucket holds it (JSON, so `nats kv get` shows it as it is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,11 +323,17 @@ impl Owners {
     }
 
     /// The live instances of this service: those whose heartbeat has neither expired nor
-    /// been withdrawn. (Read with `STREAM.INFO` and direct gets, which is all a service may
-    /// do on the bucket besides writing its own keys.)
+    /// been withdrawn.
     pub async fn members(&self) -> anyhow::Result<Vec<String>> {
+        self.live("members").await
+    }
+
+    /// The instances named by live keys `<service>.<kind>.<instance>`. (Read with
+    /// `STREAM.INFO` and direct gets, which is all a service may do on the bucket besides
+    /// writing its own keys.)
+    async fn live(&self, kind: &str) -> anyhow::Result<Vec<String>> {
         let bucket = Owners::bucket(&self.subjects);
-        let prefix = format!("$KV.{bucket}.{}.members.", self.service);
+        let prefix = format!("$KV.{bucket}.{}.{kind}.", self.service);
         let stream = self
             .js
             .get_stream(format!("KV_{bucket}"))
@@ -334,22 +342,28 @@ impl Owners {
         let subjects: Vec<(String, usize)> = stream
             .info_with_subjects(format!("{prefix}*"))
             .await
-            .context("list the members")?
+            .with_context(|| format!("list the {kind}"))?
             .try_collect()
             .await
-            .context("list the members")?;
-        let mut members = Vec::with_capacity(subjects.len());
+            .with_context(|| format!("list the {kind}"))?;
+        let mut live = Vec::with_capacity(subjects.len());
         for (subject, _) in subjects {
             let Some(instance) = subject.strip_prefix(&prefix) else {
                 continue;
             };
-            let key = format!("{}.members.{instance}", self.service);
-            // a withdrawn heartbeat leaves a delete marker until it ages out
-            if self.kv.get(&key).await.context("read a member")?.is_some() {
-                members.push(instance.to_owned());
+            let key = format!("{}.{kind}.{instance}", self.service);
+            // a withdrawn key leaves a delete marker until it ages out
+            if self
+                .kv
+                .get(&key)
+                .await
+                .context("read the lease bucket")?
+                .is_some()
+            {
+                live.push(instance.to_owned());
             }
         }
-        Ok(members)
+        Ok(live)
     }
 
     /// Who holds each partition of this service right now (`None`: nobody).

@@ -125,10 +125,29 @@ fn an_event_for_one_partition_cannot_write_a_shared_tree() {
     assert_eq!(store.read::<u64>(THINGS, b"o-2").unwrap(), Some(1));
 }
 
+/// Opens a store just dropped: sled's flusher thread lets go of the file lock a moment after
+/// the last handle goes, so a lock error is retried for up to 2 s.
+fn once_released(open: impl Fn() -> Result<Store, StoreError>) -> Result<Store, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match open() {
+            Err(StoreError::Open { source, .. })
+                if source.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened,
+        }
+    }
+}
+
 #[test]
 fn a_store_kept_whole_is_refused_by_a_service_that_keeps_partitions_until_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
-    let open = |partitions| Store::open_service(dir.path(), 1 << 20, trees(&[], partitions));
+    let open = |partitions| {
+        once_released(|| Store::open_service(dir.path(), 1 << 20, trees(&[], partitions)))
+    };
     drop(open(None).unwrap());
     let error = open(Some(four())).unwrap_err();
     assert!(matches!(error, StoreError::Layout { .. }), "{error}");
@@ -139,7 +158,7 @@ fn a_store_kept_whole_is_refused_by_a_service_that_keeps_partitions_until_rebuil
     );
     // and a reader learns the layout from the store itself
     drop(open(None).unwrap());
-    let reader = Store::open(dir.path(), 1 << 20, &[THINGS]).unwrap();
+    let reader = once_released(|| Store::open(dir.path(), 1 << 20, &[THINGS])).unwrap();
     assert_eq!(reader.tree_set().partitions, None);
 }
 
@@ -153,12 +172,14 @@ fn a_partitioned_store_says_so_to_a_reader() {
         .apply_batch(&Things, &producer(), &[incoming])
         .unwrap();
     drop(store);
-    let reader = Store::open(dir.path(), 1 << 20, &[THINGS]).unwrap();
+    let reader = once_released(|| Store::open(dir.path(), 1 << 20, &[THINGS])).unwrap();
     assert_eq!(reader.tree_set().partitions, Some(four()));
     assert_eq!(reader.read::<u64>(THINGS, b"o-7").unwrap(), Some(1));
     drop(reader);
-    let error = Store::open_service(dir.path(), 1 << 20, trees(&[], Some(Partitions::default())))
-        .unwrap_err();
+    let error = once_released(|| {
+        Store::open_service(dir.path(), 1 << 20, trees(&[], Some(Partitions::default())))
+    })
+    .unwrap_err();
     assert!(error.to_string().contains("in 4 partitions"), "{error}");
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the runtime against a real nats-server and real sled stores, using the
 //! example service (in-process, or as a child process where it must be killed).
 
+mod alone;
 mod bad_bytes;
 mod balance;
 mod busy;

@@ -22,9 +22,8 @@ use crate::consumer::{ConsumeContext, Fatal, consumer_specs};
 use crate::endpoint::{Endpoints, InFlight};
 use crate::handler::Handler;
 use crate::history::{HistorySource, Streams};
-use crate::intake::Intake;
 use crate::nats::supervised::{self, Supervisor};
-use crate::ownership::{Balancer, Held, Owners};
+use crate::ownership::Held;
 use crate::relay::{Fences, Relay};
 use crate::service::{Service, ServiceDefinition};
 use crate::srv::ApiServer;
@@ -32,6 +31,8 @@ use crate::stats::RuntimeStats;
 use crate::store::Store;
 use crate::store::outbox::Producer;
 use crate::{inbox, nats, timers};
+
+mod sharing;
 
 /// How long the outbox relay may take to publish what the last batches emitted at shutdown.
 const FINAL_PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -114,7 +115,7 @@ impl Application {
             relay_wakeup.clone(),
             history_source(&js, &config, handler.as_ref()),
             held.clone(),
-            peers(&config, &definition, &client)?,
+            sharing::peers(&config, &definition, &client)?,
         );
         let server = ApiServer {
             subjects: config.prefix.clone(),
@@ -208,6 +209,8 @@ impl Application {
                 self.balance(context.clone(), held.clone(), &shutdown, &balance_stop)
                     .await?,
             ),
+            // alone: it must stay the only instance (docs/scaling.md)
+            false if self.handler.scales_out() => self.stay_alone(&fatal, &balance_stop).await?,
             false => None,
         };
         let consumers = TaskTracker::new();
@@ -274,55 +277,6 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
-}
-
-impl Application {
-    /// Joins the instances of this service in sharing its partitions (docs/scaling.md), and
-    /// waits, for up to a lease time, until this instance holds its first share: a lone
-    /// instance takes every partition in its first round and forwards nothing.
-    async fn balance(
-        &self,
-        context: Arc<ConsumeContext>,
-        held: Held,
-        shutdown: &CancellationToken,
-        stop: &CancellationToken,
-    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-        let name = self.definition.name;
-        let timing = self.config.lease_timing();
-        let owners = Owners::open(
-            self.js.clone(),
-            self.config.prefix.clone(),
-            name,
-            name.parse().ok(),
-            self.config.partitions,
-            &self.config.instance(name),
-            timing,
-        )
-        .await?;
-        let intake = Arc::new(Intake::new(context, shutdown.clone()));
-        let balancer = Balancer::with_held(owners, intake, held.clone());
-        let task = tokio::spawn(balancer.run(stop.clone()));
-        let deadline = tokio::time::Instant::now() + timing.ttl;
-        while held.partitions().is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let indices: Vec<u16> = held.partitions().iter().map(|p| p.index()).collect();
-        tracing::info!(partitions = ?indices, "partitions held");
-        Ok(task)
-    }
-}
-
-/// How an instance that shares its partitions asks the others.
-fn peers(
-    config: &RuntimeConfig,
-    definition: &ServiceDefinition,
-    client: &async_nats::Client,
-) -> anyhow::Result<Option<crate::peers::Forwarder>> {
-    let group = config.prefix.api_group(definition.name)?;
-    Ok(config.scale_out.then(|| crate::peers::Forwarder {
-        client: client.clone(),
-        group,
-    }))
 }
 
 fn producer(definition: &ServiceDefinition, subjects: &Subjects) -> Producer {
