@@ -14,6 +14,7 @@ mod dlq;
 mod history;
 mod identity;
 mod output;
+mod partitions;
 mod provision;
 mod rebuild;
 mod replay;

@@ -60,6 +60,8 @@ struct Status {
     /// Consumers that are not a service's durable (watchers, traces, replays): counted only.
     other_consumers: usize,
     services: Vec<ServiceRow>,
+    /// Who holds which partitions of the services whose instances share them.
+    partitions: Vec<crate::partitions::ShareRow>,
     dead_letters: u64,
 }
 
@@ -92,6 +94,7 @@ pub(crate) async fn run(global: &Global) -> anyhow::Result<ExitCode> {
     let mut status = Status::default();
     let running = read_services(&api, &mut status).await?;
     read_streams(&js, api.subjects(), &running, &mut status).await?;
+    status.partitions = crate::partitions::read(&js, api.subjects()).await?;
     status.healthy = status.problems.is_empty();
     if global.json {
         print!("{}", json(&status));
@@ -247,6 +250,11 @@ fn human(status: &Status) -> String {
     let mut out = String::new();
     out.push_str(&services_table(&status.services));
     out.push('\n');
+    let shares = crate::partitions::shares_table(&status.partitions);
+    if !shares.is_empty() {
+        out.push_str(&shares);
+        out.push('\n');
+    }
     out.push_str(&streams_table(&status.streams));
     out.push('\n');
     out.push_str(&consumers_table(&status.consumers));

@@ -69,6 +69,36 @@ async fn up_scale_runs_two_shipping_instances_that_share_its_partitions() {
         data_dir.join("shipping-2").is_dir(),
         "the second instance's own store"
     );
+    // status shows who holds which partitions
+    let status = Command::new(env!("CARGO_BIN_EXE_shopctl"))
+        .args([
+            "--nats-url",
+            &bed.url(),
+            "--prefix",
+            "scaled",
+            "--json",
+            "status",
+        ])
+        .output()
+        .expect("status");
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    let shares: Vec<(String, usize)> = status["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|row| {
+            let partitions = row["partitions"].as_array().map_or(0, Vec::len);
+            (
+                row["instance"].as_str().unwrap_or_default().to_owned(),
+                partitions,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shares,
+        [("shipping".to_owned(), 6), ("shipping-2".to_owned(), 6)],
+        "{status}"
+    );
 
     // orders ship through both instances
     let product = events::api::AddProduct {
