@@ -115,6 +115,13 @@ impl Takeover {
         outcome.map_err(|reason| anyhow::anyhow!(reason))
     }
 
+    /// Rebuilds every partition at once (an instance that holds them all by itself, whose
+    /// store was last shared with others: what they applied is only in the streams).
+    pub(crate) async fn rebuild_all(&self) -> anyhow::Result<usize> {
+        let partitions = self.store.partitions().all().map(|p| (p, 0)).collect();
+        self.rebuild_partitions(&partitions).await
+    }
+
     async fn gathered(self: Arc<Self>, announce: watch::Sender<Option<Result<(), String>>>) {
         tokio::time::sleep(GATHER).await;
         let partitions = self

@@ -212,3 +212,74 @@ pub(crate) fn assert_prints_safely(what: &str, output: &Output) {
     assert_terminal_safe(&format!("{what} (stdout)"), &output.stdout);
     assert_terminal_safe(&format!("{what} (stderr)"), &output.stderr);
 }
+
+/// The shop's one product (`TEA`, 50 in stock) and a customer with credit (`ann`), through
+/// the API, for tests that place orders through a shop `up` runs.
+pub(crate) async fn stock_tea(api: &runtime::ApiClient) {
+    let product = events::api::AddProduct {
+        sku: "TEA".into(),
+        name: "tea".into(),
+        description: String::new(),
+        price_minor: 100,
+        currency: "EUR".into(),
+    };
+    api.call::<_, serde_json::Value>("catalog", "add", &product)
+        .await
+        .expect("add");
+    let restock = events::api::Restock {
+        sku: "TEA".into(),
+        quantity: 50,
+    };
+    api.call::<_, serde_json::Value>("inventory", "restock", &restock)
+        .await
+        .expect("restock");
+    let account = events::api::OpenAccount {
+        customer_id: "ann".into(),
+        credit_limit_minor: 1_000_000,
+        currency: "EUR".into(),
+    };
+    api.call::<_, serde_json::Value>("payments", "open_account", &account)
+        .await
+        .expect("account");
+}
+
+/// Places an order of one `TEA` for `ann` (waiting while orders has not learned the product
+/// yet); its id.
+pub(crate) async fn place_tea(api: &runtime::ApiClient, order_id: Option<String>) -> String {
+    let request = events::api::PlaceOrder {
+        customer_id: "ann".into(),
+        items: vec![events::api::Item {
+            sku: "TEA".into(),
+            quantity: 1,
+        }],
+        order_id,
+    };
+    let order = testkit::wait::until_some(
+        "orders to take the order",
+        Duration::from_secs(30),
+        || async {
+            match api
+                .call::<_, events::api::Order>("orders", "place", &request)
+                .await
+            {
+                Ok(order) => Some(order),
+                Err(error) if error.code == 404 => None,
+                Err(error) => panic!("place: {error}"),
+            }
+        },
+    )
+    .await;
+    order.order_id
+}
+
+/// Waits until the order is completed.
+pub(crate) async fn until_completed(api: &runtime::ApiClient, order_id: &str) {
+    eventually("order completed", || async {
+        let request = events::api::OrderRequest {
+            order_id: order_id.to_owned(),
+        };
+        let order: events::api::Order = api.call("orders", "get", &request).await.expect("get");
+        order.status == "completed"
+    })
+    .await;
+}

@@ -101,58 +101,11 @@ async fn up_scale_runs_two_shipping_instances_that_share_its_partitions() {
     );
 
     // orders ship through both instances
-    let product = events::api::AddProduct {
-        sku: "TEA".into(),
-        name: "tea".into(),
-        description: String::new(),
-        price_minor: 100,
-        currency: "EUR".into(),
-    };
-    api.call::<_, serde_json::Value>("catalog", "add", &product)
-        .await
-        .expect("add");
-    let restock = events::api::Restock {
-        sku: "TEA".into(),
-        quantity: 50,
-    };
-    api.call::<_, serde_json::Value>("inventory", "restock", &restock)
-        .await
-        .expect("restock");
-    let account = events::api::OpenAccount {
-        customer_id: "ann".into(),
-        credit_limit_minor: 1_000_000,
-        currency: "EUR".into(),
-    };
-    api.call::<_, serde_json::Value>("payments", "open_account", &account)
-        .await
-        .expect("account");
+    stock_tea(&api).await;
     let partitions = Partitions::default();
     let mut placed = Vec::new();
     for n in 0..8 {
-        let request = events::api::PlaceOrder {
-            customer_id: "ann".into(),
-            items: vec![events::api::Item {
-                sku: "TEA".into(),
-                quantity: 1,
-            }],
-            order_id: Some(format!("scaled-{n}")),
-        };
-        let order = wait::until_some(
-            "orders to take the order",
-            Duration::from_secs(30),
-            || async {
-                match api
-                    .call::<_, events::api::Order>("orders", "place", &request)
-                    .await
-                {
-                    Ok(order) => Some(order),
-                    Err(error) if error.code == 404 => None,
-                    Err(error) => panic!("place: {error}"),
-                }
-            },
-        )
-        .await;
-        placed.push(order.order_id);
+        placed.push(place_tea(&api, Some(format!("scaled-{n}"))).await);
     }
     let mut partitions_used: Vec<u16> = placed.iter().map(|id| partitions.of(id).index()).collect();
     partitions_used.sort();
@@ -162,20 +115,7 @@ async fn up_scale_runs_two_shipping_instances_that_share_its_partitions() {
         "the orders spread over partitions"
     );
     for order_id in &placed {
-        eventually("order completed", || async {
-            let order: events::api::Order = api
-                .call(
-                    "orders",
-                    "get",
-                    &events::api::OrderRequest {
-                        order_id: order_id.clone(),
-                    },
-                )
-                .await
-                .expect("get");
-            order.status == "completed"
-        })
-        .await;
+        until_completed(&api, order_id).await;
         // asked of either instance, the shipment is its owner's
         let shipment: serde_json::Value = api
             .call(

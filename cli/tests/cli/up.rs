@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use testkit::{ChildProcess, TestBed, wait};
+use testkit::{ChildProcess, TestBed};
 
 use crate::helpers::*;
 
@@ -38,34 +38,7 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
         })
         .await;
     }
-    let product = events::api::AddProduct {
-        sku: "TEA".into(),
-        name: "tea".into(),
-        description: String::new(),
-        price_minor: 100,
-        currency: "EUR".into(),
-    };
-    api.call::<_, serde_json::Value>("catalog", "add", &product)
-        .await
-        .expect("add");
-    api.call::<_, serde_json::Value>(
-        "inventory",
-        "restock",
-        &events::api::Restock {
-            sku: "TEA".into(),
-            quantity: 50,
-        },
-    )
-    .await
-    .expect("restock");
-    let account = events::api::OpenAccount {
-        customer_id: "ann".into(),
-        credit_limit_minor: 1_000_000,
-        currency: "EUR".into(),
-    };
-    api.call::<_, serde_json::Value>("payments", "open_account", &account)
-        .await
-        .expect("account");
+    stock_tea(&api).await;
 
     // kill -9 the payments process started by `up`
     let pid =
@@ -78,47 +51,10 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
     // orders placed while payments is down complete once it is back
     let mut placed = Vec::new();
     for _ in 0..5 {
-        let request = events::api::PlaceOrder {
-            customer_id: "ann".into(),
-            items: vec![events::api::Item {
-                sku: "TEA".into(),
-                quantity: 1,
-            }],
-            order_id: None,
-        };
-        // orders may not have learned the product yet
-        let order = wait::until_some(
-            "orders to take the order",
-            Duration::from_secs(30),
-            || async {
-                match api
-                    .call::<_, events::api::Order>("orders", "place", &request)
-                    .await
-                {
-                    Ok(order) => Some(order),
-                    Err(error) if error.code == 404 => None,
-                    Err(error) => panic!("place: {error}"),
-                }
-            },
-        )
-        .await;
-        placed.push(order.order_id);
+        placed.push(place_tea(&api, None).await);
     }
     for order_id in &placed {
-        eventually("order completed", || async {
-            let order: events::api::Order = api
-                .call(
-                    "orders",
-                    "get",
-                    &events::api::OrderRequest {
-                        order_id: order_id.clone(),
-                    },
-                )
-                .await
-                .expect("get");
-            order.status == "completed"
-        })
-        .await;
+        until_completed(&api, order_id).await;
     }
     let output = std::fs::read_to_string(&log_path).expect("log");
     assert!(

@@ -12,6 +12,7 @@ use crate::consumer::{ConsumeContext, Fatal};
 use crate::intake::Intake;
 use crate::ownership::{Balancer, Held, Owners};
 use crate::service::ServiceDefinition;
+use crate::takeover::Takeover;
 
 impl Application {
     /// This instance's view of its service's leases.
@@ -40,19 +41,48 @@ impl Application {
         stop: &CancellationToken,
     ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
         let owners = match self.owners().await {
-            Ok(owners) => owners,
+            Ok(owners) => Some(owners),
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "cannot see the lease bucket: not checking that this instance runs alone");
-                return Ok(None);
+                None
             }
         };
-        owners.check_alone().await?;
+        if let Some(owners) = &owners {
+            owners.check_alone().await?;
+        }
+        self.rebuild_if_it_was_shared().await?;
+        let Some(owners) = owners else {
+            return Ok(None);
+        };
         let (fatal, stop) = (fatal.clone(), stop.clone());
         Ok(Some(tokio::spawn(async move {
             if let Err(error) = crate::ownership::stay_alone(owners, stop).await {
                 fatal.raise(format!("{error:#}"));
             }
         })))
+    }
+
+    /// A store last used with `--scale-out` misses what the other instances applied: alone
+    /// now, the instance rebuilds every partition from the streams before it consumes.
+    async fn rebuild_if_it_was_shared(&self) -> anyhow::Result<()> {
+        if !self.store.was_shared()? {
+            return Ok(());
+        }
+        tracing::warn!(
+            "this store was last shared with other instances: rebuilding every partition from the streams"
+        );
+        let takeover = Takeover::new(
+            self.js.clone(),
+            self.config.clone(),
+            self.store.clone(),
+            self.handler.clone(),
+            super::producer(&self.definition, &self.config.prefix),
+        );
+        let folded = takeover.rebuild_all().await?;
+        self.store.unmark_shared()?;
+        self.store.flush().await?;
+        tracing::info!(folded, "every partition rebuilt");
+        Ok(())
     }
 
     /// Joins the instances of this service in sharing its partitions (docs/scaling.md), and
@@ -74,6 +104,7 @@ impl Application {
             name = self.definition.name,
             instances = lone.join(", "),
         );
+        self.store.mark_shared()?;
         let timing = owners.timing();
         let intake = Arc::new(Intake::new(context, shutdown.clone()));
         let balancer = Balancer::with_held(owners, intake, held.clone());

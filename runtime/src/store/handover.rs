@@ -2,6 +2,9 @@
 //! take-over deletes before it rebuilds them (stale from an earlier ownership), and the claim
 //! the rows were last built under.
 //!
+//! `_runtime.shared` in the default tree says the store was last used by an instance that
+//! shared its partitions, so one that runs alone on it rebuilds every partition first.
+//!
 //! The claim is kept in the default tree under `_runtime.claim.` ‖ the partition's index
 //! (big-endian): the stream sequence of the claim record the rows were rebuilt for. An
 //! instance that takes back the claim its rows were built under (a restart of itself,
@@ -15,6 +18,9 @@ use super::state::partition_key;
 use super::{FIRST_SERVICE_TREE, INBOX, Store, StoreError};
 
 const CLAIM_KEY: &[u8] = b"_runtime.claim.";
+
+/// Present while the store is (or was last) used by an instance that shares its partitions.
+const SHARED_KEY: &[u8] = b"_runtime.shared";
 
 fn claim_key(partition: Partition) -> Vec<u8> {
     let mut key = CLAIM_KEY.to_vec();
@@ -48,6 +54,24 @@ impl Store {
         }
         self.db.remove(claim_key(partition))?;
         Ok(removed)
+    }
+
+    /// Records that the store is used by an instance that shares its partitions: rows of
+    /// partitions it does not hold may be missing or stale from now on.
+    pub(crate) fn mark_shared(&self) -> Result<(), StoreError> {
+        self.db.insert(SHARED_KEY, &[1u8])?;
+        Ok(())
+    }
+
+    /// Whether the store was last used by an instance that shared its partitions.
+    pub(crate) fn was_shared(&self) -> Result<bool, StoreError> {
+        Ok(self.db.contains_key(SHARED_KEY)?)
+    }
+
+    /// Every partition has been rebuilt: the store holds them all again.
+    pub(crate) fn unmark_shared(&self) -> Result<(), StoreError> {
+        self.db.remove(SHARED_KEY)?;
+        Ok(())
     }
 
     /// The claim `partition`'s rows were last rebuilt for, if any.

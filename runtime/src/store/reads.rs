@@ -8,6 +8,24 @@ use serde::de::DeserializeOwned;
 use super::state::partition_key;
 use super::{Store, StoreError, decode, merge};
 
+/// The stored keys of one partition's rows after the service's key `after` (all of them
+/// without one).
+fn partition_range(
+    partition: events::partition::Partition,
+    after: Option<&[u8]>,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let index = partition.index();
+    let start = match after {
+        Some(after) => Bound::Excluded(partition_key(index, after)),
+        None => Bound::Included(index.to_be_bytes().to_vec()),
+    };
+    let end = match index.checked_add(1) {
+        Some(next) => Bound::Excluded(next.to_be_bytes().to_vec()),
+        None => Bound::Unbounded,
+    };
+    (start, end)
+}
+
 /// A row as stored: the service's key and the value's bytes.
 pub(crate) type RawRow = (Vec<u8>, Vec<u8>);
 
@@ -59,18 +77,7 @@ impl Store {
         let ranges: Vec<(usize, sled::Iter)> = match trees.partitions {
             Some(partitions) if trees.partitioned(tree) => partitions
                 .all()
-                .map(|partition| {
-                    let index = partition.index();
-                    let start = match after {
-                        Some(after) => Bound::Excluded(partition_key(index, after)),
-                        None => Bound::Included(index.to_be_bytes().to_vec()),
-                    };
-                    let end = match index.checked_add(1) {
-                        Some(next) => Bound::Excluded(next.to_be_bytes().to_vec()),
-                        None => Bound::Unbounded,
-                    };
-                    (2, handle.range::<Vec<u8>, _>((start, end)))
-                })
+                .map(|partition| (2, handle.range(partition_range(partition, after))))
                 .collect(),
             _ => {
                 let start = after.map_or(Bound::Unbounded, |after| Bound::Excluded(after.to_vec()));
@@ -121,17 +128,8 @@ impl Store {
         max_bytes: usize,
     ) -> Result<(Vec<RawRow>, bool), StoreError> {
         let handle = self.known_tree(tree)?;
-        let index = partition.index();
-        let start = match after {
-            Some(after) => Bound::Excluded(partition_key(index, after)),
-            None => Bound::Included(index.to_be_bytes().to_vec()),
-        };
-        let end = match index.checked_add(1) {
-            Some(next) => Bound::Excluded(next.to_be_bytes().to_vec()),
-            None => Bound::Unbounded,
-        };
         let (mut rows, mut bytes) = (Vec::new(), 0);
-        for row in handle.range::<Vec<u8>, _>((start, end)) {
+        for row in handle.range(partition_range(partition, after)) {
             if rows.len() == max_rows || bytes >= max_bytes {
                 return Ok((rows, true));
             }

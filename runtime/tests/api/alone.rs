@@ -1,6 +1,7 @@
 //! An instance that holds every partition by itself (`--scale-out` off) and instances that
-//! share them never run side by side: whichever comes second refuses to start, saying why
-//! (docs/scaling.md, "One instance, or instances that share").
+//! share them never run side by side: whichever comes second refuses to start, saying why;
+//! and one alone again on a store it shared rebuilds what the others applied (docs/scaling.md,
+//! "One instance, or instances that share").
 
 use std::time::Duration;
 
@@ -8,8 +9,12 @@ use runtime::RuntimeConfig;
 use testkit::{TestBed, wait};
 
 use runtime::ownership::LeaseTiming;
+use testkit::publish::{outgoing, publish_all};
+use testkit::streams::message_count;
 
-use crate::helpers::{ExampleBed, held_by, owners, scale_out_instance, spawn_app};
+use crate::helpers::{ExampleBed, applied, held_by, order, owners, scale_out_instance, spawn_app};
+
+const ORDERS: usize = 200;
 
 fn lone(bed: &TestBed) -> RuntimeConfig {
     RuntimeConfig {
@@ -63,4 +68,61 @@ async fn an_instance_alone_does_not_start_beside_ones_that_share() {
         "{error}"
     );
     sharing.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_alone_again_rebuilds_what_the_others_applied() {
+    let bed = TestBed::start().await;
+    // two instances share the partitions, the first with the store a lone one uses
+    let first = spawn_app(scale_out_instance(&bed, "example")).await;
+    let second = spawn_app(scale_out_instance(&bed, "example-2")).await;
+    wait::until("the partitions split", Duration::from_secs(30), || async {
+        held_by(&bed)
+            .await
+            .values()
+            .map(Vec::len)
+            .collect::<Vec<_>>()
+            == [6, 6]
+    })
+    .await;
+    let orders: Vec<_> = (0..ORDERS)
+        .map(|n| outgoing(&bed.subjects, &order(n)))
+        .collect();
+    publish_all(&bed.js, &orders).await;
+    wait::until("every order decided", Duration::from_secs(60), || async {
+        message_count(&bed.js, &bed.output_stream()).await >= ORDERS as u64
+    })
+    .await;
+    let mine = applied(&first.store).len();
+    assert!(
+        0 < mine && mine < ORDERS,
+        "the first held only its share: {mine}"
+    );
+    second.stop().await;
+    first.stop().await;
+
+    // alone again on the first store: it rebuilds every partition before it consumes
+    wait::until("the leases gone", Duration::from_secs(20), || async {
+        held_by(&bed).await.is_empty()
+    })
+    .await;
+    let alone = spawn_app(lone(&bed)).await;
+    wait::until(
+        "the lone instance has every order",
+        Duration::from_secs(30),
+        || async { applied(&alone.store).len() == ORDERS },
+    )
+    .await;
+    assert!(applied(&alone.store).values().all(|count| *count == 1));
+    publish_all(&bed.js, &[outgoing(&bed.subjects, &order(ORDERS))]).await;
+    wait::until("one more order", Duration::from_secs(30), || async {
+        applied(&alone.store).len() == ORDERS + 1
+    })
+    .await;
+    assert_eq!(
+        message_count(&bed.js, &bed.output_stream()).await,
+        ORDERS as u64 + 1,
+        "nothing decided again"
+    );
+    alone.stop().await;
 }

@@ -203,3 +203,24 @@ pub(crate) async fn held_by(bed: &TestBed) -> BTreeMap<String, Vec<u16>> {
     }
     by_instance
 }
+
+/// Two instances of the example sharing its partitions, `example-1` and `example-2`, once
+/// they hold six each.
+pub(crate) async fn two_instances(bed: &TestBed) -> (RunningApp, RunningApp) {
+    let first = spawn_app(scale_out_instance(bed, "example-1")).await;
+    let second = spawn_app(scale_out_instance(bed, "example-2")).await;
+    testkit::wait::until(
+        "the partitions split six and six",
+        std::time::Duration::from_secs(30),
+        || async {
+            held_by(bed)
+                .await
+                .values()
+                .map(Vec::len)
+                .collect::<Vec<_>>()
+                == [6, 6]
+        },
+    )
+    .await;
+    (first, second)
+}

@@ -8,26 +8,14 @@ use events::partition::Partitions;
 use testkit::publish::{outgoing, publish_all};
 use testkit::{TestBed, wait};
 
-use crate::helpers::{ExampleBed, applied, holders, order, scale_out_instance, spawn_app};
+use crate::helpers::{ExampleBed, applied, holders, order, two_instances};
 
 const ORDERS: usize = 300;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_apply_each_event_once_in_the_partitions_owner() {
     let bed = TestBed::start().await;
-    let first = spawn_app(scale_out_instance(&bed, "example-1")).await;
-    let second = spawn_app(scale_out_instance(&bed, "example-2")).await;
-    wait::until(
-        "the partitions split six and six",
-        Duration::from_secs(20),
-        || async {
-            let holders = holders(&bed).await;
-            let ones = holders.values().filter(|h| *h == "example-1").count();
-            let twos = holders.values().filter(|h| *h == "example-2").count();
-            ones == 6 && twos == 6
-        },
-    )
-    .await;
+    let (first, second) = two_instances(&bed).await;
     let owners = holders(&bed).await;
 
     let orders: Vec<_> = (0..ORDERS)

@@ -5,15 +5,13 @@
 //! answered once its new owner has it; a list merges every partition in key order and a
 //! lookup finds a key wherever it is held.
 
-use std::time::Duration;
-
 use events::partition::Partitions;
 use runtime::ApiClient;
 use runtime::example::{APPLIED_TREE, AppliedCount, AppliedPage, ListRequest, OrderRequest};
+use testkit::TestBed;
 use testkit::streams::message_count;
-use testkit::{TestBed, wait};
 
-use crate::helpers::{ExampleBed, held_by, holders, scale_out_instance, spawn_app};
+use crate::helpers::{ExampleBed, held_by, holders, two_instances};
 
 const ORDERS: usize = 40;
 
@@ -29,21 +27,7 @@ async fn call(api: &ApiClient, verb: &str, order_id: &str) -> AppliedCount {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_and_queries_are_answered_by_the_owner_of_their_partition() {
     let bed = TestBed::start().await;
-    let first = spawn_app(scale_out_instance(&bed, "example-1")).await;
-    let second = spawn_app(scale_out_instance(&bed, "example-2")).await;
-    wait::until(
-        "the partitions split six and six",
-        Duration::from_secs(30),
-        || async {
-            held_by(&bed)
-                .await
-                .values()
-                .map(Vec::len)
-                .collect::<Vec<_>>()
-                == [6, 6]
-        },
-    )
-    .await;
+    let (first, second) = two_instances(&bed).await;
     let owners = holders(&bed).await;
     let api = ApiClient::new(bed.client.clone(), bed.subjects.clone());
     let partitions = Partitions::default();
@@ -111,21 +95,7 @@ fn cursor_key(cursor: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_and_lookups_see_every_partition_wherever_it_is_held() {
     let bed = TestBed::start().await;
-    let first = spawn_app(scale_out_instance(&bed, "example-1")).await;
-    let second = spawn_app(scale_out_instance(&bed, "example-2")).await;
-    wait::until(
-        "the partitions split six and six",
-        Duration::from_secs(30),
-        || async {
-            held_by(&bed)
-                .await
-                .values()
-                .map(Vec::len)
-                .collect::<Vec<_>>()
-                == [6, 6]
-        },
-    )
-    .await;
+    let (first, second) = two_instances(&bed).await;
     let api = ApiClient::new(bed.client.clone(), bed.subjects.clone());
     let mut order_ids: Vec<String> = (0..ORDERS).map(|n| format!("list-{n}")).collect();
     for order_id in &order_ids {
