@@ -283,3 +283,15 @@ pub(crate) async fn until_completed(api: &runtime::ApiClient, order_id: &str) {
     })
     .await;
 }
+
+/// Waits until every service answers its `status`.
+pub(crate) async fn until_every_service_answers(api: &runtime::ApiClient) {
+    for service in events::Context::ALL.map(events::Context::as_str) {
+        eventually(service, || async {
+            api.call::<_, serde_json::Value>(service, "status", &events::api::Empty {})
+                .await
+                .is_ok()
+        })
+        .await;
+    }
+}

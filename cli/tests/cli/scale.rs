@@ -48,14 +48,7 @@ async fn up_scale_runs_two_shipping_instances_that_share_its_partitions() {
         .stderr(Stdio::from(log));
     let up = ChildProcess::spawn(&mut command);
     let api = bed.api();
-    for service in events::Context::ALL.map(events::Context::as_str) {
-        eventually(service, || async {
-            api.call::<_, serde_json::Value>(service, "status", &events::api::Empty {})
-                .await
-                .is_ok()
-        })
-        .await;
-    }
+    until_every_service_answers(&api).await;
     wait::until(
         "two shipping instances, six partitions each",
         Duration::from_secs(30),

@@ -30,14 +30,7 @@ async fn up_reports_and_restarts_a_crashed_service_and_orders_still_complete() {
     let up = ChildProcess::spawn(&mut command);
 
     let api = bed.api();
-    for service in events::Context::ALL.map(events::Context::as_str) {
-        eventually(service, || async {
-            api.call::<_, serde_json::Value>(service, "status", &events::api::Empty {})
-                .await
-                .is_ok()
-        })
-        .await;
-    }
+    until_every_service_answers(&api).await;
     stock_tea(&api).await;
 
     // kill -9 the payments process started by `up`

@@ -12,7 +12,9 @@ use runtime::ownership::LeaseTiming;
 use testkit::publish::{outgoing, publish_all};
 use testkit::streams::message_count;
 
-use crate::helpers::{ExampleBed, applied, held_by, order, owners, scale_out_instance, spawn_app};
+use crate::helpers::{
+    ExampleBed, applied, held_by, order, owners, scale_out_instance, spawn_app, until_split_six_six,
+};
 
 const ORDERS: usize = 200;
 
@@ -76,15 +78,7 @@ async fn an_instance_alone_again_rebuilds_what_the_others_applied() {
     // two instances share the partitions, the first with the store a lone one uses
     let first = spawn_app(scale_out_instance(&bed, "example")).await;
     let second = spawn_app(scale_out_instance(&bed, "example-2")).await;
-    wait::until("the partitions split", Duration::from_secs(30), || async {
-        held_by(&bed)
-            .await
-            .values()
-            .map(Vec::len)
-            .collect::<Vec<_>>()
-            == [6, 6]
-    })
-    .await;
+    until_split_six_six(&bed).await;
     let orders: Vec<_> = (0..ORDERS)
         .map(|n| outgoing(&bed.subjects, &order(n)))
         .collect();

@@ -209,6 +209,12 @@ pub(crate) async fn held_by(bed: &TestBed) -> BTreeMap<String, Vec<u16>> {
 pub(crate) async fn two_instances(bed: &TestBed) -> (RunningApp, RunningApp) {
     let first = spawn_app(scale_out_instance(bed, "example-1")).await;
     let second = spawn_app(scale_out_instance(bed, "example-2")).await;
+    until_split_six_six(bed).await;
+    (first, second)
+}
+
+/// Waits until two instances hold six partitions each.
+pub(crate) async fn until_split_six_six(bed: &TestBed) {
     testkit::wait::until(
         "the partitions split six and six",
         std::time::Duration::from_secs(30),
@@ -222,5 +228,4 @@ pub(crate) async fn two_instances(bed: &TestBed) -> (RunningApp, RunningApp) {
         },
     )
     .await;
-    (first, second)
 }

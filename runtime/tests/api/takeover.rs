@@ -14,6 +14,7 @@ use testkit::{TestBed, wait};
 
 use crate::helpers::{
     ExampleBed, applied, held_by, open_store, order, scale_out_instance, spawn_app, spawn_process,
+    until_split_six_six,
 };
 
 const BATCH: usize = 300;
@@ -62,19 +63,7 @@ async fn partitions_taken_over_are_rebuilt_from_the_streams_and_apply_each_order
         ("SHOP_LEASE_MS", LEASE_MS),
     ];
     let second = spawn_process(&bed, &second_env);
-    wait::until(
-        "the partitions split six and six",
-        Duration::from_secs(30),
-        || async {
-            held_by(&bed)
-                .await
-                .values()
-                .map(Vec::len)
-                .collect::<Vec<_>>()
-                == [6, 6]
-        },
-    )
-    .await;
+    until_split_six_six(&bed).await;
     let theirs = held_by(&bed).await["example-2"].clone();
     publish_orders(&bed, BATCH..2 * BATCH).await;
     wait::until(
